@@ -1,0 +1,22 @@
+"""Engines behind one `Backend` interface: DuckDB by default; SQL is written once in DuckDB's dialect."""
+
+from clearsight.engine.base import DUCKDB_DIALECT, Backend, Dialect, EngineError
+from clearsight.engine.duckdb_backend import DEFAULT_DATABASE, DuckDBBackend
+
+
+def open_backend(database: str = DEFAULT_DATABASE, engine: str = "duckdb", **options: object) -> Backend:
+    """Open the warehouse on the named engine."""
+    if engine == "duckdb":
+        return DuckDBBackend(database, **options)  # type: ignore[arg-type]
+    raise ValueError(f"unknown engine {engine!r}; available: duckdb")
+
+
+__all__ = [
+    "DEFAULT_DATABASE",
+    "DUCKDB_DIALECT",
+    "Backend",
+    "Dialect",
+    "DuckDBBackend",
+    "EngineError",
+    "open_backend",
+]

@@ -1,0 +1,171 @@
+"""The Backend interface: the one place where clearsight talks to an analytical engine."""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pyarrow as pa
+
+from clearsight.model import Table, create_table_sql
+
+_T = TypeVar("_T")
+
+
+class EngineError(Exception):
+    """An engine failed to run a statement; carries the SQL that failed."""
+
+    def __init__(self, message: str, sql: str) -> None:
+        super().__init__(f"{message}\n--- failing SQL ---\n{sql.strip()}")
+        self.sql = sql
+        self.engine_message = message
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What differs between engines, as data rather than `if engine == ...` branches."""
+
+    name: str
+    sqlglot_name: str
+
+
+DUCKDB_DIALECT = Dialect(name="duckdb", sqlglot_name="duckdb")
+
+
+class Backend(ABC):
+    """An analytical engine holding the warehouse tables.
+
+    SQL given to a backend is written in DuckDB's dialect; backends for other engines translate it in
+    `_prepare_sql`. Public methods are shared by every backend; a backend implements only the hooks.
+    """
+
+    dialect: Dialect
+
+    # --- hooks each backend implements -------------------------------------------------------------
+    @abstractmethod
+    def _execute(self, sql: str, params: Sequence[Any] | None) -> None: ...
+
+    @abstractmethod
+    def _query_rows(self, sql: str, params: Sequence[Any] | None) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    def _query_arrow(self, sql: str, params: Sequence[Any] | None) -> pa.Table: ...
+
+    @abstractmethod
+    def _query_batches(self, sql: str, params: Sequence[Any] | None, batch_size: int) -> Iterator[pa.RecordBatch]:
+        ...
+
+    @abstractmethod
+    def _register_arrow(self, name: str, data: pa.Table) -> None: ...
+
+    @abstractmethod
+    def _unregister(self, name: str) -> None: ...
+
+    @abstractmethod
+    def _table_names(self) -> set[str]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def fork(self) -> Backend:
+        """Another handle on the same warehouse, for reading while this one writes."""
+
+    def _prepare_sql(self, sql: str) -> str:
+        """Translate DuckDB-dialect SQL for this engine (identity for DuckDB)."""
+        return sql
+
+    def _wrap_error(self, error: Exception, sql: str) -> EngineError:
+        return EngineError(f"{self.dialect.name}: {error}", sql)
+
+    # --- shared execution methods --------------------------------------------------------------------
+    def _checked(self, hook: Callable[..., _T], sql: str, *args: Any) -> _T:
+        prepared = self._prepare_sql(sql)
+        try:
+            return hook(prepared, *args)
+        except EngineError:
+            raise
+        except Exception as error:  # engines raise their own hierarchies; wrap them all with the SQL
+            raise self._wrap_error(error, prepared) from error
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        """Run a statement that returns nothing of interest."""
+        self._checked(self._execute, sql, params)
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a query and return its rows as tuples."""
+        return self._checked(self._query_rows, sql, params)
+
+    def query_dicts(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        """Run a query and return its rows as dictionaries."""
+        return self.query_arrow(sql, params).to_pylist()
+
+    def query_value(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        """Run a query returning one value."""
+        rows = self.query(sql, params)
+        return rows[0][0] if rows else None
+
+    def query_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Run a query and return an Arrow table."""
+        return self._checked(self._query_arrow, sql, params)
+
+    def iter_batches(
+        self, sql: str, params: Sequence[Any] | None = None, batch_size: int = 10_000
+    ) -> Iterator[pa.RecordBatch]:
+        """Stream a query's result in Arrow record batches (bounded memory)."""
+        batches = self._checked(self._query_batches, sql, params, batch_size)
+        prepared = self._prepare_sql(sql)
+        try:
+            yield from batches
+        except Exception as error:
+            raise self._wrap_error(error, prepared) from error
+
+    def ensure_tables(self, tables: Sequence[Table]) -> None:
+        """Create the given canonical tables where they are missing."""
+        for table in tables:
+            self.execute(create_table_sql(table))
+
+    def has_table(self, name: str) -> bool:
+        return name in self._table_names()
+
+    def append_arrow(self, table_name: str, data: pa.Table, columns: Sequence[str] | None = None) -> None:
+        """Bulk-append an Arrow table to a warehouse table (columns matched by name)."""
+        if data.num_rows == 0:
+            return
+        view = f"_clearsight_append_{table_name}"
+        names = list(columns or data.column_names)
+        self._register_arrow(view, data)
+        try:
+            column_list = ", ".join(names)
+            self.execute(f"INSERT INTO {table_name} ({column_list}) SELECT {column_list} FROM {view}")
+        finally:
+            self._unregister(view)
+
+    @contextlib.contextmanager
+    def registered(self, name: str, data: pa.Table) -> Iterator[str]:
+        """Make an Arrow table queryable under `name` for the duration of a block."""
+        self._register_arrow(name, data)
+        try:
+            yield name
+        finally:
+            self._unregister(name)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run a block atomically."""
+        self.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.execute("ROLLBACK")
+            raise
+        self.execute("COMMIT")
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

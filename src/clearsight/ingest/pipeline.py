@@ -1,0 +1,359 @@
+"""OCDS ingest: read inputs, store every release once, (re)compile affected processes, write canonical rows.
+
+Two phases, both streaming with bounded memory:
+
+1. read: every input value becomes a staged release (or a reject, or a counted blank line);
+2. compile: staged releases not seen before are added to `source_releases`; each process that received one
+   is recompiled from all of its stored releases and its canonical rows are replaced.
+
+Re-running the same input therefore changes nothing (every release is already stored), and a newer release
+of a known process updates that process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from clearsight import __version__
+from clearsight.engine import Backend
+from clearsight.ingest.flatten import RowBuffer, arrow_schema, flatten_release
+from clearsight.ingest.merge import MergeError, compile_releases
+from clearsight.ingest.normalise import IssueLog
+from clearsight.ingest.reader import Blank, ReadStats, Reject, Unit, read_outcomes
+from clearsight.ingest.sources import CountingReader, InputFile, discover
+from clearsight.model import (
+    ALL_TABLES,
+    CONTRACTING_TABLES,
+    INGEST_FILES,
+    INGEST_REJECTS,
+    INGEST_RUNS,
+    QUALITY_ISSUES,
+    SOURCE_RELEASES,
+)
+
+logger = logging.getLogger(__name__)
+
+STAGING_TABLE = "ingest_staging"
+AFFECTED_TABLE = "ingest_affected"
+STAGE_BATCH = 20_000
+COMPILE_BATCH = 5_000
+
+ProgressCallback = Callable[[str, int, int | None], None]  # (phase, advance, total)
+
+
+@dataclass
+class FileSummary:
+    path: str
+    sha256: str
+    bytes: int
+    format: str
+    objects_read: int = 0
+    releases_read: int = 0
+    rejected: int = 0
+    blank: int = 0
+
+
+@dataclass
+class IngestSummary:
+    """What an ingest run read and what came of each object."""
+
+    run_id: str
+    dataset: str
+    files: list[FileSummary] = field(default_factory=list)
+    skipped_files: list[str] = field(default_factory=list)
+    objects_read: int = 0
+    releases_read: int = 0
+    new_releases: int = 0
+    duplicate_releases: int = 0
+    processes_written: int = 0
+    processes_failed: int = 0
+    rejected: int = 0
+    blank: int = 0
+    quality_issues: int = 0
+    reject_reasons: dict[str, int] = field(default_factory=dict)
+    quality_issue_counts: dict[str, int] = field(default_factory=dict)
+    duration_seconds: float = 0.0
+    bytes_read: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def accounted(self) -> bool:
+        """Every object read is a release read, a reject or a blank line."""
+        return self.objects_read == self.releases_read + self.rejected + self.blank
+
+
+def _new_run_id() -> str:
+    return f"ingest-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+_STAGING_SCHEMA = arrow_schema(SOURCE_RELEASES)
+_REJECT_SCHEMA = arrow_schema(INGEST_REJECTS)
+_ISSUE_SCHEMA = arrow_schema(QUALITY_ISSUES)
+
+
+def _table(schema: pa.Schema, rows: list[tuple[Any, ...]]) -> pa.Table:
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
+    return pa.Table.from_arrays([pa.array(column, type=f.type) for column, f in zip(columns, schema, strict=True)],
+                                schema=schema)
+
+
+class OcdsIngest:
+    """One ingest run into a backend."""
+
+    def __init__(self, backend: Backend, dataset: str, progress: ProgressCallback | None = None) -> None:
+        if not dataset or not dataset.strip():
+            raise ValueError("dataset name must not be empty")
+        self.backend = backend
+        self.dataset = dataset
+        self.progress = progress or (lambda phase, advance, total: None)
+        self.summary = IngestSummary(run_id=_new_run_id(), dataset=dataset)
+        self._staged: list[tuple[Any, ...]] = []
+        self._rejects: list[tuple[Any, ...]] = []
+        self._reject_reasons: Counter[str] = Counter()
+        self._issue_counts: Counter[str] = Counter()
+
+    # --- phase 1: read --------------------------------------------------------------------------------
+    def _stage(self, unit: Unit, label: str) -> None:
+        sha = hashlib.sha256(unit.data).hexdigest()
+        self._staged.append((
+            self.dataset, unit.ocid, unit.kind, unit.release_id, unit.date, sha, unit.data.decode("utf-8"),
+            label, unit.line, self.summary.run_id,
+        ))
+        if len(self._staged) >= STAGE_BATCH:
+            self._flush_staged()
+
+    def _flush_staged(self) -> None:
+        self.backend.append_arrow(STAGING_TABLE, _table(_STAGING_SCHEMA, self._staged))
+        self._staged.clear()
+
+    def _reject(self, label: str, reject: Reject) -> None:
+        self._rejects.append((
+            self.summary.run_id, self.dataset, label, reject.line, reject.ocid, reject.path, reject.value,
+            reject.reason,
+        ))
+        reason = reject.reason.split(":")[0]
+        self._reject_reasons[reason] += 1
+        if len(self._rejects) >= STAGE_BATCH:
+            self._flush_rejects()
+
+    def _flush_rejects(self) -> None:
+        self.backend.append_arrow(INGEST_REJECTS.name, _table(_REJECT_SCHEMA, self._rejects))
+        self._rejects.clear()
+
+    def read_file(self, input_file: InputFile) -> FileSummary:
+        counting = CountingReader(input_file.open(), lambda size: None)
+        stats = ReadStats()
+        objects = releases = rejected = blank = 0
+        label = input_file.label
+        last_position = 0
+        try:
+            for outcome in read_outcomes(counting, input_file.size, stats):  # type: ignore[arg-type]
+                objects += 1
+                if isinstance(outcome, Unit):
+                    releases += 1
+                    self._stage(outcome, label)
+                elif isinstance(outcome, Reject):
+                    rejected += 1
+                    self._reject(label, outcome)
+                elif isinstance(outcome, Blank):
+                    blank += 1
+                if objects % 2000 == 0:
+                    self.progress("read", counting.count - last_position, None)
+                    last_position = counting.count
+            # Drain whatever a document parser left unread so that the hash covers the whole input.
+            while counting.read(1 << 20):
+                pass
+        except (OSError, EOFError) as error:  # truncated gzip, unreadable archive member, ...
+            rejected += 1
+            objects += 1
+            self._reject(label, Reject(0, "", f"unreadable input: {error}"))
+        self.progress("read", counting.count - last_position, None)
+        assert counting.sha256 is not None
+        summary = FileSummary(label, counting.sha256.hexdigest(), counting.count, stats.format, objects, releases,
+                              rejected, blank)
+        self.summary.files.append(summary)
+        self.summary.objects_read += objects
+        self.summary.releases_read += releases
+        self.summary.rejected += rejected
+        self.summary.blank += blank
+        self.summary.bytes_read += counting.count
+        return summary
+
+    # --- phase 2: store and compile ---------------------------------------------------------------------
+    def _store_new_releases(self) -> int:
+        """Move staged releases not stored before into source_releases; note which processes they touch."""
+        backend = self.backend
+        columns = ", ".join(SOURCE_RELEASES.column_names)
+        backend.execute(f"""
+            INSERT INTO source_releases ({columns})
+            SELECT {columns} FROM (
+                SELECT *, row_number() OVER (PARTITION BY dataset, ocid, sha256 ORDER BY source_file, source_line) AS n
+                FROM {STAGING_TABLE}
+            ) AS staged
+            WHERE n = 1 AND NOT EXISTS (
+                SELECT 1 FROM source_releases AS stored
+                WHERE stored.dataset = staged.dataset AND stored.ocid = staged.ocid AND stored.sha256 = staged.sha256
+            )""")
+        backend.execute(f"DROP TABLE IF EXISTS {AFFECTED_TABLE}")
+        backend.execute(f"""
+            CREATE TABLE {AFFECTED_TABLE} AS
+            SELECT DISTINCT new.dataset, new.ocid, (known.ocid IS NOT NULL) AS existed
+            FROM source_releases AS new
+            LEFT JOIN processes AS known ON known.dataset = new.dataset AND known.ocid = new.ocid
+            WHERE new.ingest_run_id = ?""", [self.summary.run_id])
+        new = backend.query_value("SELECT count(*) FROM source_releases WHERE ingest_run_id = ?",
+                                  [self.summary.run_id])
+        return int(new or 0)
+
+    def _source_groups(self) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+        """Stored releases of every affected process, grouped by ocid."""
+        sql = f"""
+            SELECT s.ocid, s.kind, s.data, s.source_file
+            FROM source_releases AS s
+            JOIN {AFFECTED_TABLE} AS a ON a.dataset = s.dataset AND a.ocid = s.ocid
+            WHERE s.dataset = ?
+            ORDER BY s.ocid, s.release_date, s.source_file, s.source_line"""
+        current: str | None = None
+        group: list[dict[str, Any]] = []
+        reader = self.backend.fork()
+        try:
+            for batch in reader.iter_batches(sql, [self.dataset], batch_size=2_000):
+                ocids = batch.column(0).to_pylist()
+                kinds = batch.column(1).to_pylist()
+                datas = batch.column(2).to_pylist()
+                files = batch.column(3).to_pylist()
+                for ocid, kind, data, source_file in zip(ocids, kinds, datas, files, strict=True):
+                    if ocid != current:
+                        if group:
+                            yield current, group  # type: ignore[misc]
+                        current, group = ocid, []
+                    group.append({"kind": kind, "data": data, "source_file": source_file})
+            if group:
+                yield current, group  # type: ignore[misc]
+        finally:
+            reader.close()
+
+    @staticmethod
+    def compile_group(group: list[dict[str, Any]]) -> dict[str, Any]:
+        """The compiled release of one process from its stored releases (ordered by date)."""
+        compiled = [item for item in group if item["kind"] != "release"]
+        releases = [orjson.loads(item["data"]) for item in group if item["kind"] == "release"]
+        if compiled:
+            # The newest compiled release (or record's compiledRelease) is the base; newer releases go on top.
+            base = orjson.loads(compiled[-1]["data"])
+            base_date = base.get("date") if isinstance(base.get("date"), str) else ""
+            newer = [release for release in releases if release["date"] > base_date]
+            return compile_releases(newer, base=base) if newer else base
+        return compile_releases(releases)
+
+    def compile_affected(self) -> None:
+        total = int(self.backend.query_value(f"SELECT count(*) FROM {AFFECTED_TABLE}") or 0)
+        rows = RowBuffer()
+        issues: list[tuple[Any, ...]] = []
+        chunk_ocids: list[str] = []
+        run_id = self.summary.run_id
+        for ocid, group in self._source_groups():
+            log = IssueLog()
+            try:
+                release = self.compile_group(group)
+                flatten_release(release, self.dataset, group[-1]["source_file"], run_id, rows, log)
+            except (MergeError, KeyError, TypeError, ValueError) as error:
+                self.summary.processes_failed += 1
+                self._reject(group[-1]["source_file"], Reject(0, getattr(error, "path", ""),
+                                                              f"cannot compile process: {error}", "", ocid))
+                continue
+            chunk_ocids.append(ocid)
+            for path, issue, value, normalised in log.issues:
+                issues.append((run_id, self.dataset, ocid, path, issue, value, normalised))
+                self._issue_counts[issue] += 1
+            if len(chunk_ocids) >= COMPILE_BATCH:
+                self._write_chunk(chunk_ocids, rows, issues)
+                self.progress("compile", len(chunk_ocids), total)
+                chunk_ocids.clear()
+                rows.clear()
+                issues.clear()
+        if chunk_ocids:
+            self._write_chunk(chunk_ocids, rows, issues)
+            self.progress("compile", len(chunk_ocids), total)
+
+    def _write_chunk(self, ocids: list[str], rows: RowBuffer, issues: list[tuple[Any, ...]]) -> None:
+        backend = self.backend
+        chunk = pa.table({"ocid": pa.array(ocids, pa.string())})
+        with backend.transaction():
+            with backend.registered("ingest_chunk", chunk):
+                existed = backend.query_value(
+                    f"SELECT count(*) FROM {AFFECTED_TABLE} a JOIN ingest_chunk c ON a.ocid = c.ocid "
+                    "WHERE a.dataset = ? AND a.existed", [self.dataset])
+                if existed:
+                    for table in (*CONTRACTING_TABLES, QUALITY_ISSUES):
+                        backend.execute(
+                            f"DELETE FROM {table.name} WHERE dataset = ? "
+                            "AND ocid IN (SELECT ocid FROM ingest_chunk)", [self.dataset])
+            for name, data in rows.to_arrow().items():
+                backend.append_arrow(name, data)
+            backend.append_arrow(QUALITY_ISSUES.name, _table(_ISSUE_SCHEMA, issues))
+        self.summary.processes_written += len(ocids)
+        self.summary.quality_issues += len(issues)
+
+    # --- the whole run ---------------------------------------------------------------------------------
+    def run(self, paths: list[str]) -> IngestSummary:
+        started = time.perf_counter()
+        started_at = datetime.now(UTC)
+        backend = self.backend
+        backend.ensure_tables(ALL_TABLES)
+        backend.execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
+        backend.execute(f"CREATE TABLE {STAGING_TABLE} AS SELECT * FROM source_releases LIMIT 0")
+        try:
+            files = list(discover(paths, self.summary.skipped_files))
+            for input_file in files:
+                self.read_file(input_file)
+            self._flush_staged()
+            self._flush_rejects()
+            new = self._store_new_releases()
+            self.summary.new_releases = new
+            self.summary.duplicate_releases = self.summary.releases_read - new
+            self.compile_affected()
+            self._flush_rejects()
+        finally:
+            backend.execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
+            backend.execute(f"DROP TABLE IF EXISTS {AFFECTED_TABLE}")
+        summary = self.summary
+        summary.reject_reasons = dict(self._reject_reasons.most_common())
+        summary.quality_issue_counts = dict(self._issue_counts.most_common())
+        summary.duration_seconds = round(time.perf_counter() - started, 3)
+        self._record_run(started_at)
+        logger.info("ingest %s: %d releases read, %d new, %d processes, %d rejected", summary.run_id,
+                    summary.releases_read, summary.new_releases, summary.processes_written, summary.rejected)
+        return summary
+
+    def _record_run(self, started_at: datetime) -> None:
+        s = self.summary
+        self.backend.append_arrow(INGEST_FILES.name, _table(arrow_schema(INGEST_FILES), [
+            (s.run_id, s.dataset, f.path, f.sha256, f.bytes, f.format, f.objects_read, f.releases_read, f.rejected,
+             f.blank) for f in s.files
+        ]))
+        self.backend.append_arrow(INGEST_RUNS.name, _table(arrow_schema(INGEST_RUNS), [(
+            s.run_id, s.dataset, started_at.isoformat(), datetime.now(UTC).isoformat(), s.duration_seconds,
+            __version__, s.objects_read, s.releases_read, s.new_releases, s.processes_written, s.rejected, s.blank,
+            s.quality_issues, orjson.dumps(s.to_dict()).decode(),
+        )]))
+
+
+def ingest_ocds(
+    backend: Backend, paths: list[str], dataset: str = "default", progress: ProgressCallback | None = None
+) -> IngestSummary:
+    """Ingest OCDS files (releases, records, packages, JSON Lines; plain, .gz or .zip) into the warehouse."""
+    return OcdsIngest(backend, dataset, progress).run(paths)

@@ -1,0 +1,273 @@
+"""Split an input stream into JSON values and classify them into releases, compiled releases and records.
+
+Every value read ends as exactly one of: a unit (a release to store), a reject (with file, line, path and
+reason) or a blank line. Formats: JSON Lines (one value per line) and whole JSON documents (pretty-printed
+packages, arrays, single releases), detected from the content rather than the file name.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+import ijson
+import orjson
+
+from clearsight.ingest.normalise import truncate
+
+DOCUMENT_IN_MEMORY_LIMIT = 256 * 1024 * 1024  # larger JSON documents are streamed with ijson
+MAX_LINE_BYTES = 1024 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class Unit:
+    """A release, compiled release or record's compiled release, ready to be stored."""
+
+    kind: str  # release | compiled | record
+    ocid: str
+    release_id: str | None
+    date: str | None
+    data: bytes  # the JSON text
+    line: int
+    path: str
+
+
+@dataclass(slots=True)
+class Reject:
+    line: int
+    path: str
+    reason: str
+    value: str = ""
+    ocid: str | None = None
+
+
+@dataclass(slots=True)
+class Blank:
+    line: int
+
+
+Outcome = Unit | Reject | Blank
+
+
+def _release_unit(value: Any, line: int, path: str, raw: bytes | None, kind: str | None = None) -> Outcome:
+    if type(value) is not dict:
+        return Reject(line, path, "release is not a JSON object", truncate(value))
+    ocid = value.get("ocid")
+    if ocid is None:
+        return Reject(line, path + "/ocid", "missing ocid", "")
+    if type(ocid) is not str:
+        return Reject(line, path + "/ocid", "ocid is not a string", truncate(ocid))
+    if not ocid.strip():
+        return Reject(line, path + "/ocid", "ocid is empty", ocid)
+    tag = value.get("tag")
+    if kind is None:
+        kind = "compiled" if type(tag) is list and "compiled" in tag else "release"
+    date = value.get("date")
+    if kind == "release" and type(date) is not str:
+        reason = "missing release date (needed to order releases)" if date is None else "release date is not a string"
+        return Reject(line, path + "/date", reason, truncate(date) if date is not None else "", ocid)
+    release_id = value.get("id")
+    data = raw if raw is not None else orjson.dumps(value)
+    return Unit(
+        kind, ocid, None if release_id is None else str(release_id), date if type(date) is str else None,
+        data, line, path,
+    )
+
+
+def _record_units(record: Any, line: int, path: str) -> Iterator[Outcome]:
+    if type(record) is not dict:
+        yield Reject(line, path, "record is not a JSON object", truncate(record))
+        return
+    ocid = record.get("ocid")
+    compiled = record.get("compiledRelease")
+    releases = record.get("releases")
+    embedded = [
+        (index, release) for index, release in enumerate(releases if type(releases) is list else [])
+        if type(release) is dict and not (set(release) <= {"url", "date", "tag"})
+    ]
+    if compiled is not None:
+        if type(compiled) is dict and "ocid" not in compiled and type(ocid) is str:
+            compiled = {**compiled, "ocid": ocid}
+        yield _release_unit(compiled, line, path + "/compiledRelease", None, kind="record")
+    for index, release in embedded:
+        if type(release) is dict and "ocid" not in release and type(ocid) is str:
+            release = {**release, "ocid": ocid}
+        unit = _release_unit(release, line, f"{path}/releases/{index}", None, kind="release")
+        if compiled is None or isinstance(unit, Unit):
+            yield unit
+    if compiled is None and not embedded:
+        reason = (
+            "record has no compiledRelease and only linked releases (url), which cannot be compiled"
+            if releases else "record has neither compiledRelease nor releases"
+        )
+        yield Reject(line, path, reason, truncate(ocid) if ocid is not None else "",
+                     ocid if type(ocid) is str else None)
+
+
+def classify(value: Any, line: int, path: str = "", raw: bytes | None = None) -> Iterator[Outcome]:
+    """Yield the units (or rejects) a parsed JSON value holds: packages, records, releases, arrays of them."""
+    if type(value) is list:
+        if not value:
+            yield Reject(line, path, "empty array", "[]")
+        for index, item in enumerate(value):
+            yield from classify(item, line, f"{path}/{index}")
+        return
+    if type(value) is not dict:
+        yield Reject(line, path, "not a JSON object", truncate(value))
+        return
+    if "records" in value and type(value["records"]) is list:
+        if not value["records"]:
+            yield Reject(line, path + "/records", "record package with no records", "[]")
+        for index, record in enumerate(value["records"]):
+            yield from _record_units(record, line, f"{path}/records/{index}")
+    elif "releases" in value and type(value["releases"]) is list and "ocid" not in value:
+        if not value["releases"]:
+            yield Reject(line, path + "/releases", "release package with no releases", "[]")
+        for index, release in enumerate(value["releases"]):
+            yield _release_unit(release, line, f"{path}/releases/{index}", None)
+    elif "compiledRelease" in value or ("releases" in value and "ocid" in value):
+        yield from _record_units(value, line, path)
+    elif not value:
+        yield Reject(line, path, "empty object", "{}")
+    else:
+        yield _release_unit(value, line, path, raw)
+
+
+def _parse_error(error: Exception) -> str:
+    message = str(error)
+    if "utf-8" in message.lower() or "surrogate" in message.lower():
+        return f"invalid UTF-8: {message}"
+    return f"invalid JSON: {message}"
+
+
+def _lines(first: list[bytes], rest: IO[bytes], start: int = 1) -> Iterator[Outcome]:
+    line_number = start - 1
+    for source in (first, rest):
+        for line in source:
+            line_number += 1
+            stripped = line.strip()
+            if not stripped:
+                yield Blank(line_number)
+                continue
+            if len(line) > MAX_LINE_BYTES:
+                yield Reject(line_number, "", f"line longer than {MAX_LINE_BYTES} bytes", truncate(line[:200]))
+                continue
+            try:
+                value = orjson.loads(stripped)
+            except orjson.JSONDecodeError as error:
+                yield Reject(line_number, "", _parse_error(error), truncate(stripped.decode("utf-8", "replace")))
+                continue
+            yield from classify(value, line_number, "", stripped if type(value) is dict else None)
+
+
+def _stream_document(stream: IO[bytes]) -> Iterator[Outcome]:
+    """Stream a large JSON document: package items are built one at a time (bounded memory)."""
+    builders: dict[str, ijson.ObjectBuilder] = {}
+    metadata: dict[str, Any] = {}
+    counters = {"releases.item": 0, "records.item": 0, "item": 0}
+    top_builder: ijson.ObjectBuilder | None = None
+    depth = 0
+    try:
+        for prefix, event, value in ijson.parse(stream, use_float=True):
+            if depth == 0 and event == "start_array" and prefix == "":
+                depth = 1
+                continue
+            if prefix in counters and event in ("start_map", "start_array") and prefix not in builders:
+                builders[prefix] = ijson.ObjectBuilder()
+            if prefix in builders or any(prefix.startswith(key + ".") for key in builders):
+                owner = next(key for key in builders if prefix == key or prefix.startswith(key + "."))
+                builders[owner].event(event, value)
+                if prefix == owner and event in ("end_map", "end_array"):
+                    item = builders.pop(owner).value
+                    index = counters[owner]
+                    counters[owner] += 1
+                    base = {"releases.item": "/releases", "records.item": "/records", "item": ""}[owner]
+                    if owner == "records.item":
+                        yield from _record_units(item, index + 1, f"{base}/{index}")
+                    elif owner == "releases.item":
+                        yield _release_unit(item, index + 1, f"{base}/{index}", None)
+                    else:
+                        yield from classify(item, index + 1, f"/{index}")
+                continue
+            if prefix in ("releases", "records") and event in ("start_array", "end_array"):
+                continue
+            # Anything else is a single release or package metadata: build it as one object.
+            if top_builder is None:
+                top_builder = ijson.ObjectBuilder()
+            top_builder.event(event, value)
+    except ijson.JSONError as error:
+        yield Reject(0, "", _parse_error(error), "")
+        return
+    if top_builder is not None:
+        metadata = top_builder.value if isinstance(top_builder.value, dict) else {}
+        if not any(counters.values()) and metadata:
+            yield from classify(metadata, 1, "")
+
+
+@dataclass
+class ReadStats:
+    format: str = "json-lines"
+
+
+def read_outcomes(stream: IO[bytes], known_size: int | None, stats: ReadStats) -> Iterator[Outcome]:
+    """Yield one outcome per value in a decompressed byte stream."""
+    buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream, 1 << 20)  # type: ignore[arg-type]
+    first: list[bytes] = []
+    for line in buffered:
+        first.append(line)
+        if line.strip():
+            break
+    if not first:
+        stats.format = "empty"
+        yield Reject(0, "", "empty file", "")
+        return
+    head = first[-1].strip()
+    if not head:  # only blank lines
+        stats.format = "json-lines"
+        yield from _lines(first, iter(()))  # type: ignore[arg-type]
+        return
+    try:
+        orjson.loads(head)
+        stats.format = "json-lines"
+        yield from _lines(first, buffered)
+        return
+    except orjson.JSONDecodeError:
+        pass
+    # Not one value per line: a pretty-printed document (or JSON Lines with a broken first line).
+    stats.format = "json-document"
+    if known_size is None or known_size > DOCUMENT_IN_MEMORY_LIMIT:
+        prefix = b"".join(first)
+        yield from _stream_document(_Chain(prefix, buffered))
+        return
+    text = b"".join(first) + buffered.read()
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        stats.format = "json-lines"
+        yield from _lines(text.splitlines(keepends=True), iter(()))  # type: ignore[arg-type]
+        return
+    yield from classify(value, 1, "")
+
+
+class _Chain(io.RawIOBase):
+    """Bytes already read followed by the rest of a stream."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        super().__init__()
+        self.head = head
+        self.rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+        if self.head:
+            size = min(len(buffer), len(self.head))
+            buffer[:size] = self.head[:size]
+            self.head = self.head[size:]
+            return size
+        data = self.rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)

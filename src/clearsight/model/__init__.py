@@ -1,0 +1,31 @@
+"""The canonical schema of the warehouse: tables, columns, their meaning and their OCDS paths."""
+
+from clearsight.model.schema import (
+    ALL_TABLES,
+    BOOKKEEPING_TABLES,
+    CONTRACTING_TABLES,
+    INGEST_FILES,
+    INGEST_REJECTS,
+    INGEST_RUNS,
+    QUALITY_ISSUES,
+    SOURCE_RELEASES,
+    TABLES_BY_NAME,
+    Column,
+    Table,
+    create_table_sql,
+)
+
+__all__ = [
+    "ALL_TABLES",
+    "BOOKKEEPING_TABLES",
+    "CONTRACTING_TABLES",
+    "INGEST_FILES",
+    "INGEST_REJECTS",
+    "INGEST_RUNS",
+    "QUALITY_ISSUES",
+    "SOURCE_RELEASES",
+    "TABLES_BY_NAME",
+    "Column",
+    "Table",
+    "create_table_sql",
+]

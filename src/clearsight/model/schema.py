@@ -1,0 +1,416 @@
+"""The canonical warehouse schema: every table, column, type, meaning and OCDS source path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a canonical table."""
+
+    name: str
+    type: str  # DuckDB type name; other engines map it through their dialect
+    description: str
+    ocds_path: str = ""  # path in a compiled release (OCDS 1.1), "" when not from OCDS
+
+
+@dataclass(frozen=True)
+class Table:
+    """One canonical table: its columns, key and purpose."""
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    group: str = "contracting"
+    indexes: tuple[tuple[str, ...], ...] = field(default=())
+
+    @property
+    def column_names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+
+def _c(name: str, type_: str, description: str, ocds_path: str = "") -> Column:
+    return Column(name, type_, description, ocds_path)
+
+
+_PROCESS_KEY = (
+    _c("dataset", "VARCHAR", "Name of the dataset (publisher) this row belongs to; chosen at ingest."),
+    _c("ocid", "VARCHAR", "Open Contracting ID of the contracting process.", "ocid"),
+)
+
+
+def _money(prefix: str, path: str, what: str) -> tuple[Column, ...]:
+    return (
+        _c(f"{prefix}amount", "DOUBLE", f"{what}: amount (normalised to a number).", f"{path}/amount"),
+        _c(f"{prefix}currency", "VARCHAR", f"{what}: ISO 4217 currency code.", f"{path}/currency"),
+    )
+
+
+def _period(prefix: str, path: str, what: str) -> tuple[Column, ...]:
+    return (
+        _c(f"{prefix}start", "TIMESTAMPTZ", f"{what}: start date.", f"{path}/startDate"),
+        _c(f"{prefix}end", "TIMESTAMPTZ", f"{what}: end date.", f"{path}/endDate"),
+    )
+
+
+PROCESSES = Table(
+    "processes",
+    "One row per contracting process: the compiled release's tender, buyer and process-level facts.",
+    (
+        *_PROCESS_KEY,
+        _c("release_id", "VARCHAR", "Identifier of the compiled release (ocid + date of the latest release).", "id"),
+        _c("release_date", "TIMESTAMPTZ", "Date of the latest release merged into this process.", "date"),
+        _c("ocds_version", "VARCHAR", "OCDS version declared by the source (1.0 when absent).", "version"),
+        _c("language", "VARCHAR", "Default language of the text fields.", "language"),
+        _c("initiation_type", "VARCHAR", "How the process was initiated (usually 'tender').", "initiationType"),
+        _c("tender_id", "VARCHAR", "Identifier of the tender.", "tender/id"),
+        _c("title", "VARCHAR", "Tender title.", "tender/title"),
+        _c("description", "VARCHAR", "Tender description.", "tender/description"),
+        _c("status", "VARCHAR", "Tender status (planning, active, complete, cancelled, unsuccessful, ...).",
+           "tender/status"),
+        _c("buyer_id", "VARCHAR", "Buyer's party id (or scheme-identifier for OCDS 1.0).", "buyer/id"),
+        _c("buyer_name", "VARCHAR", "Buyer's name.", "buyer/name"),
+        _c("procuring_entity_id", "VARCHAR", "Procuring entity's party id.", "tender/procuringEntity/id"),
+        _c("procuring_entity_name", "VARCHAR", "Procuring entity's name.", "tender/procuringEntity/name"),
+        _c("procurement_method", "VARCHAR", "open, selective, limited or direct.", "tender/procurementMethod"),
+        _c("procurement_method_details", "VARCHAR", "The publisher's own name for the method.",
+           "tender/procurementMethodDetails"),
+        _c("procurement_method_rationale", "VARCHAR", "Justification for a non-open method.",
+           "tender/procurementMethodRationale"),
+        _c("main_procurement_category", "VARCHAR", "goods, works or services.", "tender/mainProcurementCategory"),
+        _c("award_criteria", "VARCHAR", "priceOnly, costOnly, qualityOnly, ratedCriteria, ...",
+           "tender/awardCriteria"),
+        _c("award_criteria_details", "VARCHAR", "Details of the award criteria.", "tender/awardCriteriaDetails"),
+        _c("submission_method", "VARCHAR[]", "How bids are submitted (electronicSubmission, ...).",
+           "tender/submissionMethod"),
+        *_money("tender_value_", "tender/value", "Estimated value of the tender"),
+        *_period("tender_period_", "tender/tenderPeriod", "Bid submission period"),
+        *_period("enquiry_period_", "tender/enquiryPeriod", "Enquiry period"),
+        *_period("award_period_", "tender/awardPeriod", "Award evaluation period"),
+        *_period("contract_period_", "tender/contractPeriod", "Expected contract period"),
+        _c("number_of_tenderers", "BIGINT", "Number of tenderers as published.", "tender/numberOfTenderers"),
+        _c("has_bids", "BOOLEAN", "Whether the release carries bid details.", "bids/details"),
+        _c("source_file", "VARCHAR", "Input file the latest data came from."),
+        _c("ingest_run_id", "VARCHAR", "Ingest run that wrote this row."),
+    ),
+    key=("dataset", "ocid"),
+)
+
+LOTS = Table(
+    "lots",
+    "Lots into which a tender is divided.",
+    (
+        *_PROCESS_KEY,
+        _c("lot_id", "VARCHAR", "Lot identifier, unique within the process.", "tender/lots/id"),
+        _c("title", "VARCHAR", "Lot title.", "tender/lots/title"),
+        _c("status", "VARCHAR", "Lot status.", "tender/lots/status"),
+        *_money("value_", "tender/lots/value", "Estimated value of the lot"),
+    ),
+    key=("dataset", "ocid", "lot_id"),
+)
+
+ITEMS = Table(
+    "items",
+    "Items to be procured (tender), awarded (award) or contracted (contract), with classifications.",
+    (
+        *_PROCESS_KEY,
+        _c("scope", "VARCHAR", "Where the item is listed: tender, award or contract."),
+        _c("parent_id", "VARCHAR", "Award or contract id for award/contract items; NULL for tender items.",
+           "awards/id | contracts/id"),
+        _c("item_id", "VARCHAR", "Item identifier.", "*/items/id"),
+        _c("description", "VARCHAR", "Item description.", "*/items/description"),
+        _c("classification_scheme", "VARCHAR", "Classification scheme (CPV, UNSPSC, ...).",
+           "*/items/classification/scheme"),
+        _c("classification_id", "VARCHAR", "Classification code.", "*/items/classification/id"),
+        _c("classification_description", "VARCHAR", "Classification label.",
+           "*/items/classification/description"),
+        _c("additional_classifications", "JSON", "Other classifications as a JSON array.",
+           "*/items/additionalClassifications"),
+        _c("quantity", "DOUBLE", "Quantity.", "*/items/quantity"),
+        _c("unit_name", "VARCHAR", "Unit of measure.", "*/items/unit/name"),
+        *_money("unit_value_", "*/items/unit/value", "Price per unit"),
+        _c("related_lot", "VARCHAR", "Lot this item belongs to.", "tender/items/relatedLot"),
+    ),
+)
+
+BIDS = Table(
+    "bids",
+    "Bids submitted (OCDS bid extension, bids/details).",
+    (
+        *_PROCESS_KEY,
+        _c("bid_id", "VARCHAR", "Bid identifier.", "bids/details/id"),
+        _c("date", "TIMESTAMPTZ", "Date the bid was received.", "bids/details/date"),
+        _c("status", "VARCHAR", "Bid status (valid, disqualified, invited, pending, withdrawn).",
+           "bids/details/status"),
+        *_money("value_", "bids/details/value", "Bid value"),
+        _c("related_lots", "VARCHAR[]", "Lots the bid was for.", "bids/details/relatedLots"),
+        _c("tenderer_count", "INTEGER", "Number of tenderers on the bid (more than 1 is a consortium).",
+           "bids/details/tenderers"),
+    ),
+)
+
+BID_TENDERERS = Table(
+    "bid_tenderers",
+    "Which organisations submitted each bid (one row per bid and tenderer).",
+    (
+        *_PROCESS_KEY,
+        _c("bid_id", "VARCHAR", "Bid identifier.", "bids/details/id"),
+        _c("tenderer_id", "VARCHAR", "Tenderer's party id.", "bids/details/tenderers/id"),
+        _c("tenderer_name", "VARCHAR", "Tenderer's name.", "bids/details/tenderers/name"),
+        _c("position", "INTEGER", "Position of the tenderer in the bid's list (0 = lead)."),
+    ),
+)
+
+TENDERERS = Table(
+    "tenderers",
+    "Organisations listed as tenderers on the tender (tender/tenderers).",
+    (
+        *_PROCESS_KEY,
+        _c("tenderer_id", "VARCHAR", "Tenderer's party id.", "tender/tenderers/id"),
+        _c("tenderer_name", "VARCHAR", "Tenderer's name.", "tender/tenderers/name"),
+    ),
+)
+
+AWARDS = Table(
+    "awards",
+    "Award decisions.",
+    (
+        *_PROCESS_KEY,
+        _c("award_id", "VARCHAR", "Award identifier.", "awards/id"),
+        _c("title", "VARCHAR", "Award title.", "awards/title"),
+        _c("status", "VARCHAR", "pending, active, cancelled or unsuccessful.", "awards/status"),
+        _c("date", "TIMESTAMPTZ", "Date of the award decision.", "awards/date"),
+        *_money("value_", "awards/value", "Awarded value"),
+        *_period("contract_period_", "awards/contractPeriod", "Contract period of the award"),
+        _c("related_bids", "VARCHAR[]", "Bids the award was made on.", "awards/relatedBids"),
+        _c("related_lots", "VARCHAR[]", "Lots the award covers.", "awards/relatedLots"),
+        _c("supplier_count", "INTEGER", "Number of suppliers (more than 1 is a consortium or framework).",
+           "awards/suppliers"),
+    ),
+)
+
+AWARD_SUPPLIERS = Table(
+    "award_suppliers",
+    "Which organisations each award went to (one row per award and supplier).",
+    (
+        *_PROCESS_KEY,
+        _c("award_id", "VARCHAR", "Award identifier.", "awards/id"),
+        _c("supplier_id", "VARCHAR", "Supplier's party id (or scheme-identifier for OCDS 1.0).",
+           "awards/suppliers/id"),
+        _c("supplier_name", "VARCHAR", "Supplier's name.", "awards/suppliers/name"),
+        _c("position", "INTEGER", "Position of the supplier in the award's list."),
+    ),
+)
+
+CONTRACTS = Table(
+    "contracts",
+    "Signed contracts.",
+    (
+        *_PROCESS_KEY,
+        _c("contract_id", "VARCHAR", "Contract identifier.", "contracts/id"),
+        _c("award_id", "VARCHAR", "Award the contract implements.", "contracts/awardID"),
+        _c("title", "VARCHAR", "Contract title.", "contracts/title"),
+        _c("status", "VARCHAR", "pending, active, cancelled or terminated.", "contracts/status"),
+        *_money("value_", "contracts/value", "Contract value"),
+        *_period("period_", "contracts/period", "Contract period"),
+        _c("date_signed", "TIMESTAMPTZ", "Date the contract was signed.", "contracts/dateSigned"),
+        _c("amendment_count", "INTEGER", "Number of amendments to the contract.", "contracts/amendments"),
+        _c("transaction_count", "INTEGER", "Number of implementation transactions.",
+           "contracts/implementation/transactions"),
+    ),
+)
+
+AMENDMENTS = Table(
+    "amendments",
+    "Amendments to the tender, an award or a contract.",
+    (
+        *_PROCESS_KEY,
+        _c("scope", "VARCHAR", "What was amended: tender, award or contract."),
+        _c("parent_id", "VARCHAR", "Award or contract id; NULL for tender amendments.", "awards/id | contracts/id"),
+        _c("amendment_id", "VARCHAR", "Amendment identifier (position when absent).", "*/amendments/id"),
+        _c("date", "TIMESTAMPTZ", "Date of the amendment.", "*/amendments/date"),
+        _c("rationale", "VARCHAR", "Why the amendment was made.", "*/amendments/rationale"),
+        _c("description", "VARCHAR", "What changed.", "*/amendments/description"),
+        _c("amends_release_id", "VARCHAR", "Release whose values were amended.", "*/amendments/amendsReleaseID"),
+        _c("release_id", "VARCHAR", "Release carrying the amended values.", "*/amendments/releaseID"),
+    ),
+)
+
+TRANSACTIONS = Table(
+    "transactions",
+    "Payments made while implementing a contract.",
+    (
+        *_PROCESS_KEY,
+        _c("contract_id", "VARCHAR", "Contract identifier.", "contracts/id"),
+        _c("transaction_id", "VARCHAR", "Transaction identifier.", "contracts/implementation/transactions/id"),
+        _c("date", "TIMESTAMPTZ", "Date of the payment.", "contracts/implementation/transactions/date"),
+        *_money("value_", "contracts/implementation/transactions/value", "Amount paid"),
+        _c("payer_id", "VARCHAR", "Payer's party id.", "contracts/implementation/transactions/payer/id"),
+        _c("payee_id", "VARCHAR", "Payee's party id.", "contracts/implementation/transactions/payee/id"),
+        _c("source", "VARCHAR", "Source of the data (URI).", "contracts/implementation/transactions/source"),
+    ),
+)
+
+PARTIES = Table(
+    "parties",
+    "Organisations involved in a process, with identifiers, roles, address and contact point.",
+    (
+        *_PROCESS_KEY,
+        _c("party_id", "VARCHAR", "Party id, unique within the process.", "parties/id"),
+        _c("name", "VARCHAR", "Common name.", "parties/name"),
+        _c("roles", "VARCHAR[]", "Roles (buyer, procuringEntity, supplier, tenderer, payer, payee, ...).",
+           "parties/roles"),
+        _c("identifier_scheme", "VARCHAR", "Primary identifier's scheme (org-id.guide list code).",
+           "parties/identifier/scheme"),
+        _c("identifier_id", "VARCHAR", "Primary identifier.", "parties/identifier/id"),
+        _c("legal_name", "VARCHAR", "Legally registered name.", "parties/identifier/legalName"),
+        _c("additional_identifiers", "JSON", "Other identifiers as a JSON array.", "parties/additionalIdentifiers"),
+        _c("street_address", "VARCHAR", "Street address.", "parties/address/streetAddress"),
+        _c("locality", "VARCHAR", "Locality (town, city).", "parties/address/locality"),
+        _c("region", "VARCHAR", "Region.", "parties/address/region"),
+        _c("postal_code", "VARCHAR", "Postal code.", "parties/address/postalCode"),
+        _c("country_name", "VARCHAR", "Country name.", "parties/address/countryName"),
+        _c("contact_name", "VARCHAR", "Contact person.", "parties/contactPoint/name"),
+        _c("contact_email", "VARCHAR", "Contact e-mail.", "parties/contactPoint/email"),
+        _c("contact_telephone", "VARCHAR", "Contact telephone.", "parties/contactPoint/telephone"),
+        _c("contact_fax", "VARCHAR", "Contact fax.", "parties/contactPoint/faxNumber"),
+        _c("contact_url", "VARCHAR", "Contact web address.", "parties/contactPoint/url"),
+    ),
+)
+
+DOCUMENTS = Table(
+    "documents",
+    "Documents attached to the planning, tender, awards, contracts or their implementation.",
+    (
+        *_PROCESS_KEY,
+        _c("scope", "VARCHAR", "planning, tender, award, contract or implementation."),
+        _c("parent_id", "VARCHAR", "Award or contract id where relevant.", "awards/id | contracts/id"),
+        _c("document_id", "VARCHAR", "Document identifier.", "*/documents/id"),
+        _c("document_type", "VARCHAR", "Type from the documentType codelist.", "*/documents/documentType"),
+        _c("title", "VARCHAR", "Title.", "*/documents/title"),
+        _c("url", "VARCHAR", "Where to get it.", "*/documents/url"),
+        _c("date_published", "TIMESTAMPTZ", "When it was first published.", "*/documents/datePublished"),
+        _c("date_modified", "TIMESTAMPTZ", "When it was last modified.", "*/documents/dateModified"),
+        _c("format", "VARCHAR", "Media type.", "*/documents/format"),
+        _c("language", "VARCHAR", "Language.", "*/documents/language"),
+    ),
+)
+
+CONTRACTING_TABLES: tuple[Table, ...] = (
+    PROCESSES,
+    LOTS,
+    ITEMS,
+    TENDERERS,
+    BIDS,
+    BID_TENDERERS,
+    AWARDS,
+    AWARD_SUPPLIERS,
+    CONTRACTS,
+    AMENDMENTS,
+    TRANSACTIONS,
+    PARTIES,
+    DOCUMENTS,
+)
+
+# --- bookkeeping tables: provenance, the source data as received, rejects and data-quality issues ---
+
+SOURCE_RELEASES = Table(
+    "source_releases",
+    "Every distinct release, record's compiled release or compiled release received, as JSON, so that "
+    "processes can be recompiled when newer releases arrive and no input is ever lost.",
+    (
+        *_PROCESS_KEY,
+        _c("kind", "VARCHAR", "release, compiled (a compiled release) or record (a record's compiledRelease)."),
+        _c("release_id", "VARCHAR", "Release id.", "id"),
+        _c("release_date", "VARCHAR", "Release date as published (merge order).", "date"),
+        _c("sha256", "VARCHAR", "SHA-256 of the release's canonical JSON; duplicates are stored once."),
+        _c("data", "VARCHAR", "The release as JSON."),
+        _c("source_file", "VARCHAR", "File it was first read from."),
+        _c("source_line", "BIGINT", "Line (JSON Lines) or object number (documents) in that file."),
+        _c("ingest_run_id", "VARCHAR", "Ingest run that first received it."),
+    ),
+    key=("dataset", "ocid", "sha256"),
+    group="bookkeeping",
+)
+
+INGEST_RUNS = Table(
+    "ingest_runs",
+    "One row per ingest run: what was read, what came of it, how long it took.",
+    (
+        _c("run_id", "VARCHAR", "Run identifier."),
+        _c("dataset", "VARCHAR", "Dataset name."),
+        _c("started_at", "TIMESTAMPTZ", "Start time."),
+        _c("finished_at", "TIMESTAMPTZ", "End time."),
+        _c("duration_seconds", "DOUBLE", "Wall time."),
+        _c("code_version", "VARCHAR", "clearsight version."),
+        _c("objects_read", "BIGINT", "Input lines/objects read (blank lines included)."),
+        _c("releases_read", "BIGINT", "Releases, records and compiled releases found in them."),
+        _c("new_releases", "BIGINT", "Of those, not seen before (others are exact duplicates)."),
+        _c("processes_written", "BIGINT", "Contracting processes (re)compiled and written."),
+        _c("rejected", "BIGINT", "Objects rejected (see ingest_rejects)."),
+        _c("blank", "BIGINT", "Blank lines skipped (counted, not rejected)."),
+        _c("quality_issues", "BIGINT", "Values normalised or dropped with a recorded issue."),
+        _c("summary", "JSON", "The full run summary as printed by --json."),
+    ),
+    group="bookkeeping",
+)
+
+INGEST_FILES = Table(
+    "ingest_files",
+    "Every input file (or archive member) of every run, with its SHA-256 and counts.",
+    (
+        _c("run_id", "VARCHAR", "Run identifier."),
+        _c("dataset", "VARCHAR", "Dataset name."),
+        _c("path", "VARCHAR", "Path as given (archive members as archive!member)."),
+        _c("sha256", "VARCHAR", "SHA-256 of the (decompressed) bytes read."),
+        _c("bytes", "BIGINT", "Bytes read (decompressed)."),
+        _c("format", "VARCHAR", "json-lines or json-document."),
+        _c("objects_read", "BIGINT", "Lines/objects read."),
+        _c("releases_read", "BIGINT", "Releases found."),
+        _c("rejected", "BIGINT", "Objects rejected."),
+        _c("blank", "BIGINT", "Blank lines."),
+    ),
+    group="bookkeeping",
+)
+
+INGEST_REJECTS = Table(
+    "ingest_rejects",
+    "Input that could not be loaded, with where it was and why.",
+    (
+        _c("run_id", "VARCHAR", "Run identifier."),
+        _c("dataset", "VARCHAR", "Dataset name."),
+        _c("file", "VARCHAR", "Input file."),
+        _c("line", "BIGINT", "Line (JSON Lines) or object number (documents)."),
+        _c("ocid", "VARCHAR", "ocid, when it could be read."),
+        _c("path", "VARCHAR", "JSON path of the offending value ('' for the whole object)."),
+        _c("value", "VARCHAR", "Offending value (truncated to 200 characters)."),
+        _c("reason", "VARCHAR", "Why it was rejected."),
+    ),
+    group="bookkeeping",
+)
+
+QUALITY_ISSUES = Table(
+    "quality_issues",
+    "Values that were normalised (e.g. '1,000.50' → 1000.5) or dropped during ingest, per process.",
+    (
+        _c("run_id", "VARCHAR", "Run identifier."),
+        *_PROCESS_KEY,
+        _c("path", "VARCHAR", "JSON path in the compiled release."),
+        _c("issue", "VARCHAR", "Issue code (amount_string, date_format, unknown_currency, ...)."),
+        _c("value", "VARCHAR", "Original value (truncated)."),
+        _c("normalised", "VARCHAR", "Value stored instead (NULL when dropped)."),
+    ),
+    group="bookkeeping",
+)
+
+BOOKKEEPING_TABLES: tuple[Table, ...] = (SOURCE_RELEASES, INGEST_RUNS, INGEST_FILES, INGEST_REJECTS, QUALITY_ISSUES)
+ALL_TABLES: tuple[Table, ...] = CONTRACTING_TABLES + BOOKKEEPING_TABLES
+TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in ALL_TABLES}
+
+
+def create_table_sql(table: Table) -> str:
+    """DDL (DuckDB dialect) that creates a canonical table if it is missing."""
+    columns = ",\n  ".join(f"{column.name} {column.type}" for column in table.columns)
+    return f"CREATE TABLE IF NOT EXISTS {table.name} (\n  {columns}\n)"
