@@ -1,0 +1,255 @@
+"""The `clearsight` command: thin wrappers over the library, with progress bars, tables and --json."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
+from rich.table import Table
+
+from clearsight import __version__
+from clearsight.engine import DEFAULT_DATABASE, Backend, EngineError, open_backend
+
+app = typer.Typer(
+    name="clearsight",
+    help="Integrity analytics for open government data: ingest OCDS, check data quality, generate test data.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+ingest_app = typer.Typer(help="Load data into the warehouse.", no_args_is_help=True)
+synth_app = typer.Typer(help="Generate synthetic data with planted integrity problems and ground truth.",
+                        no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(synth_app, name="synth")
+
+console = Console()
+errors = Console(stderr=True)
+
+
+class State:
+    database: str = DEFAULT_DATABASE
+    memory_limit: str = "1GB"
+
+
+state = State()
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON result instead of tables.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"clearsight {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    db: Annotated[str, typer.Option("--db", help="Warehouse file (DuckDB).", envvar="CLEARSIGHT_DB")] = DEFAULT_DATABASE,
+    memory_limit: Annotated[str, typer.Option(help="Memory the engine may use, e.g. 1GB.")] = "1GB",
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """clearsight: find red flags in public procurement and registries."""
+    state.database = db
+    state.memory_limit = memory_limit
+
+
+def _backend() -> Backend:
+    return open_backend(state.database, memory_limit=state.memory_limit)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    errors.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+@ingest_app.command("ocds")
+def ingest_ocds_command(
+    paths: Annotated[list[str], typer.Argument(help="Files, folders, globs or - for stdin (.json, .jsonl, .gz, .zip).")],
+    dataset: Annotated[str, typer.Option("--dataset", "-d", help="Name of the dataset (publisher).")] = "default",
+    json_output: JsonOption = False,
+) -> None:
+    """Ingest OCDS releases, records, packages or compiled releases into the warehouse.
+
+    Every input object is accounted for: loaded, or rejected with file, line, JSON path and reason
+    (see `clearsight quality` and the ingest_rejects table). Re-running the same input changes nothing.
+    """
+    from clearsight.ingest.pipeline import ingest_ocds
+    from clearsight.ingest.sources import InputError
+
+    with _backend() as backend:
+        progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TransferSpeedColumn(),
+            TimeElapsedColumn(), console=errors, disable=json_output or not errors.is_terminal, transient=True,
+        )
+        tasks: dict[str, Any] = {}
+
+        def report(phase: str, advance: int, total: int | None) -> None:
+            if phase not in tasks:
+                tasks[phase] = progress.add_task("reading" if phase == "read" else "compiling", total=total)
+            progress.update(tasks[phase], advance=advance, total=total)
+
+        try:
+            with progress:
+                summary = ingest_ocds(backend, paths, dataset, progress=report)
+        except InputError as error:
+            _fail(str(error), 2)
+            return
+        except EngineError as error:
+            _fail(str(error))
+            return
+    data = summary.to_dict()
+    if json_output:
+        _print_json(data)
+        return
+    table = Table(title=f"ingest {summary.run_id} → dataset '{dataset}' ({state.database})")
+    table.add_column("file")
+    table.add_column("format")
+    table.add_column("objects", justify="right")
+    table.add_column("releases", justify="right")
+    table.add_column("rejected", justify="right")
+    table.add_column("blank", justify="right")
+    for file in summary.files:
+        table.add_row(file.path, file.format, str(file.objects_read), str(file.releases_read), str(file.rejected),
+                      str(file.blank))
+    console.print(table)
+    console.print(
+        f"{summary.objects_read} objects read: {summary.releases_read} releases ({summary.new_releases} new, "
+        f"{summary.duplicate_releases} already stored), {summary.rejected} rejected, {summary.blank} blank lines; "
+        f"{summary.processes_written} processes written, {summary.quality_issues} values normalised "
+        f"in {summary.duration_seconds:.2f}s."
+    )
+    if summary.skipped_files:
+        console.print(f"[yellow]{len(summary.skipped_files)} files in folders skipped (not .json/.jsonl/.gz/.zip):[/] "
+                      + ", ".join(summary.skipped_files[:5]) + (" …" if len(summary.skipped_files) > 5 else ""))
+    if summary.reject_reasons:
+        console.print("[yellow]rejects by reason:[/] " + ", ".join(
+            f"{reason} ({count})" for reason, count in summary.reject_reasons.items()))
+        console.print("  details: clearsight quality, or SELECT * FROM ingest_rejects WHERE run_id = "
+                      f"'{summary.run_id}'")
+
+
+@app.command("quality")
+def quality_command(
+    dataset: Annotated[str | None, typer.Option("--dataset", "-d", help="Only this dataset.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Field coverage per dataset, data-quality issues and rejects from ingest, and which red flags the data supports."""
+    from clearsight.ingest.quality import quality_report
+
+    with _backend() as backend:
+        report = quality_report(backend, dataset)
+    if json_output:
+        _print_json(report)
+        return
+    if not report["datasets"]:
+        console.print("The warehouse holds no data yet: run `clearsight ingest ocds PATH`.")
+        return
+    for name, data in report["datasets"].items():
+        console.rule(f"dataset {name}: {data['processes']} processes")
+        coverage = Table(title="field coverage (share of processes)", show_lines=False)
+        coverage.add_column("field")
+        coverage.add_column("coverage", justify="right")
+        coverage.add_column("")
+        for field, share in sorted(data["coverage"].items(), key=lambda item: -item[1]):
+            coverage.add_row(field, f"{share:.0%}", "█" * round(share * 20))
+        console.print(coverage)
+        flags = Table(title="red flags the data can support")
+        for column in ("code", "title", "status", "min coverage"):
+            flags.add_column(column)
+        colours = {"supported": "green", "partial": "yellow", "unsupported": "red"}
+        for flag in data["flags"]:
+            flags.add_row(flag["code"], flag["title"], f"[{colours[flag['status']]}]{flag['status']}[/]",
+                          f"{flag['coverage']:.0%}")
+        console.print(flags)
+        if data["issues"]:
+            issues = Table(title="values normalised or dropped at ingest")
+            for column in ("issue", "path", "count"):
+                issues.add_column(column)
+            for issue in data["issues"][:30]:
+                issues.add_row(issue["issue"], issue["path"], str(issue["count"]))
+            console.print(issues)
+        if data["rejects"]:
+            rejects = Table(title="rejected input")
+            rejects.add_column("reason")
+            rejects.add_column("count", justify="right")
+            for reject in data["rejects"]:
+                rejects.add_row(reject["reason"], str(reject["count"]))
+            console.print(rejects)
+
+
+@app.command("summary")
+def summary_command(json_output: JsonOption = False) -> None:
+    """Row counts of every warehouse table, per dataset, and the latest ingest runs."""
+    from clearsight.model import ALL_TABLES, CONTRACTING_TABLES
+
+    with _backend() as backend:
+        backend.ensure_tables(ALL_TABLES)
+        counts: dict[str, dict[str, int]] = {}
+        for table in CONTRACTING_TABLES:
+            for dataset, count in backend.query(f"SELECT dataset, count(*) FROM {table.name} GROUP BY dataset"):
+                counts.setdefault(dataset, {})[table.name] = count
+        runs = backend.query_dicts(
+            "SELECT run_id, dataset, objects_read, releases_read, new_releases, processes_written, rejected, "
+            "duration_seconds FROM ingest_runs ORDER BY started_at DESC LIMIT 5")
+    if json_output:
+        _print_json({"database": state.database, "tables": counts, "recent_ingest_runs": runs})
+        return
+    table = Table(title=f"warehouse {state.database}")
+    table.add_column("table")
+    names = sorted(counts)
+    for name in names:
+        table.add_column(name, justify="right")
+    for contracting_table in CONTRACTING_TABLES:
+        table.add_row(contracting_table.name, *(str(counts[name].get(contracting_table.name, 0)) for name in names))
+    console.print(table)
+    if runs:
+        recent = Table(title="recent ingest runs")
+        for column in runs[0]:
+            recent.add_column(column)
+        for run in runs:
+            recent.add_row(*(str(value) for value in run.values()))
+        console.print(recent)
+
+
+@synth_app.command("procurement")
+def synth_procurement_command(
+    processes: Annotated[int, typer.Option("--processes", "-n", min=1, help="Number of contracting processes.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 42,
+    out: Annotated[Path, typer.Option(help="Output file of compiled releases (JSON Lines; .gz compresses).")] = Path(
+        "synthetic.jsonl"),
+    truth: Annotated[Path | None, typer.Option(help="Ground-truth file (CSV); default: OUT with .truth.csv")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Write realistic OCDS compiled releases with planted integrity problems, and their ground truth."""
+    from clearsight.synth.procurement import generate_procurement
+
+    truth_path = truth or out.with_name(out.name.split(".")[0] + ".truth.csv")
+    with Progress(TextColumn("[bold]generating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=errors, disable=json_output or not errors.is_terminal, transient=True) as progress:
+        task = progress.add_task("generating", total=processes)
+        result = generate_procurement(processes, seed, out, truth_path,
+                                      on_progress=lambda done: progress.update(task, completed=done))
+    if json_output:
+        _print_json(result)
+        return
+    console.print(f"wrote {result['processes']} processes to {out} and ground truth to {truth_path}")
+    planted = Table(title="planted problems")
+    planted.add_column("problem")
+    planted.add_column("processes", justify="right")
+    for problem, count in result["planted"].items():
+        planted.add_row(problem, str(count))
+    console.print(planted)
+
+
+def main() -> None:
+    app()
