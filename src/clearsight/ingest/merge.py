@@ -35,14 +35,13 @@ class _MergedList(list):  # type: ignore[type-arg]
 
     def __init__(self) -> None:
         super().__init__()
-        self.index: dict[Any, _MergedDict] = {}
+        self.index: dict[str, _MergedDict] = {}
 
 
-def _identifier(value: Any) -> Any:
-    # Ids are compared by value and type (1 and "1" are different ids, as in the reference implementation).
-    if value is None or isinstance(value, (str, int, float)):
-        return (type(value).__name__, value)
-    return ("other", repr(value))
+def _identifier(value: Any) -> str:
+    # Ids are compared as text: 1 and "1" identify the same object (the first spelling is kept), as in the
+    # reference implementation.
+    return value if type(value) is str else str(value)
 
 
 class Compiler:
@@ -130,7 +129,10 @@ class Compiler:
                         merged["id"] = item["id"]
                     array.index[identifier] = merged
                     array.append(merged)
+                first_spelling = merged.get("id")
                 self._merge_object(merged, item, path)
+                if first_spelling is not None:
+                    merged["id"] = first_spelling  # an object keeps the id spelling it was created with
             else:
                 merged = _MergedDict()
                 self._merge_object(merged, item, path)

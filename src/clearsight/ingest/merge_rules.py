@@ -23,13 +23,13 @@ def _types(node: dict[str, Any]) -> list[str]:
 
 
 def _resolve(node: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    # Follow local references ("#/definitions/Name"), keeping sibling keywords (e.g. wholeListMerge).
+    # Follow local references ("#/definitions/Name"). As in JSON Schema draft 4 (and the reference
+    # implementation), keywords beside a "$ref" are ignored: `publisher` is therefore not omitted when merged.
     while "$ref" in node:
         target: Any = schema
         for part in node["$ref"].lstrip("#/").split("/"):
             target = target[part]
-        merged = {key: value for key, value in node.items() if key != "$ref"}
-        node = {**target, **merged}
+        node = target
     return node
 
 

@@ -325,7 +325,7 @@ SOURCE_RELEASES = Table(
         _c("kind", "VARCHAR", "release, compiled (a compiled release) or record (a record's compiledRelease)."),
         _c("release_id", "VARCHAR", "Release id.", "id"),
         _c("release_date", "VARCHAR", "Release date as published (merge order).", "date"),
-        _c("sha256", "VARCHAR", "SHA-256 of the release's canonical JSON; duplicates are stored once."),
+        _c("sha256", "VARCHAR", "SHA-256 of the stored JSON text; identical releases are stored once."),
         _c("data", "VARCHAR", "The release as JSON."),
         _c("source_file", "VARCHAR", "File it was first read from."),
         _c("source_line", "BIGINT", "Line (JSON Lines) or object number (documents) in that file."),
