@@ -248,12 +248,20 @@ class OcdsIngest:
 
     @staticmethod
     def compile_group(group: list[dict[str, Any]]) -> dict[str, Any]:
-        """The compiled release of one process from its stored releases (ordered by date)."""
-        compiled = [item for item in group if item["kind"] != "release"]
-        releases = [orjson.loads(item["data"]) for item in group if item["kind"] == "release"]
-        if compiled:
-            # The newest compiled release (or record's compiledRelease) is the base; newer releases go on top.
-            base = orjson.loads(compiled[-1]["data"])
+        """The compiled release of one process from its stored releases (given in date order).
+
+        A record's compiledRelease is used as published, with any newer releases merged on top. Otherwise
+        every release (including releases the publisher tagged "compiled") is merged by the OCDS rules; a
+        lone compiled release is taken as it is, with the id a merge would give it (ocid-date).
+        """
+        records = [item for item in group if item["kind"] == "record"]
+        if len(group) == 1 and group[0]["kind"] == "compiled":
+            release: dict[str, Any] = orjson.loads(group[0]["data"])
+            release["id"] = f"{release['ocid']}-{release.get('date')}"
+            return release
+        releases = [orjson.loads(item["data"]) for item in group if item["kind"] != "record"]
+        if records:
+            base = orjson.loads(records[-1]["data"])
             base_date = base.get("date") if isinstance(base.get("date"), str) else ""
             newer = [release for release in releases if release["date"] > base_date]
             return compile_releases(newer, base=base) if newer else base
