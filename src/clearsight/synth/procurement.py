@@ -349,8 +349,9 @@ class _Process:
                 self.planted.append(("disqualified_lowest_bid", ranked[0].id))
             elif 0.11 <= problem_roll < 0.125:
                 late_winner = True
-        if all(status != "valid" for status in statuses.values()):
-            statuses[bidders[0].id] = "valid"
+        if not any(problem == "disqualified_lowest_bid" for problem, _ in self.planted):
+            # Random disqualifications never hit the lowest bid: that problem is only ever planted.
+            statuses[min(bidders, key=lambda bidder: values[bidder.id]).id] = "valid"
         valid = [bidder for bidder in bidders if statuses[bidder.id] == "valid"]
         winner_id = min(valid, key=lambda bidder: values[bidder.id]).id
         bids = []

@@ -1,0 +1,5 @@
+"""`python -m clearsight` runs the command line."""
+
+from clearsight.cli import main
+
+main()
