@@ -8,8 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from clearsight.model.docs import render
 from tests.conftest import REPO
+
+from clearsight.model.docs import render
 
 
 def test_layers_are_respected() -> None:

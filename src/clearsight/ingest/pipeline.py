@@ -1,10 +1,13 @@
 """OCDS ingest: read inputs, store every release once, (re)compile affected processes, write canonical rows.
 
-Two phases, both streaming with bounded memory:
+Streaming, with bounded memory, in batches:
 
-1. read: every input value becomes a staged release (or a reject, or a counted blank line);
-2. compile: staged releases not seen before are added to `source_releases`; each process that received one
-   is recompiled from all of its stored releases and its canonical rows are replaced.
+1. read: every input value becomes a staged release (or a reject, or a counted blank line). Compiled releases
+   are flattened into canonical rows straight away (they need no merging);
+2. store: each batch's releases not seen before are added to `source_releases`. A compiled release whose
+   process is new and appears once is final: its rows are written. Every other process that received a new
+   release (releases to merge, records, several versions, a process known before) is noted;
+3. recompile: each noted process is compiled from all of its stored releases and its rows are replaced.
 
 Re-running the same input therefore changes nothing (every release is already stored), and a newer release
 of a known process updates that process.
@@ -24,6 +27,7 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from clearsight import __version__
 from clearsight.engine import Backend
@@ -44,9 +48,9 @@ from clearsight.model import (
 
 logger = logging.getLogger(__name__)
 
-STAGING_TABLE = "ingest_staging"
+NEW_TABLE = "ingest_new_releases"
 AFFECTED_TABLE = "ingest_affected"
-STAGE_BATCH = 20_000
+STAGE_BATCH = 10_000
 COMPILE_BATCH = 5_000
 
 ProgressCallback = Callable[[str, int, int | None], None]  # (phase, advance, total)
@@ -121,6 +125,9 @@ class OcdsIngest:
         self.progress = progress or (lambda phase, advance, total: None)
         self.summary = IngestSummary(run_id=_new_run_id(), dataset=dataset)
         self._staged: list[tuple[Any, ...]] = []
+        self._early_rows = RowBuffer()
+        self._early_issues: list[tuple[Any, ...]] = []
+        self._early_failed: set[str] = set()
         self._rejects: list[tuple[Any, ...]] = []
         self._reject_reasons: Counter[str] = Counter()
         self._issue_counts: Counter[str] = Counter()
@@ -132,12 +139,83 @@ class OcdsIngest:
             self.dataset, unit.ocid, unit.kind, unit.release_id, unit.date, sha, unit.data.decode("utf-8"),
             label, unit.line, self.summary.run_id,
         ))
+        if unit.parsed is not None:
+            self._flatten_early(unit, label)
         if len(self._staged) >= STAGE_BATCH:
             self._flush_staged()
 
+    def _flatten_early(self, unit: Unit, label: str) -> None:
+        """Flatten a compiled release now; its rows are kept only if its process turns out to be new."""
+        assert unit.parsed is not None
+        release = unit.parsed
+        release["id"] = f"{unit.ocid}-{release.get('date')}"  # the id a merge would give it
+        log = IssueLog()
+        try:
+            flatten_release(release, self.dataset, label, self.summary.run_id, self._early_rows, log)
+        except (KeyError, TypeError, ValueError):
+            self._early_failed.add(unit.ocid)  # recompiled (and rejected with the reason) later
+            return
+        for path, issue, value, normalised in log.issues:
+            self._early_issues.append((self.summary.run_id, self.dataset, unit.ocid, path, issue, value, normalised))
+
     def _flush_staged(self) -> None:
-        self.backend.append_arrow(STAGING_TABLE, _table(_STAGING_SCHEMA, self._staged))
+        """Store the batch's new releases; write the rows of new compiled processes; note the rest."""
+        if not self._staged:
+            return
+        backend = self.backend
+        columns = ", ".join(SOURCE_RELEASES.column_names)
+        staged = _table(_STAGING_SCHEMA, self._staged)
+        with backend.transaction(), backend.registered("ingest_batch", staged):
+            backend.execute(f"DROP TABLE IF EXISTS {NEW_TABLE}")
+            backend.execute(f"""
+                CREATE TEMP TABLE {NEW_TABLE} AS
+                SELECT {columns} FROM (
+                    SELECT *, row_number() OVER (PARTITION BY ocid, sha256 ORDER BY source_line) AS n
+                    FROM ingest_batch
+                ) AS batch
+                WHERE n = 1 AND NOT EXISTS (
+                    SELECT 1 FROM source_releases AS stored
+                    WHERE stored.dataset = batch.dataset AND stored.ocid = batch.ocid
+                      AND stored.sha256 = batch.sha256)""")
+            backend.execute(f"INSERT INTO source_releases ({columns}) SELECT {columns} FROM {NEW_TABLE}")
+            new = backend.query(f"""
+                SELECT n.ocid, count(*) AS releases, bool_and(n.kind = 'compiled') AS compiled,
+                       (p.ocid IS NOT NULL OR a.ocid IS NOT NULL) AS known
+                FROM {NEW_TABLE} AS n
+                LEFT JOIN processes AS p ON p.dataset = ? AND p.ocid = n.ocid
+                LEFT JOIN {AFFECTED_TABLE} AS a ON a.ocid = n.ocid
+                GROUP BY n.ocid, p.ocid, a.ocid""", [self.dataset])
+            final = [ocid for ocid, releases, compiled, known in new
+                     if compiled and releases == 1 and not known and ocid not in self._early_failed]
+            later = [(ocid,) for ocid, releases, compiled, known in new
+                     if not (compiled and releases == 1 and not known and ocid not in self._early_failed)]
+            self.summary.new_releases += sum(releases for _, releases, _, _ in new)
+            if final:
+                self._write_early_rows(final)
+            if later:
+                backend.append_arrow(AFFECTED_TABLE, pa.table({"ocid": pa.array([o for (o,) in later], pa.string())}))
+            backend.execute(f"DROP TABLE IF EXISTS {NEW_TABLE}")
         self._staged.clear()
+        self._early_rows.clear()
+        self._early_issues.clear()
+        self._early_failed.clear()
+
+    def _write_early_rows(self, ocids: list[str]) -> None:
+        keep = pa.array(ocids, pa.string())
+        tables = self._early_rows.to_arrow()
+        everything = len(ocids) == len(tables["processes"])
+        for name, data in tables.items():
+            if not everything:
+                data = data.filter(pc.is_in(data.column("ocid"), value_set=keep))
+            self.backend.append_arrow(name, data)
+        issues = _table(_ISSUE_SCHEMA, self._early_issues)
+        if not everything:
+            issues = issues.filter(pc.is_in(issues.column("ocid"), value_set=keep))
+        self.backend.append_arrow(QUALITY_ISSUES.name, issues)
+        self.summary.processes_written += len(ocids)
+        self.summary.quality_issues += issues.num_rows
+        for issue in issues.column("issue").to_pylist():
+            self._issue_counts[issue] += 1
 
     def _reject(self, label: str, reject: Reject) -> None:
         self._rejects.append((
@@ -193,37 +271,12 @@ class OcdsIngest:
         return summary
 
     # --- phase 2: store and compile ---------------------------------------------------------------------
-    def _store_new_releases(self) -> int:
-        """Move staged releases not stored before into source_releases; note which processes they touch."""
-        backend = self.backend
-        columns = ", ".join(SOURCE_RELEASES.column_names)
-        backend.execute(f"""
-            INSERT INTO source_releases ({columns})
-            SELECT {columns} FROM (
-                SELECT *, row_number() OVER (PARTITION BY dataset, ocid, sha256 ORDER BY source_file, source_line) AS n
-                FROM {STAGING_TABLE}
-            ) AS staged
-            WHERE n = 1 AND NOT EXISTS (
-                SELECT 1 FROM source_releases AS stored
-                WHERE stored.dataset = staged.dataset AND stored.ocid = staged.ocid AND stored.sha256 = staged.sha256
-            )""")
-        backend.execute(f"DROP TABLE IF EXISTS {AFFECTED_TABLE}")
-        backend.execute(f"""
-            CREATE TABLE {AFFECTED_TABLE} AS
-            SELECT DISTINCT new.dataset, new.ocid, (known.ocid IS NOT NULL) AS existed
-            FROM source_releases AS new
-            LEFT JOIN processes AS known ON known.dataset = new.dataset AND known.ocid = new.ocid
-            WHERE new.ingest_run_id = ?""", [self.summary.run_id])
-        new = backend.query_value("SELECT count(*) FROM source_releases WHERE ingest_run_id = ?",
-                                  [self.summary.run_id])
-        return int(new or 0)
-
     def _source_groups(self) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         """Stored releases of every affected process, grouped by ocid."""
         sql = f"""
             SELECT s.ocid, s.kind, s.data, s.source_file
             FROM source_releases AS s
-            JOIN {AFFECTED_TABLE} AS a ON a.dataset = s.dataset AND a.ocid = s.ocid
+            JOIN (SELECT DISTINCT ocid FROM {AFFECTED_TABLE}) AS a ON a.ocid = s.ocid
             WHERE s.dataset = ?
             ORDER BY s.ocid, s.release_date, s.source_file, s.source_line"""
         current: str | None = None
@@ -268,7 +321,7 @@ class OcdsIngest:
         return compile_releases(releases)
 
     def compile_affected(self) -> None:
-        total = int(self.backend.query_value(f"SELECT count(*) FROM {AFFECTED_TABLE}") or 0)
+        total = int(self.backend.query_value(f"SELECT count(DISTINCT ocid) FROM {AFFECTED_TABLE}") or 0)
         rows = RowBuffer()
         issues: list[tuple[Any, ...]] = []
         chunk_ocids: list[str] = []
@@ -303,8 +356,8 @@ class OcdsIngest:
         with backend.transaction():
             with backend.registered("ingest_chunk", chunk):
                 existed = backend.query_value(
-                    f"SELECT count(*) FROM {AFFECTED_TABLE} a JOIN ingest_chunk c ON a.ocid = c.ocid "
-                    "WHERE a.dataset = ? AND a.existed", [self.dataset])
+                    "SELECT count(*) FROM processes p JOIN ingest_chunk c ON p.ocid = c.ocid WHERE p.dataset = ?",
+                    [self.dataset])
                 if existed:
                     for table in (*CONTRACTING_TABLES, QUALITY_ISSUES):
                         backend.execute(
@@ -322,21 +375,18 @@ class OcdsIngest:
         started_at = datetime.now(UTC)
         backend = self.backend
         backend.ensure_tables(ALL_TABLES)
-        backend.execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
-        backend.execute(f"CREATE TABLE {STAGING_TABLE} AS SELECT * FROM source_releases LIMIT 0")
+        backend.execute(f"DROP TABLE IF EXISTS {AFFECTED_TABLE}")
+        backend.execute(f"CREATE TABLE {AFFECTED_TABLE} (ocid VARCHAR)")
         try:
             files = list(discover(paths, self.summary.skipped_files))
             for input_file in files:
                 self.read_file(input_file)
             self._flush_staged()
             self._flush_rejects()
-            new = self._store_new_releases()
-            self.summary.new_releases = new
-            self.summary.duplicate_releases = self.summary.releases_read - new
+            self.summary.duplicate_releases = self.summary.releases_read - self.summary.new_releases
             self.compile_affected()
             self._flush_rejects()
         finally:
-            backend.execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
             backend.execute(f"DROP TABLE IF EXISTS {AFFECTED_TABLE}")
         summary = self.summary
         summary.reject_reasons = dict(self._reject_reasons.most_common())

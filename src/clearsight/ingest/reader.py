@@ -32,6 +32,7 @@ class Unit:
     data: bytes  # the JSON text
     line: int
     path: str
+    parsed: dict[str, Any] | None = None  # the parsed release, kept for compiled releases (fast path)
 
 
 @dataclass(slots=True)
@@ -72,7 +73,7 @@ def _release_unit(value: Any, line: int, path: str, raw: bytes | None, kind: str
     data = raw if raw is not None else orjson.dumps(value)
     return Unit(
         kind, ocid, None if release_id is None else str(release_id), date if type(date) is str else None,
-        data, line, path,
+        data, line, path, value if kind == "compiled" else None,
     )
 
 

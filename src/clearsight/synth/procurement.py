@@ -413,7 +413,7 @@ def _open_output(path: Path) -> IO[bytes]:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".gz":
         return gzip.open(path, "wb", compresslevel=3)  # type: ignore[return-value]
-    return open(path, "wb")  # noqa: SIM115
+    return open(path, "wb")
 
 
 def generate_procurement(
