@@ -15,8 +15,9 @@ from clearsight.model.docs import render
 
 def test_layers_are_respected() -> None:
     lint_imports = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
-    done = subprocess.run([lint_imports, "--config", str(REPO / "pyproject.toml")], cwd=REPO, capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        [lint_imports, "--config", str(REPO / "pyproject.toml")], cwd=REPO, capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "broken" not in done.stdout.lower().replace("0 broken", "")
 
@@ -37,7 +38,8 @@ def test_readme_quick_start_is_two_commands_and_ci_runs_the_test_one() -> None:
 
 def test_library_code_never_prints() -> None:
     offenders = [
-        str(path.relative_to(REPO)) for path in (REPO / "src" / "clearsight").rglob("*.py")
+        str(path.relative_to(REPO))
+        for path in (REPO / "src" / "clearsight").rglob("*.py")
         if path.name not in ("cli.py", "docs.py", "__main__.py") and re.search(r"^\s*print\(", path.read_text(), re.M)
     ]
     assert offenders == []

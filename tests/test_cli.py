@@ -57,13 +57,19 @@ def test_stdin_and_exit_codes_in_a_real_process(tmp_path: Path) -> None:
     db = str(tmp_path / "w.duckdb")
     line = json.dumps({"ocid": "ocds-x-1", "id": "1", "date": "2020-01-01T00:00:00Z", "tender": {"title": "t"}})
     command = [sys.executable, "-m", "clearsight", "--db", db]
-    done = subprocess.run([*command, "ingest", "ocds", "-", "--json"], input=line + "\nnot json\n",
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [*command, "ingest", "ocds", "-", "--json"],
+        input=line + "\nnot json\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["processes_written"] == 1 and summary["rejected"] == 1
     assert summary["files"][0]["path"] == "<stdin>"
-    missing = subprocess.run([*command, "ingest", "ocds", str(tmp_path / "nope.json")], capture_output=True,
-                             text=True, check=False)
+    missing = subprocess.run(
+        [*command, "ingest", "ocds", str(tmp_path / "nope.json")], capture_output=True, text=True, check=False
+    )
     assert missing.returncode == 2
     assert "nope.json: no such file or folder" in missing.stderr

@@ -20,9 +20,13 @@ def test_canonical_tables_are_created_with_their_columns(backend: DuckDBBackend)
     backend.ensure_tables(ALL_TABLES)
     backend.ensure_tables(ALL_TABLES)  # idempotent
     for table in ALL_TABLES:
-        columns = [row[0] for row in backend.query(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
-            [table.name])]
+        columns = [
+            row[0]
+            for row in backend.query(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+                [table.name],
+            )
+        ]
         assert columns == table.column_names
 
 

@@ -42,11 +42,21 @@ def issues(backend: DuckDBBackend) -> list[tuple]:
 
 
 def test_every_kind_of_container_is_read(backend: DuckDBBackend, tmp_path: Path) -> None:
-    package = {"uri": "u", "publishedDate": "2020-01-01T00:00:00Z",
-               "releases": [release("ocds-x-1"), release("ocds-x-2")]}
-    record_package = {"uri": "u", "records": [
-        {"ocid": "ocds-x-3", "releases": [{"url": "http://x", "date": "2020-01-01T00:00:00Z"}],
-         "compiledRelease": release("ocds-x-3", tag=["compiled"])}]}
+    package = {
+        "uri": "u",
+        "publishedDate": "2020-01-01T00:00:00Z",
+        "releases": [release("ocds-x-1"), release("ocds-x-2")],
+    }
+    record_package = {
+        "uri": "u",
+        "records": [
+            {
+                "ocid": "ocds-x-3",
+                "releases": [{"url": "http://x", "date": "2020-01-01T00:00:00Z"}],
+                "compiledRelease": release("ocds-x-3", tag=["compiled"]),
+            }
+        ],
+    }
     (tmp_path / "package.json").write_text(json.dumps(package, indent=2))
     (tmp_path / "records.json").write_text(json.dumps(record_package, indent=2))
     (tmp_path / "array.json").write_text(json.dumps([release("ocds-x-4"), release("ocds-x-5")], indent=1))
@@ -79,8 +89,11 @@ def test_globs_and_missing_paths(backend: DuckDBBackend, tmp_path: Path) -> None
 
 
 def test_large_documents_are_streamed_with_the_same_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    package = {"uri": "u", "releases": [release(f"ocds-x-{n}", tender={"value": {"amount": n, "currency": "EUR"}})
-                                        for n in range(50)] + [{"no": "ocid"}]}
+    package = {
+        "uri": "u",
+        "releases": [release(f"ocds-x-{n}", tender={"value": {"amount": n, "currency": "EUR"}}) for n in range(50)]
+        + [{"no": "ocid"}],
+    }
     path = tmp_path / "big.json"
     path.write_text(json.dumps(package, indent=2))
     results = []
@@ -88,36 +101,55 @@ def test_large_documents_are_streamed_with_the_same_result(tmp_path: Path, monke
         monkeypatch.setattr(reader, "DOCUMENT_IN_MEMORY_LIMIT", limit)
         with DuckDBBackend(":memory:") as warehouse:
             summary = ingest_ocds(warehouse, [str(path)], "d")
-            results.append((summary.processes_written, summary.rejected,
-                            warehouse.query("SELECT ocid, tender_value_amount FROM processes ORDER BY ocid"),
-                            warehouse.query("SELECT path, reason FROM ingest_rejects")))
+            results.append(
+                (
+                    summary.processes_written,
+                    summary.rejected,
+                    warehouse.query("SELECT ocid, tender_value_amount FROM processes ORDER BY ocid"),
+                    warehouse.query("SELECT path, reason FROM ingest_rejects"),
+                )
+            )
     assert results[0] == results[1]
     assert results[0][0] == 50 and results[0][3] == [("/releases/50/ocid", "missing ocid")]
 
 
 def test_bad_lines_are_rejected_with_file_line_path_and_reason(backend: DuckDBBackend, tmp_path: Path) -> None:
-    path = write_lines(tmp_path / "bad.jsonl", [
-        release("ocds-x-1"),                       # 1 ok
-        "",                                        # 2 blank
-        "   ",                                     # 3 blank
-        '{"ocid": "ocds-x-2", "date": ',           # 4 invalid JSON
-        b'{"ocid": "ocds-x-3\xff\xfe"}',           # 5 invalid UTF-8
-        "42",                                      # 6 not an object
-        '"text"',                                  # 7 not an object
-        {"id": "1", "date": "2020-01-01"},         # 8 missing ocid
-        {"ocid": 12345, "date": "2020-01-01"},     # 9 non-string ocid
-        {"ocid": "  ", "date": "2020-01-01"},      # 10 empty ocid
-        {"ocid": "ocds-x-4"},                      # 11 release without a date
-        {"ocid": "ocds-x-5", "releases": [{"url": "http://x", "date": "2020-01-01"}]},  # 12 linked record only
-        [],                                        # 13 empty array
-        {},                                        # 14 empty object
-    ])
+    path = write_lines(
+        tmp_path / "bad.jsonl",
+        [
+            release("ocds-x-1"),  # 1 ok
+            "",  # 2 blank
+            "   ",  # 3 blank
+            '{"ocid": "ocds-x-2", "date": ',  # 4 invalid JSON
+            b'{"ocid": "ocds-x-3\xff\xfe"}',  # 5 invalid UTF-8
+            "42",  # 6 not an object
+            '"text"',  # 7 not an object
+            {"id": "1", "date": "2020-01-01"},  # 8 missing ocid
+            {"ocid": 12345, "date": "2020-01-01"},  # 9 non-string ocid
+            {"ocid": "  ", "date": "2020-01-01"},  # 10 empty ocid
+            {"ocid": "ocds-x-4"},  # 11 release without a date
+            {"ocid": "ocds-x-5", "releases": [{"url": "http://x", "date": "2020-01-01"}]},  # 12 linked record only
+            [],  # 13 empty array
+            {},  # 14 empty object
+        ],
+    )
     summary = ingest_ocds(backend, [str(path)], "d")
     assert summary.objects_read == 14 and summary.blank == 2 and summary.releases_read == 1
     assert summary.rejected == 11 and summary.accounted
     found = {(row["line"], row["path"]): row for row in rejects(backend)}
-    assert set(found) == {(4, ""), (5, ""), (6, ""), (7, ""), (8, "/ocid"), (9, "/ocid"), (10, "/ocid"),
-                          (11, "/date"), (12, ""), (13, ""), (14, "")}
+    assert set(found) == {
+        (4, ""),
+        (5, ""),
+        (6, ""),
+        (7, ""),
+        (8, "/ocid"),
+        (9, "/ocid"),
+        (10, "/ocid"),
+        (11, "/date"),
+        (12, ""),
+        (13, ""),
+        (14, ""),
+    }
     assert found[(4, "")]["reason"].startswith("invalid JSON")
     assert found[(5, "")]["reason"].startswith("invalid UTF-8")
     assert found[(6, "")]["reason"] == "not a JSON object" and found[(6, "")]["value"] == "42"
@@ -132,16 +164,21 @@ def test_bad_lines_are_rejected_with_file_line_path_and_reason(backend: DuckDBBa
 def test_values_are_normalised_and_every_change_is_recorded(backend: DuckDBBackend, tmp_path: Path) -> None:
     data = release(
         "ocds-x-1",
-        tender={"value": {"amount": "1,000.50", "currency": "eur"},
-                "tenderPeriod": {"startDate": "15/01/2020", "endDate": "not a date"},
-                "Title": "mixed case key", "procurementMethod": "open", "ProcurementMethod": "duplicate"},
+        tender={
+            "value": {"amount": "1,000.50", "currency": "eur"},
+            "tenderPeriod": {"startDate": "15/01/2020", "endDate": "not a date"},
+            "Title": "mixed case key",
+            "procurementMethod": "open",
+            "ProcurementMethod": "duplicate",
+        },
         awards=[{"id": "a1", "value": {"amount": "1.234.567,89", "currency": "XYZ"}, "date": 1577836800}],
     )
     summary = ingest_ocds(backend, [str(write_lines(tmp_path / "n.jsonl", [data]))], "d")
     assert summary.rejected == 0
     process = backend.query_dicts(
         "SELECT tender_value_amount, tender_value_currency, tender_period_start, tender_period_end, title, "
-        "procurement_method FROM processes")[0]
+        "procurement_method FROM processes"
+    )[0]
     assert process["tender_value_amount"] == 1000.5
     assert process["tender_value_currency"] == "EUR"
     assert str(process["tender_period_start"]).startswith("2020-01-15 00:00:00")
@@ -174,8 +211,12 @@ def test_huge_objects_load(backend: DuckDBBackend, tmp_path: Path) -> None:
 
 def test_a_newer_release_updates_a_known_process(backend: DuckDBBackend, tmp_path: Path) -> None:
     first = release("ocds-x-1", "2020-01-01T00:00:00Z", tender={"status": "active", "title": "Roads"})
-    second = release("ocds-x-1", "2020-03-01T00:00:00Z", tender={"status": "complete"},
-                     awards=[{"id": "a1", "status": "active", "suppliers": [{"id": "s1", "name": "S"}]}])
+    second = release(
+        "ocds-x-1",
+        "2020-03-01T00:00:00Z",
+        tender={"status": "complete"},
+        awards=[{"id": "a1", "status": "active", "suppliers": [{"id": "s1", "name": "S"}]}],
+    )
     ingest_ocds(backend, [str(write_lines(tmp_path / "1.jsonl", [first]))], "d")
     assert backend.query("SELECT status, title FROM processes") == [("active", "Roads")]
     summary = ingest_ocds(backend, [str(write_lines(tmp_path / "2.jsonl", [second]))], "d")
@@ -190,9 +231,12 @@ def test_a_newer_release_updates_a_known_process(backend: DuckDBBackend, tmp_pat
 
 
 def test_ocds_1_0_organisation_references(backend: DuckDBBackend, tmp_path: Path) -> None:
-    data = release("ocds-x-1", buyer={"identifier": {"scheme": "MX-RFC", "id": "ABC"}, "name": "Buyer"},
-                   awards=[{"id": "a", "suppliers": [{"identifier": {"scheme": "MX-RFC", "id": "S1"}, "name": "S"}]}],
-                   contracts=[{"id": "c", "amendment": {"date": "2020-02-01T00:00:00Z", "rationale": "r"}}])
+    data = release(
+        "ocds-x-1",
+        buyer={"identifier": {"scheme": "MX-RFC", "id": "ABC"}, "name": "Buyer"},
+        awards=[{"id": "a", "suppliers": [{"identifier": {"scheme": "MX-RFC", "id": "S1"}, "name": "S"}]}],
+        contracts=[{"id": "c", "amendment": {"date": "2020-02-01T00:00:00Z", "rationale": "r"}}],
+    )
     ingest_ocds(backend, [str(write_lines(tmp_path / "old.jsonl", [data]))], "d")
     assert backend.query("SELECT buyer_id, ocds_version FROM processes") == [("MX-RFC-ABC", "1.0")]
     assert backend.query("SELECT supplier_id FROM award_suppliers") == [("MX-RFC-S1",)]
@@ -211,8 +255,7 @@ def test_cardinal_bad_input_fixtures_are_all_accounted_for(backend: DuckDBBacken
         summary = ingest_ocds(backend, [str(path) for path in files], folder)
         _account(summary)
         assert len(summary.files) == len(files)
-    invalid = backend.query_dicts(
-        "SELECT file, line, reason FROM ingest_rejects WHERE file LIKE '%invalid_utf8%'")
+    invalid = backend.query_dicts("SELECT file, line, reason FROM ingest_rejects WHERE file LIKE '%invalid_utf8%'")
     assert invalid and invalid[0]["reason"].startswith("invalid UTF-8")
     blank = backend.query_value("SELECT sum(blank) FROM ingest_files WHERE path LIKE '%blank_line%'")
     assert blank >= 1

@@ -37,8 +37,8 @@ def test_all_twelve_publishers_ingest_with_every_file_accounted_for(backend: Duc
     assert summary.new_releases + summary.duplicate_releases == summary.releases_read
     # Each publisher's processes made it to the canonical tables.
     per_publisher = Counter(
-        path.split("real-examples/")[1].split("/")[0]
-        for (path,) in backend.query("SELECT source_file FROM processes"))
+        path.split("real-examples/")[1].split("/")[0] for (path,) in backend.query("SELECT source_file FROM processes")
+    )
     assert set(per_publisher) == publishers
     assert summary.processes_written == backend.query_value("SELECT count(*) FROM processes") == 610
 
@@ -90,7 +90,8 @@ def _expected_counts() -> dict[str, int]:
             counts["contracts"] += len(_as_list(release.get("contracts")))
             counts["parties"] += len(_as_list(release.get("parties")))
             counts["award_suppliers"] += sum(
-                len(_as_list(award.get("suppliers"))) for award in _as_list(release.get("awards")))
+                len(_as_list(award.get("suppliers"))) for award in _as_list(release.get("awards"))
+            )
     return counts
 
 
@@ -102,18 +103,22 @@ def test_real_compiled_loads_with_expected_counts(backend: DuckDBBackend) -> Non
     for table in ("processes", "bids", "awards", "contracts", "parties", "award_suppliers"):
         assert backend.query_value(f"SELECT count(*) FROM {table}") == expected[table], table
     assert backend.query_value("SELECT count(*) FROM processes WHERE has_bids") == 27
-    by_publisher = dict(backend.query(
-        "SELECT regexp_extract(p.source_file, '([a-z-]+)\\.jsonl', 1), count(DISTINCT b.ocid) "
-        "FROM bids AS b JOIN processes AS p USING (dataset, ocid) GROUP BY 1"))
+    by_publisher = dict(
+        backend.query(
+            "SELECT regexp_extract(p.source_file, '([a-z-]+)\\.jsonl', 1), count(DISTINCT b.ocid) "
+            "FROM bids AS b JOIN processes AS p USING (dataset, ocid) GROUP BY 1"
+        )
+    )
     assert by_publisher == {"armenia": 22, "ukraine": 5}
 
 
 def test_reingesting_is_idempotent(backend: DuckDBBackend) -> None:
     path = str(shared("ocds", "real-compiled"))
     ingest_ocds(backend, [path], "compiled")
-    before = {table: backend.query_value(f"SELECT count(*) FROM {table}")
-              for table in ("processes", "bids", "awards", "contracts", "parties", "quality_issues",
-                            "source_releases")}
+    before = {
+        table: backend.query_value(f"SELECT count(*) FROM {table}")
+        for table in ("processes", "bids", "awards", "contracts", "parties", "quality_issues", "source_releases")
+    }
     again = ingest_ocds(backend, [path], "compiled")
     assert again.new_releases == 0 and again.duplicate_releases == 610 and again.processes_written == 0
     after = {table: backend.query_value(f"SELECT count(*) FROM {table}") for table in before}

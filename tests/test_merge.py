@@ -41,8 +41,12 @@ def _release_groups() -> dict[tuple[str, str], list[dict]]:
         if isinstance(document, dict) and isinstance(document.get("releases"), list) and "ocid" not in document:
             releases = document["releases"]
         elif isinstance(document, dict) and "records" in document:
-            releases = [release for record in document["records"] for release in record.get("releases", [])
-                        if "url" not in release]
+            releases = [
+                release
+                for record in document["records"]
+                for release in record.get("releases", [])
+                if "url" not in release
+            ]
         else:
             releases = [document]
         for release in releases:
@@ -76,18 +80,34 @@ EDGE_CASES = {
         {"ocid": "o", "id": "2", "date": "2020-02-01", "tender": {"items": []}, "planning": {}},
     ],
     "identifier merge and append without id": [
-        {"ocid": "o", "id": "1", "date": "2020-01-01",
-         "awards": [{"id": "a", "status": "pending"}, {"title": "no id"}]},
-        {"ocid": "o", "id": "2", "date": "2020-02-01",
-         "awards": [{"id": "b", "status": "active"}, {"id": "a", "status": "active"}, {"title": "no id"}]},
+        {
+            "ocid": "o",
+            "id": "1",
+            "date": "2020-01-01",
+            "awards": [{"id": "a", "status": "pending"}, {"title": "no id"}],
+        },
+        {
+            "ocid": "o",
+            "id": "2",
+            "date": "2020-02-01",
+            "awards": [{"id": "b", "status": "active"}, {"id": "a", "status": "active"}, {"title": "no id"}],
+        },
     ],
     "whole list merge and lists of strings": [
-        {"ocid": "o", "id": "1", "date": "2020-01-01",
-         "parties": [{"id": "p", "roles": ["buyer"], "additionalIdentifiers": [{"id": "x"}]}],
-         "tender": {"submissionMethod": ["written"]}},
-        {"ocid": "o", "id": "2", "date": "2020-02-01",
-         "parties": [{"id": "p", "roles": ["payer"], "additionalIdentifiers": [{"id": "y"}]}],
-         "tender": {"submissionMethod": ["electronicSubmission"]}},
+        {
+            "ocid": "o",
+            "id": "1",
+            "date": "2020-01-01",
+            "parties": [{"id": "p", "roles": ["buyer"], "additionalIdentifiers": [{"id": "x"}]}],
+            "tender": {"submissionMethod": ["written"]},
+        },
+        {
+            "ocid": "o",
+            "id": "2",
+            "date": "2020-02-01",
+            "parties": [{"id": "p", "roles": ["payer"], "additionalIdentifiers": [{"id": "y"}]}],
+            "tender": {"submissionMethod": ["electronicSubmission"]},
+        },
     ],
     "releases out of date order are sorted": [
         {"ocid": "o", "id": "2", "date": "2020-02-01", "tender": {"status": "complete"}},
@@ -97,15 +117,23 @@ EDGE_CASES = {
         {"ocid": "o", "id": "1", "date": "2020-01-01", "tender": {"value": {"amount": 1}}},
         {"ocid": "o", "id": "2", "date": "2020-02-01", "tender": {"value": None}},
     ],
-    "ids 1 and \"1\" are the same object": [
+    'ids 1 and "1" are the same object': [
         {"ocid": "o", "id": "1", "date": "2020-01-01", "awards": [{"id": 1, "title": "number"}]},
         {"ocid": "o", "id": "2", "date": "2020-02-01", "awards": [{"id": "1", "title": "string"}]},
     ],
     "nested arrays inside merged objects": [
-        {"ocid": "o", "id": "1", "date": "2020-01-01",
-         "contracts": [{"id": "c", "implementation": {"transactions": [{"id": "t1", "amount": {"amount": 5}}]}}]},
-        {"ocid": "o", "id": "2", "date": "2020-02-01",
-         "contracts": [{"id": "c", "implementation": {"transactions": [{"id": "t2", "amount": {"amount": 6}}]}}]},
+        {
+            "ocid": "o",
+            "id": "1",
+            "date": "2020-01-01",
+            "contracts": [{"id": "c", "implementation": {"transactions": [{"id": "t1", "amount": {"amount": 5}}]}}],
+        },
+        {
+            "ocid": "o",
+            "id": "2",
+            "date": "2020-02-01",
+            "contracts": [{"id": "c", "implementation": {"transactions": [{"id": "t2", "amount": {"amount": 6}}]}}],
+        },
     ],
 }
 
@@ -126,7 +154,9 @@ def test_compiled_release_has_compiled_tag_id_and_latest_date() -> None:
 
 def test_type_conflicts_are_errors_naming_the_path() -> None:
     with pytest.raises(MergeError, match="/tender/items"):
-        compile_releases([
-            {"ocid": "o", "id": "1", "date": "2020-01-01", "tender": {"items": "not an array"}},
-            {"ocid": "o", "id": "2", "date": "2020-02-01", "tender": {"items": [{"id": "1"}]}},
-        ])
+        compile_releases(
+            [
+                {"ocid": "o", "id": "1", "date": "2020-01-01", "tender": {"items": "not an array"}},
+                {"ocid": "o", "id": "2", "date": "2020-02-01", "tender": {"items": [{"id": "1"}]}},
+            ]
+        )

@@ -14,11 +14,26 @@ from clearsight.ingest.quality import quality_report
 
 def test_coverage_issues_rejects_and_flag_support(backend: DuckDBBackend, tmp_path: Path) -> None:
     lines = [
-        {"ocid": "o-1", "date": "2020-01-01T00:00:00Z", "buyer": {"id": "b", "name": "B"},
-         "tender": {"procurementMethod": "open", "tenderPeriod": {"startDate": "2020-01-01", "endDate": "2020-01-20"},
-                    "value": {"amount": "1,000", "currency": "EUR"}},
-         "bids": {"details": [{"id": "1", "status": "valid", "value": {"amount": 5, "currency": "EUR"},
-                               "tenderers": [{"id": "t1"}]}]}},
+        {
+            "ocid": "o-1",
+            "date": "2020-01-01T00:00:00Z",
+            "buyer": {"id": "b", "name": "B"},
+            "tender": {
+                "procurementMethod": "open",
+                "tenderPeriod": {"startDate": "2020-01-01", "endDate": "2020-01-20"},
+                "value": {"amount": "1,000", "currency": "EUR"},
+            },
+            "bids": {
+                "details": [
+                    {
+                        "id": "1",
+                        "status": "valid",
+                        "value": {"amount": 5, "currency": "EUR"},
+                        "tenderers": [{"id": "t1"}],
+                    }
+                ]
+            },
+        },
         {"ocid": "o-2", "date": "2020-01-01T00:00:00Z", "buyer": {"id": "b"}},
         {"ocid": "o-3", "date": "2020-01-01T00:00:00Z"},
         {"ocid": "o-4", "date": "2020-01-01T00:00:00Z"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from collections import defaultdict
 from datetime import datetime
@@ -100,14 +101,20 @@ def test_ground_truth_is_what_the_data_shows(generated: tuple) -> None:
     for row in planted["late_winning_bid"]:
         release = by_ocid[row["ocid"]]
         winning = {bid_id for award in release["awards"] for bid_id in award.get("relatedBids", [])}
-        late = [bid for bid in release["bids"]["details"] if bid["id"] in winning
-                and _when(bid["date"]) > _when(release["tender"]["tenderPeriod"]["endDate"])]
+        late = [
+            bid
+            for bid in release["bids"]["details"]
+            if bid["id"] in winning and _when(bid["date"]) > _when(release["tender"]["tenderPeriod"]["endDate"])
+        ]
         assert late
     for row in planted["amendment_inflation"]:
         release = by_ocid[row["ocid"]]
         awards = {award["id"]: award["value"]["amount"] for award in release["awards"]}
-        assert any(contract["value"]["amount"] >= 1.29 * awards[contract["awardID"]]
-                   and len(contract.get("amendments", [])) >= 2 for contract in release["contracts"])
+        assert any(
+            contract["value"]["amount"] >= 1.29 * awards[contract["awardID"]]
+            and len(contract.get("amendments", [])) >= 2
+            for contract in release["contracts"]
+        )
     splits: dict[str, list[dict]] = defaultdict(list)
     for row in planted["split_purchase"]:
         splits[row["detail"]].append(by_ocid[row["ocid"]])
@@ -138,7 +145,7 @@ def test_ground_truth_is_what_the_data_shows(generated: tuple) -> None:
     for winners in winners_by_cartel.values():
         if len(winners) >= 6:
             assert len(set(winners)) >= 3  # wins rotate
-            assert all(a != b for a, b in zip(winners, winners[1:], strict=False))
+            assert all(a != b for a, b in itertools.pairwise(winners))
 
 
 def test_synthetic_data_ingests_cleanly(generated: tuple, tmp_path: Path) -> None:

@@ -2,4 +2,5 @@
 
 from clearsight.cli import main
 
-main()
+if __name__ == "__main__":  # worker processes (spawned) import this module without running the command
+    main()

@@ -22,8 +22,9 @@ app = typer.Typer(
     add_completion=False,
 )
 ingest_app = typer.Typer(help="Load data into the warehouse.", no_args_is_help=True)
-synth_app = typer.Typer(help="Generate synthetic data with planted integrity problems and ground truth.",
-                        no_args_is_help=True)
+synth_app = typer.Typer(
+    help="Generate synthetic data with planted integrity problems and ground truth.", no_args_is_help=True
+)
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(synth_app, name="synth")
 
@@ -49,10 +50,13 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    db: Annotated[str, typer.Option("--db", help="Warehouse file (DuckDB).", envvar="CLEARSIGHT_DB")] = DEFAULT_DATABASE,
+    db: Annotated[
+        str, typer.Option("--db", help="Warehouse file (DuckDB).", envvar="CLEARSIGHT_DB")
+    ] = DEFAULT_DATABASE,
     memory_limit: Annotated[str, typer.Option(help="Memory the engine may use, e.g. 1GB.")] = "1GB",
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Show the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
 ) -> None:
     """clearsight: find red flags in public procurement and registries."""
     state.database = db
@@ -74,7 +78,9 @@ def _fail(message: str, code: int = 1) -> None:
 
 @ingest_app.command("ocds")
 def ingest_ocds_command(
-    paths: Annotated[list[str], typer.Argument(help="Files, folders, globs or - for stdin (.json, .jsonl, .gz, .zip).")],
+    paths: Annotated[
+        list[str], typer.Argument(help="Files, folders, globs or - for stdin (.json, .jsonl, .gz, .zip).")
+    ],
     dataset: Annotated[str, typer.Option("--dataset", "-d", help="Name of the dataset (publisher).")] = "default",
     json_output: JsonOption = False,
 ) -> None:
@@ -88,8 +94,14 @@ def ingest_ocds_command(
 
     with _backend() as backend:
         progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TransferSpeedColumn(),
-            TimeElapsedColumn(), console=errors, disable=json_output or not errors.is_terminal, transient=True,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TransferSpeedColumn(),
+            TimeElapsedColumn(),
+            console=errors,
+            disable=json_output or not errors.is_terminal,
+            transient=True,
         )
         tasks: dict[str, Any] = {}
 
@@ -119,8 +131,9 @@ def ingest_ocds_command(
     table.add_column("rejected", justify="right")
     table.add_column("blank", justify="right")
     for file in summary.files:
-        table.add_row(file.path, file.format, str(file.objects_read), str(file.releases_read), str(file.rejected),
-                      str(file.blank))
+        table.add_row(
+            file.path, file.format, str(file.objects_read), str(file.releases_read), str(file.rejected), str(file.blank)
+        )
     console.print(table)
     console.print(
         f"{summary.objects_read} objects read: {summary.releases_read} releases ({summary.new_releases} new, "
@@ -129,13 +142,19 @@ def ingest_ocds_command(
         f"in {summary.duration_seconds:.2f}s."
     )
     if summary.skipped_files:
-        console.print(f"[yellow]{len(summary.skipped_files)} files in folders skipped (not .json/.jsonl/.gz/.zip):[/] "
-                      + ", ".join(summary.skipped_files[:5]) + (" …" if len(summary.skipped_files) > 5 else ""))
+        console.print(
+            f"[yellow]{len(summary.skipped_files)} files in folders skipped (not .json/.jsonl/.gz/.zip):[/] "
+            + ", ".join(summary.skipped_files[:5])
+            + (" …" if len(summary.skipped_files) > 5 else "")
+        )
     if summary.reject_reasons:
-        console.print("[yellow]rejects by reason:[/] " + ", ".join(
-            f"{reason} ({count})" for reason, count in summary.reject_reasons.items()))
-        console.print("  details: clearsight quality, or SELECT * FROM ingest_rejects WHERE run_id = "
-                      f"'{summary.run_id}'")
+        console.print(
+            "[yellow]rejects by reason:[/] "
+            + ", ".join(f"{reason} ({count})" for reason, count in summary.reject_reasons.items())
+        )
+        console.print(
+            f"  details: clearsight quality, or SELECT * FROM ingest_rejects WHERE run_id = '{summary.run_id}'"
+        )
 
 
 @app.command("quality")
@@ -143,7 +162,7 @@ def quality_command(
     dataset: Annotated[str | None, typer.Option("--dataset", "-d", help="Only this dataset.")] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Field coverage per dataset, data-quality issues and rejects from ingest, and which red flags the data supports."""
+    """Field coverage per dataset, issues and rejects from ingest, and which red flags the data can support."""
     from clearsight.ingest.quality import quality_report
 
     with _backend() as backend:
@@ -168,8 +187,12 @@ def quality_command(
             flags.add_column(column)
         colours = {"supported": "green", "partial": "yellow", "unsupported": "red"}
         for flag in data["flags"]:
-            flags.add_row(flag["code"], flag["title"], f"[{colours[flag['status']]}]{flag['status']}[/]",
-                          f"{flag['coverage']:.0%}")
+            flags.add_row(
+                flag["code"],
+                flag["title"],
+                f"[{colours[flag['status']]}]{flag['status']}[/]",
+                f"{flag['coverage']:.0%}",
+            )
         console.print(flags)
         if data["issues"]:
             issues = Table(title="values normalised or dropped at ingest")
@@ -200,7 +223,8 @@ def summary_command(json_output: JsonOption = False) -> None:
                 counts.setdefault(dataset, {})[table.name] = count
         runs = backend.query_dicts(
             "SELECT run_id, dataset, objects_read, releases_read, new_releases, processes_written, rejected, "
-            "duration_seconds FROM ingest_runs ORDER BY started_at DESC LIMIT 5")
+            "duration_seconds FROM ingest_runs ORDER BY started_at DESC LIMIT 5"
+        )
     if json_output:
         _print_json({"database": state.database, "tables": counts, "recent_ingest_runs": runs})
         return
@@ -226,7 +250,8 @@ def synth_procurement_command(
     processes: Annotated[int, typer.Option("--processes", "-n", min=1, help="Number of contracting processes.")] = 2000,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 42,
     out: Annotated[Path, typer.Option(help="Output file of compiled releases (JSON Lines; .gz compresses).")] = Path(
-        "synthetic.jsonl"),
+        "synthetic.jsonl"
+    ),
     truth: Annotated[Path | None, typer.Option(help="Ground-truth file (CSV); default: OUT with .truth.csv")] = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -234,11 +259,19 @@ def synth_procurement_command(
     from clearsight.synth.procurement import generate_procurement
 
     truth_path = truth or out.with_name(out.name.split(".")[0] + ".truth.csv")
-    with Progress(TextColumn("[bold]generating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=errors, disable=json_output or not errors.is_terminal, transient=True) as progress:
+    with Progress(
+        TextColumn("[bold]generating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        disable=json_output or not errors.is_terminal,
+        transient=True,
+    ) as progress:
         task = progress.add_task("generating", total=processes)
-        result = generate_procurement(processes, seed, out, truth_path,
-                                      on_progress=lambda done: progress.update(task, completed=done))
+        result = generate_procurement(
+            processes, seed, out, truth_path, on_progress=lambda done: progress.update(task, completed=done)
+        )
     if json_output:
         _print_json(result)
         return

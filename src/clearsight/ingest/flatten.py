@@ -11,35 +11,134 @@ from clearsight.ingest import normalise as n
 from clearsight.model import CONTRACTING_TABLES, Table
 
 _K = n.register_known_keys
-RELEASE_KEYS = _K(frozenset({
-    "ocid", "id", "date", "tag", "initiationType", "parties", "buyer", "planning", "tender", "awards",
-    "contracts", "language", "relatedProcesses", "bids", "version",
-}))
-TENDER_KEYS = _K(frozenset({
-    "id", "title", "description", "status", "procuringEntity", "items", "value", "minValue", "procurementMethod",
-    "procurementMethodDetails", "procurementMethodRationale", "mainProcurementCategory",
-    "additionalProcurementCategories", "awardCriteria", "awardCriteriaDetails", "submissionMethod",
-    "submissionMethodDetails", "tenderPeriod", "enquiryPeriod", "hasEnquiries", "eligibilityCriteria",
-    "awardPeriod", "contractPeriod", "numberOfTenderers", "tenderers", "documents", "milestones", "amendments",
-    "amendment", "lots",
-}))
-ORGANISATION_KEYS = _K(frozenset({
-    "id", "name", "identifier", "additionalIdentifiers", "address", "contactPoint", "roles", "details",
-}))
+RELEASE_KEYS = _K(
+    frozenset(
+        {
+            "ocid",
+            "id",
+            "date",
+            "tag",
+            "initiationType",
+            "parties",
+            "buyer",
+            "planning",
+            "tender",
+            "awards",
+            "contracts",
+            "language",
+            "relatedProcesses",
+            "bids",
+            "version",
+        }
+    )
+)
+TENDER_KEYS = _K(
+    frozenset(
+        {
+            "id",
+            "title",
+            "description",
+            "status",
+            "procuringEntity",
+            "items",
+            "value",
+            "minValue",
+            "procurementMethod",
+            "procurementMethodDetails",
+            "procurementMethodRationale",
+            "mainProcurementCategory",
+            "additionalProcurementCategories",
+            "awardCriteria",
+            "awardCriteriaDetails",
+            "submissionMethod",
+            "submissionMethodDetails",
+            "tenderPeriod",
+            "enquiryPeriod",
+            "hasEnquiries",
+            "eligibilityCriteria",
+            "awardPeriod",
+            "contractPeriod",
+            "numberOfTenderers",
+            "tenderers",
+            "documents",
+            "milestones",
+            "amendments",
+            "amendment",
+            "lots",
+        }
+    )
+)
+ORGANISATION_KEYS = _K(
+    frozenset(
+        {
+            "id",
+            "name",
+            "identifier",
+            "additionalIdentifiers",
+            "address",
+            "contactPoint",
+            "roles",
+            "details",
+        }
+    )
+)
 VALUE_KEYS = _K(frozenset({"amount", "currency"}))
 PERIOD_KEYS = _K(frozenset({"startDate", "endDate", "maxExtentDate", "durationInDays"}))
-AWARD_KEYS = _K(frozenset({
-    "id", "title", "description", "status", "date", "value", "suppliers", "items", "contractPeriod", "documents",
-    "amendments", "amendment", "relatedBids", "relatedLots",
-}))
-CONTRACT_KEYS = _K(frozenset({
-    "id", "awardID", "title", "description", "status", "period", "value", "items", "dateSigned", "documents",
-    "implementation", "relatedProcesses", "milestones", "amendments", "amendment",
-}))
+AWARD_KEYS = _K(
+    frozenset(
+        {
+            "id",
+            "title",
+            "description",
+            "status",
+            "date",
+            "value",
+            "suppliers",
+            "items",
+            "contractPeriod",
+            "documents",
+            "amendments",
+            "amendment",
+            "relatedBids",
+            "relatedLots",
+        }
+    )
+)
+CONTRACT_KEYS = _K(
+    frozenset(
+        {
+            "id",
+            "awardID",
+            "title",
+            "description",
+            "status",
+            "period",
+            "value",
+            "items",
+            "dateSigned",
+            "documents",
+            "implementation",
+            "relatedProcesses",
+            "milestones",
+            "amendments",
+            "amendment",
+        }
+    )
+)
 BID_KEYS = _K(frozenset({"id", "date", "status", "tenderers", "value", "documents", "relatedLots"}))
-ITEM_KEYS = _K(frozenset({
-    "id", "description", "classification", "additionalClassifications", "quantity", "unit", "relatedLot",
-}))
+ITEM_KEYS = _K(
+    frozenset(
+        {
+            "id",
+            "description",
+            "classification",
+            "additionalClassifications",
+            "quantity",
+            "unit",
+            "relatedLot",
+        }
+    )
+)
 
 _ARROW_TYPES = {
     "VARCHAR": pa.string(),
@@ -151,22 +250,40 @@ def _json(value: Any) -> str | None:
 
 
 def _documents(
-    rows: list[tuple[Any, ...]], key: tuple[str, str], scope: str, parent: str | None, value: Any, path: str,
+    rows: list[tuple[Any, ...]],
+    key: tuple[str, str],
+    scope: str,
+    parent: str | None,
+    value: Any,
+    path: str,
     log: n.IssueLog,
 ) -> None:
     t = n.text
     for document in _objects(value, frozenset(), path, log):
-        rows.append((
-            *key, scope, parent, n.identifier(document.get("id")), t(document.get("documentType"), path + "/documentType", log),
-            t(document.get("title"), path + "/title", log), t(document.get("url"), path + "/url", log),
-            n.timestamp(document.get("datePublished"), path + "/datePublished", log),
-            n.timestamp(document.get("dateModified"), path + "/dateModified", log),
-            t(document.get("format"), path + "/format", log), t(document.get("language"), path + "/language", log),
-        ))
+        rows.append(
+            (
+                *key,
+                scope,
+                parent,
+                n.identifier(document.get("id")),
+                t(document.get("documentType"), path + "/documentType", log),
+                t(document.get("title"), path + "/title", log),
+                t(document.get("url"), path + "/url", log),
+                n.timestamp(document.get("datePublished"), path + "/datePublished", log),
+                n.timestamp(document.get("dateModified"), path + "/dateModified", log),
+                t(document.get("format"), path + "/format", log),
+                t(document.get("language"), path + "/language", log),
+            )
+        )
 
 
 def _items(
-    rows: list[tuple[Any, ...]], key: tuple[str, str], scope: str, parent: str | None, value: Any, path: str,
+    rows: list[tuple[Any, ...]],
+    key: tuple[str, str],
+    scope: str,
+    parent: str | None,
+    value: Any,
+    path: str,
     log: n.IssueLog,
 ) -> None:
     t = n.text
@@ -174,21 +291,34 @@ def _items(
         classification = _obj(item.get("classification"), frozenset(), path + "/classification", log)
         unit = _obj(item.get("unit"), frozenset(), path + "/unit", log)
         unit_amount, unit_currency = _money(unit.get("value"), path + "/unit/value", log)
-        rows.append((
-            *key, scope, parent, n.identifier(item.get("id")), t(item.get("description"), path + "/description", log),
-            t(classification.get("scheme"), path + "/classification/scheme", log),
-            n.identifier(classification.get("id")),
-            t(classification.get("description"), path + "/classification/description", log),
-            _json(item.get("additionalClassifications")),
-            n.number(item.get("quantity"), path + "/quantity", log),
-            t(unit.get("name"), path + "/unit/name", log), unit_amount, unit_currency,
-            n.identifier(item.get("relatedLot")),
-        ))
+        rows.append(
+            (
+                *key,
+                scope,
+                parent,
+                n.identifier(item.get("id")),
+                t(item.get("description"), path + "/description", log),
+                t(classification.get("scheme"), path + "/classification/scheme", log),
+                n.identifier(classification.get("id")),
+                t(classification.get("description"), path + "/classification/description", log),
+                _json(item.get("additionalClassifications")),
+                n.number(item.get("quantity"), path + "/quantity", log),
+                t(unit.get("name"), path + "/unit/name", log),
+                unit_amount,
+                unit_currency,
+                n.identifier(item.get("relatedLot")),
+            )
+        )
 
 
 def _amendments(
-    rows: list[tuple[Any, ...]], key: tuple[str, str], scope: str, parent: str | None, holder: dict[str, Any],
-    path: str, log: n.IssueLog,
+    rows: list[tuple[Any, ...]],
+    key: tuple[str, str],
+    scope: str,
+    parent: str | None,
+    holder: dict[str, Any],
+    path: str,
+    log: n.IssueLog,
 ) -> int:
     amendments = _objects(holder.get("amendments"), frozenset(), path + "/amendments", log)
     if not amendments and type(holder.get("amendment")) is dict:  # OCDS 1.0: a single `amendment` object
@@ -196,13 +326,19 @@ def _amendments(
     t = n.text
     for position, amendment in enumerate(amendments):
         amendment_id = n.identifier(amendment.get("id"))
-        rows.append((
-            *key, scope, parent, amendment_id if amendment_id is not None else str(position),
-            n.timestamp(amendment.get("date"), path + "/amendments/date", log),
-            t(amendment.get("rationale"), path + "/amendments/rationale", log),
-            t(amendment.get("description"), path + "/amendments/description", log),
-            n.identifier(amendment.get("amendsReleaseID")), n.identifier(amendment.get("releaseID")),
-        ))
+        rows.append(
+            (
+                *key,
+                scope,
+                parent,
+                amendment_id if amendment_id is not None else str(position),
+                n.timestamp(amendment.get("date"), path + "/amendments/date", log),
+                t(amendment.get("rationale"), path + "/amendments/rationale", log),
+                t(amendment.get("description"), path + "/amendments/description", log),
+                n.identifier(amendment.get("amendsReleaseID")),
+                n.identifier(amendment.get("releaseID")),
+            )
+        )
     return len(amendments)
 
 
@@ -223,48 +359,57 @@ def flatten_release(
     bids = _obj(release.get("bids"), frozenset(), "/bids", log)
     bid_details = _objects(bids.get("details"), BID_KEYS, "/bids/details", log)
 
-    rows["processes"].append((
-        *key,
-        n.identifier(release.get("id")),
-        n.timestamp(release.get("date"), "/date", log),
-        t(release.get("version"), "/version", log) or "1.0",
-        t(release.get("language"), "/language", log),
-        t(release.get("initiationType"), "/initiationType", log),
-        n.identifier(tender.get("id")),
-        t(tender.get("title"), "/tender/title", log),
-        t(tender.get("description"), "/tender/description", log),
-        t(tender.get("status"), "/tender/status", log),
-        buyer_id,
-        buyer_name,
-        procuring_id,
-        procuring_name,
-        t(tender.get("procurementMethod"), "/tender/procurementMethod", log),
-        t(tender.get("procurementMethodDetails"), "/tender/procurementMethodDetails", log),
-        t(tender.get("procurementMethodRationale"), "/tender/procurementMethodRationale", log),
-        t(tender.get("mainProcurementCategory"), "/tender/mainProcurementCategory", log),
-        t(tender.get("awardCriteria"), "/tender/awardCriteria", log),
-        t(tender.get("awardCriteriaDetails"), "/tender/awardCriteriaDetails", log),
-        n.text_list(tender.get("submissionMethod"), "/tender/submissionMethod", log),
-        tender_amount,
-        tender_currency,
-        *_period(tender.get("tenderPeriod"), "/tender/tenderPeriod", log),
-        *_period(tender.get("enquiryPeriod"), "/tender/enquiryPeriod", log),
-        *_period(tender.get("awardPeriod"), "/tender/awardPeriod", log),
-        *_period(tender.get("contractPeriod"), "/tender/contractPeriod", log),
-        n.integer(tender.get("numberOfTenderers"), "/tender/numberOfTenderers", log),
-        bool(bid_details),
-        source_file,
-        run_id,
-    ))
+    rows["processes"].append(
+        (
+            *key,
+            n.identifier(release.get("id")),
+            n.timestamp(release.get("date"), "/date", log),
+            t(release.get("version"), "/version", log) or "1.0",
+            t(release.get("language"), "/language", log),
+            t(release.get("initiationType"), "/initiationType", log),
+            n.identifier(tender.get("id")),
+            t(tender.get("title"), "/tender/title", log),
+            t(tender.get("description"), "/tender/description", log),
+            t(tender.get("status"), "/tender/status", log),
+            buyer_id,
+            buyer_name,
+            procuring_id,
+            procuring_name,
+            t(tender.get("procurementMethod"), "/tender/procurementMethod", log),
+            t(tender.get("procurementMethodDetails"), "/tender/procurementMethodDetails", log),
+            t(tender.get("procurementMethodRationale"), "/tender/procurementMethodRationale", log),
+            t(tender.get("mainProcurementCategory"), "/tender/mainProcurementCategory", log),
+            t(tender.get("awardCriteria"), "/tender/awardCriteria", log),
+            t(tender.get("awardCriteriaDetails"), "/tender/awardCriteriaDetails", log),
+            n.text_list(tender.get("submissionMethod"), "/tender/submissionMethod", log),
+            tender_amount,
+            tender_currency,
+            *_period(tender.get("tenderPeriod"), "/tender/tenderPeriod", log),
+            *_period(tender.get("enquiryPeriod"), "/tender/enquiryPeriod", log),
+            *_period(tender.get("awardPeriod"), "/tender/awardPeriod", log),
+            *_period(tender.get("contractPeriod"), "/tender/contractPeriod", log),
+            n.integer(tender.get("numberOfTenderers"), "/tender/numberOfTenderers", log),
+            bool(bid_details),
+            source_file,
+            run_id,
+        )
+    )
 
     for lot in _objects(tender.get("lots"), frozenset(), "/tender/lots", log):
-        rows["lots"].append((
-            *key, n.identifier(lot.get("id")), t(lot.get("title"), "/tender/lots/title", log),
-            t(lot.get("status"), "/tender/lots/status", log), *_money(lot.get("value"), "/tender/lots/value", log),
-        ))
+        rows["lots"].append(
+            (
+                *key,
+                n.identifier(lot.get("id")),
+                t(lot.get("title"), "/tender/lots/title", log),
+                t(lot.get("status"), "/tender/lots/status", log),
+                *_money(lot.get("value"), "/tender/lots/value", log),
+            )
+        )
     _items(rows["items"], key, "tender", None, tender.get("items"), "/tender/items", log)
     for tenderer in _objects(tender.get("tenderers"), ORGANISATION_KEYS, "/tender/tenderers", log):
-        rows["tenderers"].append((*key, organisation_id(tenderer), t(tenderer.get("name"), "/tender/tenderers/name", log)))
+        rows["tenderers"].append(
+            (*key, organisation_id(tenderer), t(tenderer.get("name"), "/tender/tenderers/name", log))
+        )
     _amendments(rows["amendments"], key, "tender", None, tender, "/tender", log)
     _documents(rows["documents"], key, "tender", None, tender.get("documents"), "/tender/documents", log)
     planning = _obj(release.get("planning"), frozenset(), "/planning", log)
@@ -273,32 +418,55 @@ def flatten_release(
     for bid in bid_details:
         bid_id = n.identifier(bid.get("id"))
         tenderers = _objects(bid.get("tenderers"), ORGANISATION_KEYS, "/bids/details/tenderers", log)
-        rows["bids"].append((
-            *key, bid_id, n.timestamp(bid.get("date"), "/bids/details/date", log),
-            t(bid.get("status"), "/bids/details/status", log), *_money(bid.get("value"), "/bids/details/value", log),
-            n.text_list(bid.get("relatedLots"), "/bids/details/relatedLots", log), len(tenderers),
-        ))
+        rows["bids"].append(
+            (
+                *key,
+                bid_id,
+                n.timestamp(bid.get("date"), "/bids/details/date", log),
+                t(bid.get("status"), "/bids/details/status", log),
+                *_money(bid.get("value"), "/bids/details/value", log),
+                n.text_list(bid.get("relatedLots"), "/bids/details/relatedLots", log),
+                len(tenderers),
+            )
+        )
         for position, tenderer in enumerate(tenderers):
-            rows["bid_tenderers"].append((
-                *key, bid_id, organisation_id(tenderer),
-                t(tenderer.get("name"), "/bids/details/tenderers/name", log), position,
-            ))
+            rows["bid_tenderers"].append(
+                (
+                    *key,
+                    bid_id,
+                    organisation_id(tenderer),
+                    t(tenderer.get("name"), "/bids/details/tenderers/name", log),
+                    position,
+                )
+            )
 
     for award in _objects(release.get("awards"), AWARD_KEYS, "/awards", log):
         award_id = n.identifier(award.get("id"))
         suppliers = _objects(award.get("suppliers"), ORGANISATION_KEYS, "/awards/suppliers", log)
-        rows["awards"].append((
-            *key, award_id, t(award.get("title"), "/awards/title", log), t(award.get("status"), "/awards/status", log),
-            n.timestamp(award.get("date"), "/awards/date", log), *_money(award.get("value"), "/awards/value", log),
-            *_period(award.get("contractPeriod"), "/awards/contractPeriod", log),
-            n.text_list(award.get("relatedBids"), "/awards/relatedBids", log),
-            n.text_list(award.get("relatedLots"), "/awards/relatedLots", log), len(suppliers),
-        ))
+        rows["awards"].append(
+            (
+                *key,
+                award_id,
+                t(award.get("title"), "/awards/title", log),
+                t(award.get("status"), "/awards/status", log),
+                n.timestamp(award.get("date"), "/awards/date", log),
+                *_money(award.get("value"), "/awards/value", log),
+                *_period(award.get("contractPeriod"), "/awards/contractPeriod", log),
+                n.text_list(award.get("relatedBids"), "/awards/relatedBids", log),
+                n.text_list(award.get("relatedLots"), "/awards/relatedLots", log),
+                len(suppliers),
+            )
+        )
         for position, supplier in enumerate(suppliers):
-            rows["award_suppliers"].append((
-                *key, award_id, organisation_id(supplier),
-                t(supplier.get("name"), "/awards/suppliers/name", log), position,
-            ))
+            rows["award_suppliers"].append(
+                (
+                    *key,
+                    award_id,
+                    organisation_id(supplier),
+                    t(supplier.get("name"), "/awards/suppliers/name", log),
+                    position,
+                )
+            )
         _items(rows["items"], key, "award", award_id, award.get("items"), "/awards/items", log)
         _amendments(rows["amendments"], key, "award", award_id, award, "/awards", log)
         _documents(rows["documents"], key, "award", award_id, award.get("documents"), "/awards/documents", log)
@@ -310,12 +478,20 @@ def flatten_release(
             implementation.get("transactions"), frozenset(), "/contracts/implementation/transactions", log
         )
         amendment_count = _amendments(rows["amendments"], key, "contract", contract_id, contract, "/contracts", log)
-        rows["contracts"].append((
-            *key, contract_id, n.identifier(contract.get("awardID")), t(contract.get("title"), "/contracts/title", log),
-            t(contract.get("status"), "/contracts/status", log), *_money(contract.get("value"), "/contracts/value", log),
-            *_period(contract.get("period"), "/contracts/period", log),
-            n.timestamp(contract.get("dateSigned"), "/contracts/dateSigned", log), amendment_count, len(transactions),
-        ))
+        rows["contracts"].append(
+            (
+                *key,
+                contract_id,
+                n.identifier(contract.get("awardID")),
+                t(contract.get("title"), "/contracts/title", log),
+                t(contract.get("status"), "/contracts/status", log),
+                *_money(contract.get("value"), "/contracts/value", log),
+                *_period(contract.get("period"), "/contracts/period", log),
+                n.timestamp(contract.get("dateSigned"), "/contracts/dateSigned", log),
+                amendment_count,
+                len(transactions),
+            )
+        )
         for transaction in transactions:
             path = "/contracts/implementation/transactions"
             payer = transaction.get("payer")
@@ -323,37 +499,55 @@ def flatten_release(
             value = transaction.get("value")
             if value is None and type(transaction.get("amount")) is dict:  # OCDS 1.0 used `amount`
                 value = transaction["amount"]
-            rows["transactions"].append((
-                *key, contract_id, n.identifier(transaction.get("id")),
-                n.timestamp(transaction.get("date"), path + "/date", log), *_money(value, path + "/value", log),
-                organisation_id(payer) if type(payer) is dict else None,
-                organisation_id(payee) if type(payee) is dict else None,
-                t(transaction.get("source"), path + "/source", log),
-            ))
+            rows["transactions"].append(
+                (
+                    *key,
+                    contract_id,
+                    n.identifier(transaction.get("id")),
+                    n.timestamp(transaction.get("date"), path + "/date", log),
+                    *_money(value, path + "/value", log),
+                    organisation_id(payer) if type(payer) is dict else None,
+                    organisation_id(payee) if type(payee) is dict else None,
+                    t(transaction.get("source"), path + "/source", log),
+                )
+            )
         _items(rows["items"], key, "contract", contract_id, contract.get("items"), "/contracts/items", log)
-        _documents(rows["documents"], key, "contract", contract_id, contract.get("documents"),
-                   "/contracts/documents", log)
-        _documents(rows["documents"], key, "implementation", contract_id, implementation.get("documents"),
-                   "/contracts/implementation/documents", log)
+        _documents(
+            rows["documents"], key, "contract", contract_id, contract.get("documents"), "/contracts/documents", log
+        )
+        _documents(
+            rows["documents"],
+            key,
+            "implementation",
+            contract_id,
+            implementation.get("documents"),
+            "/contracts/implementation/documents",
+            log,
+        )
 
     for party in _objects(release.get("parties"), ORGANISATION_KEYS, "/parties", log):
         identifier = _obj(party.get("identifier"), frozenset(), "/parties/identifier", log)
         address = _obj(party.get("address"), frozenset(), "/parties/address", log)
         contact = _obj(party.get("contactPoint"), frozenset(), "/parties/contactPoint", log)
-        rows["parties"].append((
-            *key, organisation_id(party), t(party.get("name"), "/parties/name", log),
-            n.text_list(party.get("roles"), "/parties/roles", log),
-            t(identifier.get("scheme"), "/parties/identifier/scheme", log), n.identifier(identifier.get("id")),
-            t(identifier.get("legalName"), "/parties/identifier/legalName", log),
-            _json(party.get("additionalIdentifiers")),
-            t(address.get("streetAddress"), "/parties/address/streetAddress", log),
-            t(address.get("locality"), "/parties/address/locality", log),
-            t(address.get("region"), "/parties/address/region", log),
-            n.identifier(address.get("postalCode")),
-            t(address.get("countryName"), "/parties/address/countryName", log),
-            t(contact.get("name"), "/parties/contactPoint/name", log),
-            t(contact.get("email"), "/parties/contactPoint/email", log),
-            n.identifier(contact.get("telephone")),
-            n.identifier(contact.get("faxNumber")),
-            t(contact.get("url"), "/parties/contactPoint/url", log),
-        ))
+        rows["parties"].append(
+            (
+                *key,
+                organisation_id(party),
+                t(party.get("name"), "/parties/name", log),
+                n.text_list(party.get("roles"), "/parties/roles", log),
+                t(identifier.get("scheme"), "/parties/identifier/scheme", log),
+                n.identifier(identifier.get("id")),
+                t(identifier.get("legalName"), "/parties/identifier/legalName", log),
+                _json(party.get("additionalIdentifiers")),
+                t(address.get("streetAddress"), "/parties/address/streetAddress", log),
+                t(address.get("locality"), "/parties/address/locality", log),
+                t(address.get("region"), "/parties/address/region", log),
+                n.identifier(address.get("postalCode")),
+                t(address.get("countryName"), "/parties/address/countryName", log),
+                t(contact.get("name"), "/parties/contactPoint/name", log),
+                t(contact.get("email"), "/parties/contactPoint/email", log),
+                n.identifier(contact.get("telephone")),
+                n.identifier(contact.get("faxNumber")),
+                t(contact.get("url"), "/parties/contactPoint/url", log),
+            )
+        )

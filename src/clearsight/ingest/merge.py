@@ -109,9 +109,7 @@ class Compiler:
         if child:
             target[key] = child
 
-    def _merge_array(
-        self, target: _MergedDict, key: str, items: list[dict[str, Any]], path: tuple[str, ...]
-    ) -> None:
+    def _merge_array(self, target: _MergedDict, key: str, items: list[dict[str, Any]], path: tuple[str, ...]) -> None:
         existing = target.get(key)
         if isinstance(existing, _MergedList):
             array = existing

@@ -48,10 +48,7 @@ def _parse_amount_text(text: str) -> float | None:
     elif "," in cleaned:
         head, _, tail = cleaned.rpartition(",")
         # 1,000 / 12,345,678 are thousands; 12,5 is a decimal comma.
-        if cleaned.count(",") > 1 or len(tail) == 3:
-            cleaned = cleaned.replace(",", "")
-        else:
-            cleaned = f"{head}.{tail}"
+        cleaned = cleaned.replace(",", "") if cleaned.count(",") > 1 or len(tail) == 3 else f"{head}.{tail}"
     elif cleaned.count(".") > 1:
         cleaned = cleaned.replace(".", "")  # 1.000.000 (dots as thousands)
     if not _PLAIN_NUMBER.match(cleaned):

@@ -15,12 +15,16 @@ of a known process updates that process.
 
 from __future__ import annotations
 
-import hashlib
+import collections
+import itertools
 import logging
+import multiprocessing
+import os
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -31,10 +35,11 @@ import pyarrow.compute as pc
 
 from clearsight import __version__
 from clearsight.engine import Backend
+from clearsight.ingest.digest import Digest, digest_lines, digest_outcomes, rows_to_table
 from clearsight.ingest.flatten import RowBuffer, arrow_schema, flatten_release
 from clearsight.ingest.merge import MergeError, compile_releases
 from clearsight.ingest.normalise import IssueLog
-from clearsight.ingest.reader import Blank, ReadStats, Reject, Unit, read_outcomes
+from clearsight.ingest.reader import ReadStats, Reject, detect, document_outcomes
 from clearsight.ingest.sources import CountingReader, InputFile, discover
 from clearsight.model import (
     ALL_TABLES,
@@ -51,6 +56,8 @@ logger = logging.getLogger(__name__)
 NEW_TABLE = "ingest_new_releases"
 AFFECTED_TABLE = "ingest_affected"
 STAGE_BATCH = 10_000
+CHUNK_BYTES = 4 * 1024 * 1024  # JSON Lines are digested in blocks of about this size
+PARALLEL_MIN_BYTES = 32 * 1024 * 1024  # smaller inputs are digested in this process
 COMPILE_BATCH = 5_000
 
 ProgressCallback = Callable[[str, int, int | None], None]  # (phase, advance, total)
@@ -103,29 +110,30 @@ def _new_run_id() -> str:
     return f"ingest-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
-_STAGING_SCHEMA = arrow_schema(SOURCE_RELEASES)
 _REJECT_SCHEMA = arrow_schema(INGEST_REJECTS)
 _ISSUE_SCHEMA = arrow_schema(QUALITY_ISSUES)
 
 
-def _table(schema: pa.Schema, rows: list[tuple[Any, ...]]) -> pa.Table:
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
-    return pa.Table.from_arrays([pa.array(column, type=f.type) for column, f in zip(columns, schema, strict=True)],
-                                schema=schema)
+_table = rows_to_table
 
 
 class OcdsIngest:
     """One ingest run into a backend."""
 
-    def __init__(self, backend: Backend, dataset: str, progress: ProgressCallback | None = None) -> None:
+    def __init__(
+        self, backend: Backend, dataset: str, progress: ProgressCallback | None = None, workers: int | None = None
+    ) -> None:
         if not dataset or not dataset.strip():
             raise ValueError("dataset name must not be empty")
         self.backend = backend
         self.dataset = dataset
         self.progress = progress or (lambda phase, advance, total: None)
         self.summary = IngestSummary(run_id=_new_run_id(), dataset=dataset)
-        self._staged: list[tuple[Any, ...]] = []
-        self._early_rows = RowBuffer()
+        self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        self._pool: ProcessPoolExecutor | None = None
+        self._staged: list[pa.Table] = []
+        self._staged_rows = 0
+        self._early_tables: list[dict[str, pa.Table]] = []
         self._early_issues: list[tuple[Any, ...]] = []
         self._early_failed: set[str] = set()
         self._rejects: list[tuple[Any, ...]] = []
@@ -133,30 +141,24 @@ class OcdsIngest:
         self._issue_counts: Counter[str] = Counter()
 
     # --- phase 1: read --------------------------------------------------------------------------------
-    def _stage(self, unit: Unit, label: str) -> None:
-        sha = hashlib.sha256(unit.data).hexdigest()
-        self._staged.append((
-            self.dataset, unit.ocid, unit.kind, unit.release_id, unit.date, sha, unit.data.decode("utf-8"),
-            label, unit.line, self.summary.run_id,
-        ))
-        if unit.parsed is not None:
-            self._flatten_early(unit, label)
-        if len(self._staged) >= STAGE_BATCH:
+    def _absorb(self, digest: Digest, label: str, file: FileSummary) -> None:
+        """Take one digested chunk: stage its releases and early rows, record its rejects, count."""
+        assert digest.staged_table is not None
+        if digest.staged_table.num_rows:
+            self._staged.append(digest.staged_table)
+            self._staged_rows += digest.staged_table.num_rows
+        if digest.early_rows:
+            self._early_tables.append(digest.early_rows)
+        self._early_issues.extend(digest.early_issues)
+        self._early_failed |= digest.early_failed
+        for line, path, reason, value, ocid in digest.rejects:
+            self._reject(label, Reject(line, path, reason, value, ocid))
+        file.objects_read += digest.objects
+        file.releases_read += digest.staged_table.num_rows
+        file.rejected += len(digest.rejects)
+        file.blank += digest.blank
+        if self._staged_rows >= STAGE_BATCH:
             self._flush_staged()
-
-    def _flatten_early(self, unit: Unit, label: str) -> None:
-        """Flatten a compiled release now; its rows are kept only if its process turns out to be new."""
-        assert unit.parsed is not None
-        release = unit.parsed
-        release["id"] = f"{unit.ocid}-{release.get('date')}"  # the id a merge would give it
-        log = IssueLog()
-        try:
-            flatten_release(release, self.dataset, label, self.summary.run_id, self._early_rows, log)
-        except (KeyError, TypeError, ValueError):
-            self._early_failed.add(unit.ocid)  # recompiled (and rejected with the reason) later
-            return
-        for path, issue, value, normalised in log.issues:
-            self._early_issues.append((self.summary.run_id, self.dataset, unit.ocid, path, issue, value, normalised))
 
     def _flush_staged(self) -> None:
         """Store the batch's new releases; write the rows of new compiled processes; note the rest."""
@@ -164,7 +166,7 @@ class OcdsIngest:
             return
         backend = self.backend
         columns = ", ".join(SOURCE_RELEASES.column_names)
-        staged = _table(_STAGING_SCHEMA, self._staged)
+        staged = pa.concat_tables(self._staged)
         with backend.transaction(), backend.registered("ingest_batch", staged):
             backend.execute(f"DROP TABLE IF EXISTS {NEW_TABLE}")
             backend.execute(f"""
@@ -178,38 +180,50 @@ class OcdsIngest:
                     WHERE stored.dataset = batch.dataset AND stored.ocid = batch.ocid
                       AND stored.sha256 = batch.sha256)""")
             backend.execute(f"INSERT INTO source_releases ({columns}) SELECT {columns} FROM {NEW_TABLE}")
-            new = backend.query(f"""
+            new = backend.query(
+                f"""
                 SELECT n.ocid, count(*) AS releases, bool_and(n.kind = 'compiled') AS compiled,
                        (p.ocid IS NOT NULL OR a.ocid IS NOT NULL) AS known
                 FROM {NEW_TABLE} AS n
                 LEFT JOIN processes AS p ON p.dataset = ? AND p.ocid = n.ocid
                 LEFT JOIN {AFFECTED_TABLE} AS a ON a.ocid = n.ocid
-                GROUP BY n.ocid, p.ocid, a.ocid""", [self.dataset])
-            final = [ocid for ocid, releases, compiled, known in new
-                     if compiled and releases == 1 and not known and ocid not in self._early_failed]
-            later = [(ocid,) for ocid, releases, compiled, known in new
-                     if not (compiled and releases == 1 and not known and ocid not in self._early_failed)]
+                GROUP BY n.ocid, p.ocid, a.ocid""",
+                [self.dataset],
+            )
+            final = [
+                ocid
+                for ocid, releases, compiled, known in new
+                if compiled and releases == 1 and not known and ocid not in self._early_failed
+            ]
+            later = [
+                (ocid,)
+                for ocid, releases, compiled, known in new
+                if not (compiled and releases == 1 and not known and ocid not in self._early_failed)
+            ]
             self.summary.new_releases += sum(releases for _, releases, _, _ in new)
             if final:
-                self._write_early_rows(final)
+                self._write_early_rows(final, all_final=not later and not self._early_failed)
             if later:
                 backend.append_arrow(AFFECTED_TABLE, pa.table({"ocid": pa.array([o for (o,) in later], pa.string())}))
             backend.execute(f"DROP TABLE IF EXISTS {NEW_TABLE}")
         self._staged.clear()
-        self._early_rows.clear()
+        self._staged_rows = 0
+        self._early_tables.clear()
         self._early_issues.clear()
         self._early_failed.clear()
 
-    def _write_early_rows(self, ocids: list[str]) -> None:
+    def _write_early_rows(self, ocids: list[str], all_final: bool) -> None:
         keep = pa.array(ocids, pa.string())
-        tables = self._early_rows.to_arrow()
-        everything = len(ocids) == len(tables["processes"])
-        for name, data in tables.items():
-            if not everything:
+        for table in CONTRACTING_TABLES:
+            parts = [tables[table.name] for tables in self._early_tables]
+            if not parts:
+                continue
+            data = pa.concat_tables(parts)
+            if not all_final:
                 data = data.filter(pc.is_in(data.column("ocid"), value_set=keep))
-            self.backend.append_arrow(name, data)
+            self.backend.append_arrow(table.name, data)
         issues = _table(_ISSUE_SCHEMA, self._early_issues)
-        if not everything:
+        if not all_final:
             issues = issues.filter(pc.is_in(issues.column("ocid"), value_set=keep))
         self.backend.append_arrow(QUALITY_ISSUES.name, issues)
         self.summary.processes_written += len(ocids)
@@ -218,10 +232,18 @@ class OcdsIngest:
             self._issue_counts[issue] += 1
 
     def _reject(self, label: str, reject: Reject) -> None:
-        self._rejects.append((
-            self.summary.run_id, self.dataset, label, reject.line, reject.ocid, reject.path, reject.value,
-            reject.reason,
-        ))
+        self._rejects.append(
+            (
+                self.summary.run_id,
+                self.dataset,
+                label,
+                reject.line,
+                reject.ocid,
+                reject.path,
+                reject.value,
+                reject.reason,
+            )
+        )
         reason = reject.reason.split(":")[0]
         self._reject_reasons[reason] += 1
         if len(self._rejects) >= STAGE_BATCH:
@@ -232,45 +254,81 @@ class OcdsIngest:
         self._rejects.clear()
 
     def read_file(self, input_file: InputFile) -> FileSummary:
-        counting = CountingReader(input_file.open(), lambda size: None)
-        stats = ReadStats()
-        objects = releases = rejected = blank = 0
+        """Read one input, digesting it in chunks (in worker processes for large JSON Lines inputs)."""
         label = input_file.label
-        last_position = 0
+        counting = CountingReader(input_file.open())
+        file = FileSummary(label, "", 0, "json-lines")
+        reported = 0
+
+        def report() -> None:
+            nonlocal reported
+            self.progress("read", counting.count - reported, None)
+            reported = counting.count
+
         try:
-            for outcome in read_outcomes(counting, input_file.size, stats):  # type: ignore[arg-type]
-                objects += 1
-                if isinstance(outcome, Unit):
-                    releases += 1
-                    self._stage(outcome, label)
-                elif isinstance(outcome, Reject):
-                    rejected += 1
-                    self._reject(label, outcome)
-                elif isinstance(outcome, Blank):
-                    blank += 1
-                if objects % 2000 == 0:
-                    self.progress("read", counting.count - last_position, None)
-                    last_position = counting.count
-            # Drain whatever a document parser left unread so that the hash covers the whole input.
-            while counting.read(1 << 20):
+            detected = detect(counting)  # type: ignore[arg-type]
+            file.format = detected.format
+            if detected.format == "empty":
+                self._absorb(
+                    digest_outcomes([Reject(0, "", "empty file", "")], label, self.dataset, self.summary.run_id),
+                    label,
+                    file,
+                )
+            elif detected.format == "json-lines":
+                self._read_lines(itertools.chain(detected.first, detected.rest), input_file, file, report)
+            else:
+                stats = ReadStats(detected.format)
+                outcomes = document_outcomes(detected, input_file.size, stats)
+                while chunk := list(itertools.islice(outcomes, 2_000)):
+                    self._absorb(digest_outcomes(chunk, label, self.dataset, self.summary.run_id), label, file)
+                    report()
+                file.format = stats.format
+            while counting.read(1 << 20):  # whatever a parser left unread, so that the hash covers it all
                 pass
         except (OSError, EOFError) as error:  # truncated gzip, unreadable archive member, ...
-            rejected += 1
-            objects += 1
+            file.objects_read += 1
+            file.rejected += 1
             self._reject(label, Reject(0, "", f"unreadable input: {error}"))
-        self.progress("read", counting.count - last_position, None)
+        report()
         assert counting.sha256 is not None
-        summary = FileSummary(label, counting.sha256.hexdigest(), counting.count, stats.format, objects, releases,
-                              rejected, blank)
-        self.summary.files.append(summary)
-        self.summary.objects_read += objects
-        self.summary.releases_read += releases
-        self.summary.rejected += rejected
-        self.summary.blank += blank
-        self.summary.bytes_read += counting.count
-        return summary
+        file.sha256 = counting.sha256.hexdigest()
+        file.bytes = counting.count
+        self.summary.files.append(file)
+        self.summary.objects_read += file.objects_read
+        self.summary.releases_read += file.releases_read
+        self.summary.rejected += file.rejected
+        self.summary.blank += file.blank
+        self.summary.bytes_read += file.bytes
+        return file
 
-    # --- phase 2: store and compile ---------------------------------------------------------------------
+    def _read_lines(
+        self, lines: Iterator[bytes], input_file: InputFile, file: FileSummary, report: Callable[[], None]
+    ) -> None:
+        label = input_file.label
+        run_id = self.summary.run_id
+        parallel = self.workers > 1 and (input_file.size is None or input_file.size >= PARALLEL_MIN_BYTES)
+        in_flight: collections.deque[Future[Digest]] = collections.deque()
+        next_line = 1
+        for block in _blocks(lines, CHUNK_BYTES):
+            if not parallel:
+                self._absorb(digest_lines(block, next_line, label, self.dataset, run_id), label, file)
+                report()
+            else:
+                in_flight.append(self._workers().submit(digest_lines, block, next_line, label, self.dataset, run_id))
+                if len(in_flight) > 2 * self.workers:  # bounded memory: wait for the oldest chunk
+                    self._absorb(in_flight.popleft().result(), label, file)
+                    report()
+            next_line += len(block)
+        while in_flight:
+            self._absorb(in_flight.popleft().result(), label, file)
+            report()
+
+    def _workers(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # spawn, not fork: the parent holds an engine with threads of its own.
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return self._pool
+
     def _source_groups(self) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         """Stored releases of every affected process, grouped by ocid."""
         sql = f"""
@@ -333,8 +391,10 @@ class OcdsIngest:
                 flatten_release(release, self.dataset, group[-1]["source_file"], run_id, rows, log)
             except (MergeError, KeyError, TypeError, ValueError) as error:
                 self.summary.processes_failed += 1
-                self._reject(group[-1]["source_file"], Reject(0, getattr(error, "path", ""),
-                                                              f"cannot compile process: {error}", "", ocid))
+                self._reject(
+                    group[-1]["source_file"],
+                    Reject(0, getattr(error, "path", ""), f"cannot compile process: {error}", "", ocid),
+                )
                 continue
             chunk_ocids.append(ocid)
             for path, issue, value, normalised in log.issues:
@@ -357,12 +417,14 @@ class OcdsIngest:
             with backend.registered("ingest_chunk", chunk):
                 existed = backend.query_value(
                     "SELECT count(*) FROM processes p JOIN ingest_chunk c ON p.ocid = c.ocid WHERE p.dataset = ?",
-                    [self.dataset])
+                    [self.dataset],
+                )
                 if existed:
                     for table in (*CONTRACTING_TABLES, QUALITY_ISSUES):
                         backend.execute(
-                            f"DELETE FROM {table.name} WHERE dataset = ? "
-                            "AND ocid IN (SELECT ocid FROM ingest_chunk)", [self.dataset])
+                            f"DELETE FROM {table.name} WHERE dataset = ? AND ocid IN (SELECT ocid FROM ingest_chunk)",
+                            [self.dataset],
+                        )
             for name, data in rows.to_arrow().items():
                 backend.append_arrow(name, data)
             backend.append_arrow(QUALITY_ISSUES.name, _table(_ISSUE_SCHEMA, issues))
@@ -387,31 +449,96 @@ class OcdsIngest:
             self.compile_affected()
             self._flush_rejects()
         finally:
+            if self._pool is not None:
+                self._pool.shutdown(cancel_futures=True)
+                self._pool = None
             backend.execute(f"DROP TABLE IF EXISTS {AFFECTED_TABLE}")
         summary = self.summary
         summary.reject_reasons = dict(self._reject_reasons.most_common())
         summary.quality_issue_counts = dict(self._issue_counts.most_common())
         summary.duration_seconds = round(time.perf_counter() - started, 3)
         self._record_run(started_at)
-        logger.info("ingest %s: %d releases read, %d new, %d processes, %d rejected", summary.run_id,
-                    summary.releases_read, summary.new_releases, summary.processes_written, summary.rejected)
+        logger.info(
+            "ingest %s: %d releases read, %d new, %d processes, %d rejected",
+            summary.run_id,
+            summary.releases_read,
+            summary.new_releases,
+            summary.processes_written,
+            summary.rejected,
+        )
         return summary
 
     def _record_run(self, started_at: datetime) -> None:
         s = self.summary
-        self.backend.append_arrow(INGEST_FILES.name, _table(arrow_schema(INGEST_FILES), [
-            (s.run_id, s.dataset, f.path, f.sha256, f.bytes, f.format, f.objects_read, f.releases_read, f.rejected,
-             f.blank) for f in s.files
-        ]))
-        self.backend.append_arrow(INGEST_RUNS.name, _table(arrow_schema(INGEST_RUNS), [(
-            s.run_id, s.dataset, started_at.isoformat(), datetime.now(UTC).isoformat(), s.duration_seconds,
-            __version__, s.objects_read, s.releases_read, s.new_releases, s.processes_written, s.rejected, s.blank,
-            s.quality_issues, orjson.dumps(s.to_dict()).decode(),
-        )]))
+        self.backend.append_arrow(
+            INGEST_FILES.name,
+            _table(
+                arrow_schema(INGEST_FILES),
+                [
+                    (
+                        s.run_id,
+                        s.dataset,
+                        f.path,
+                        f.sha256,
+                        f.bytes,
+                        f.format,
+                        f.objects_read,
+                        f.releases_read,
+                        f.rejected,
+                        f.blank,
+                    )
+                    for f in s.files
+                ],
+            ),
+        )
+        self.backend.append_arrow(
+            INGEST_RUNS.name,
+            _table(
+                arrow_schema(INGEST_RUNS),
+                [
+                    (
+                        s.run_id,
+                        s.dataset,
+                        started_at.isoformat(),
+                        datetime.now(UTC).isoformat(),
+                        s.duration_seconds,
+                        __version__,
+                        s.objects_read,
+                        s.releases_read,
+                        s.new_releases,
+                        s.processes_written,
+                        s.rejected,
+                        s.blank,
+                        s.quality_issues,
+                        orjson.dumps(s.to_dict()).decode(),
+                    )
+                ],
+            ),
+        )
+
+
+def _blocks(lines: Iterator[bytes], size: int) -> Iterator[list[bytes]]:
+    block: list[bytes] = []
+    total = 0
+    for line in lines:
+        block.append(line)
+        total += len(line)
+        if total >= size:
+            yield block
+            block, total = [], 0
+    if block:
+        yield block
 
 
 def ingest_ocds(
-    backend: Backend, paths: list[str], dataset: str = "default", progress: ProgressCallback | None = None
+    backend: Backend,
+    paths: list[str],
+    dataset: str = "default",
+    progress: ProgressCallback | None = None,
+    workers: int | None = None,
 ) -> IngestSummary:
-    """Ingest OCDS files (releases, records, packages, JSON Lines; plain, .gz or .zip) into the warehouse."""
-    return OcdsIngest(backend, dataset, progress).run(paths)
+    """Ingest OCDS files (releases, records, packages, JSON Lines; plain, .gz or .zip) into the warehouse.
+
+    `workers` processes digest large JSON Lines inputs in parallel (default: one per CPU).
+    """
+    return OcdsIngest(backend, dataset, progress, workers).run(paths)

@@ -23,20 +23,26 @@ class FlagRequirement:
 # What each Cardinal-parity red flag reads (Open Contracting Partnership, "Red Flags in Public Procurement",
 # 2024; Cardinal's indicator documentation). The red-flag issue turns these into the indicator registry.
 FLAG_REQUIREMENTS: tuple[FlagRequirement, ...] = (
-    FlagRequirement("R003", "Short submission period",
-                    ("processes.tender_period_start", "processes.tender_period_end", "processes.procurement_method")),
+    FlagRequirement(
+        "R003",
+        "Short submission period",
+        ("processes.tender_period_start", "processes.tender_period_end", "processes.procurement_method"),
+    ),
     FlagRequirement("R018", "Single bid received", ("bids.bid_id", "bid_tenderers.tenderer_id")),
     FlagRequirement("R024", "Price close to winning bid", ("bids.value_amount", "award_suppliers.supplier_id")),
-    FlagRequirement("R025", "Excessive unsuccessful bids",
-                    ("bids.status", "bid_tenderers.tenderer_id", "award_suppliers.supplier_id")),
+    FlagRequirement(
+        "R025",
+        "Excessive unsuccessful bids",
+        ("bids.status", "bid_tenderers.tenderer_id", "award_suppliers.supplier_id"),
+    ),
     FlagRequirement("R028", "Identical bid prices", ("bids.value_amount", "bid_tenderers.tenderer_id")),
-    FlagRequirement("R030", "Late bid won",
-                    ("bids.date", "processes.tender_period_end", "award_suppliers.supplier_id")),
+    FlagRequirement(
+        "R030", "Late bid won", ("bids.date", "processes.tender_period_end", "award_suppliers.supplier_id")
+    ),
     FlagRequirement("R035", "All except winning bid disqualified", ("bids.status", "award_suppliers.supplier_id")),
     FlagRequirement("R036", "Lowest bid disqualified", ("bids.status", "bids.value_amount")),
     FlagRequirement("R038", "Excessive disqualified bids", ("bids.status", "processes.buyer_id")),
-    FlagRequirement("R048", "Heterogeneous supplier",
-                    ("items.classification_id", "award_suppliers.supplier_id")),
+    FlagRequirement("R048", "Heterogeneous supplier", ("items.classification_id", "award_suppliers.supplier_id")),
     FlagRequirement("R058", "Heavily discounted bid", ("bids.value_amount", "bids.status")),
 )
 
@@ -49,15 +55,18 @@ def _coverage_sql(dataset_filter: str) -> str:
             for column in columns:
                 parts.append(
                     f"SELECT dataset, 'processes' AS table_name, '{column}' AS column_name, "
-                    f"count({column}) AS covered FROM processes {dataset_filter} GROUP BY dataset")
+                    f"count({column}) AS covered FROM processes {dataset_filter} GROUP BY dataset"
+                )
         else:
-            selects = ", ".join(f"count(DISTINCT CASE WHEN {column} IS NOT NULL THEN ocid END) AS {column}"
-                                for column in columns)
+            selects = ", ".join(
+                f"count(DISTINCT CASE WHEN {column} IS NOT NULL THEN ocid END) AS {column}" for column in columns
+            )
             unpivot = ", ".join(columns)
             parts.append(
                 f"SELECT dataset, '{table.name}' AS table_name, column_name, covered FROM ("
                 f"UNPIVOT (SELECT dataset, {selects} FROM {table.name} {dataset_filter} GROUP BY dataset) "
-                f"ON {unpivot} INTO NAME column_name VALUE covered)")
+                f"ON {unpivot} INTO NAME column_name VALUE covered)"
+            )
     return " UNION ALL ".join(parts)
 
 
@@ -69,8 +78,7 @@ def quality_report(backend: Backend, dataset: str | None = None, support_thresho
     totals = dict(backend.query(f"SELECT dataset, count(*) FROM processes {where} GROUP BY dataset", params))
     report: dict[str, Any] = {"datasets": {}}
     for name, processes in sorted(totals.items()):
-        report["datasets"][name] = {"processes": processes, "coverage": {}, "issues": [], "rejects": [],
-                                    "flags": []}
+        report["datasets"][name] = {"processes": processes, "coverage": {}, "issues": [], "rejects": [], "flags": []}
     if totals:
         union = _coverage_sql(where)
         rows = backend.query(f"SELECT * FROM ({union}) ORDER BY 1, 2, 3", params * union.count("?"))
@@ -80,14 +88,12 @@ def quality_report(backend: Backend, dataset: str | None = None, support_thresho
     for name, path, issue, count in backend.query(
         f"SELECT dataset, path, issue, count(*) FROM quality_issues {where} GROUP BY ALL ORDER BY 1, 4 DESC", params
     ):
-        report["datasets"].setdefault(name, {"processes": 0, "coverage": {}, "issues": [], "rejects": [],
-                                             "flags": []})
+        report["datasets"].setdefault(name, {"processes": 0, "coverage": {}, "issues": [], "rejects": [], "flags": []})
         report["datasets"][name]["issues"].append({"issue": issue, "path": path, "count": count})
     for name, reason, count in backend.query(
         f"SELECT dataset, reason, count(*) FROM ingest_rejects {where} GROUP BY ALL ORDER BY 1, 3 DESC", params
     ):
-        report["datasets"].setdefault(name, {"processes": 0, "coverage": {}, "issues": [], "rejects": [],
-                                             "flags": []})
+        report["datasets"].setdefault(name, {"processes": 0, "coverage": {}, "issues": [], "rejects": [], "flags": []})
         report["datasets"][name]["rejects"].append({"reason": reason, "count": count})
     for data in report["datasets"].values():
         coverage = data["coverage"]
@@ -95,6 +101,13 @@ def quality_report(backend: Backend, dataset: str | None = None, support_thresho
             shares = {field: coverage.get(field, 0.0) for field in requirement.fields}
             lowest = min(shares.values())
             status = "supported" if lowest >= support_threshold else ("partial" if lowest > 0 else "unsupported")
-            data["flags"].append({"code": requirement.code, "title": requirement.title, "status": status,
-                                  "coverage": lowest, "fields": shares})
+            data["flags"].append(
+                {
+                    "code": requirement.code,
+                    "title": requirement.title,
+                    "status": status,
+                    "coverage": lowest,
+                    "fields": shares,
+                }
+            )
     return report

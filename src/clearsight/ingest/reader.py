@@ -8,7 +8,8 @@ packages, arrays, single releases), detected from the content rather than the fi
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -72,8 +73,14 @@ def _release_unit(value: Any, line: int, path: str, raw: bytes | None, kind: str
     release_id = value.get("id")
     data = raw if raw is not None else orjson.dumps(value)
     return Unit(
-        kind, ocid, None if release_id is None else str(release_id), date if type(date) is str else None,
-        data, line, path, value if kind == "compiled" else None,
+        kind,
+        ocid,
+        None if release_id is None else str(release_id),
+        date if type(date) is str else None,
+        data,
+        line,
+        path,
+        value if kind == "compiled" else None,
     )
 
 
@@ -85,7 +92,8 @@ def _record_units(record: Any, line: int, path: str) -> Iterator[Outcome]:
     compiled = record.get("compiledRelease")
     releases = record.get("releases")
     embedded = [
-        (index, release) for index, release in enumerate(releases if type(releases) is list else [])
+        (index, release)
+        for index, release in enumerate(releases if type(releases) is list else [])
         if type(release) is dict and not (set(release) <= {"url", "date", "tag"})
     ]
     if compiled is not None:
@@ -101,10 +109,12 @@ def _record_units(record: Any, line: int, path: str) -> Iterator[Outcome]:
     if compiled is None and not embedded:
         reason = (
             "record has no compiledRelease and only linked releases (url), which cannot be compiled"
-            if releases else "record has neither compiledRelease nor releases"
+            if releases
+            else "record has neither compiledRelease nor releases"
         )
-        yield Reject(line, path, reason, truncate(ocid) if ocid is not None else "",
-                     ocid if type(ocid) is str else None)
+        yield Reject(
+            line, path, reason, truncate(ocid) if ocid is not None else "", ocid if type(ocid) is str else None
+        )
 
 
 def classify(value: Any, line: int, path: str = "", raw: bytes | None = None) -> Iterator[Outcome]:
@@ -143,24 +153,24 @@ def _parse_error(error: Exception) -> str:
     return f"invalid JSON: {message}"
 
 
-def _lines(first: list[bytes], rest: IO[bytes], start: int = 1) -> Iterator[Outcome]:
-    line_number = start - 1
-    for source in (first, rest):
-        for line in source:
-            line_number += 1
-            stripped = line.strip()
-            if not stripped:
-                yield Blank(line_number)
-                continue
-            if len(line) > MAX_LINE_BYTES:
-                yield Reject(line_number, "", f"line longer than {MAX_LINE_BYTES} bytes", truncate(line[:200]))
-                continue
-            try:
-                value = orjson.loads(stripped)
-            except orjson.JSONDecodeError as error:
-                yield Reject(line_number, "", _parse_error(error), truncate(stripped.decode("utf-8", "replace")))
-                continue
-            yield from classify(value, line_number, "", stripped if type(value) is dict else None)
+def lines_outcomes(lines: Iterable[bytes], first_line: int = 1) -> Iterator[Outcome]:
+    """One outcome per line of JSON Lines (numbered from `first_line`)."""
+    line_number = first_line - 1
+    for line in lines:
+        line_number += 1
+        stripped = line.strip()
+        if not stripped:
+            yield Blank(line_number)
+            continue
+        if len(line) > MAX_LINE_BYTES:
+            yield Reject(line_number, "", f"line longer than {MAX_LINE_BYTES} bytes", truncate(line[:200]))
+            continue
+        try:
+            value = orjson.loads(stripped)
+        except orjson.JSONDecodeError as error:
+            yield Reject(line_number, "", _parse_error(error), truncate(stripped.decode("utf-8", "replace")))
+            continue
+        yield from classify(value, line_number, "", stripped if type(value) is dict else None)
 
 
 def _stream_document(stream: IO[bytes]) -> Iterator[Outcome]:
@@ -212,8 +222,17 @@ class ReadStats:
     format: str = "json-lines"
 
 
-def read_outcomes(stream: IO[bytes], known_size: int | None, stats: ReadStats) -> Iterator[Outcome]:
-    """Yield one outcome per value in a decompressed byte stream."""
+@dataclass
+class Detected:
+    """How a stream is laid out, and the lines already read to find out."""
+
+    format: str  # json-lines | json-document | empty
+    first: list[bytes]
+    rest: IO[bytes]
+
+
+def detect(stream: IO[bytes]) -> Detected:
+    """Read up to the first non-blank line and decide: one JSON value per line, or one JSON document."""
     buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream, 1 << 20)  # type: ignore[arg-type]
     first: list[bytes] = []
     for line in buffered:
@@ -221,33 +240,41 @@ def read_outcomes(stream: IO[bytes], known_size: int | None, stats: ReadStats) -
         if line.strip():
             break
     if not first:
-        stats.format = "empty"
-        yield Reject(0, "", "empty file", "")
-        return
+        return Detected("empty", first, buffered)
     head = first[-1].strip()
-    if not head:  # only blank lines
-        stats.format = "json-lines"
-        yield from _lines(first, iter(()))  # type: ignore[arg-type]
-        return
+    if not head:
+        return Detected("json-lines", first, buffered)  # only blank lines
     try:
         orjson.loads(head)
-        stats.format = "json-lines"
-        yield from _lines(first, buffered)
-        return
+        return Detected("json-lines", first, buffered)
     except orjson.JSONDecodeError:
-        pass
-    # Not one value per line: a pretty-printed document (or JSON Lines with a broken first line).
-    stats.format = "json-document"
+        # Not one value per line: a pretty-printed document (or JSON Lines with a broken first line).
+        return Detected("json-document", first, buffered)
+
+
+def read_outcomes(stream: IO[bytes], known_size: int | None, stats: ReadStats) -> Iterator[Outcome]:
+    """Yield one outcome per value in a decompressed byte stream."""
+    detected = detect(stream)
+    stats.format = detected.format
+    if detected.format == "empty":
+        yield Reject(0, "", "empty file", "")
+    elif detected.format == "json-lines":
+        yield from lines_outcomes(itertools.chain(detected.first, detected.rest))
+    else:
+        yield from document_outcomes(detected, known_size, stats)
+
+
+def document_outcomes(detected: Detected, known_size: int | None, stats: ReadStats) -> Iterator[Outcome]:
+    """Outcomes of a whole-document input: parsed in memory when small, streamed with ijson when large."""
     if known_size is None or known_size > DOCUMENT_IN_MEMORY_LIMIT:
-        prefix = b"".join(first)
-        yield from _stream_document(_Chain(prefix, buffered))
+        yield from _stream_document(_Chain(b"".join(detected.first), detected.rest))
         return
-    text = b"".join(first) + buffered.read()
+    text = b"".join(detected.first) + detected.rest.read()
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:
         stats.format = "json-lines"
-        yield from _lines(text.splitlines(keepends=True), iter(()))  # type: ignore[arg-type]
+        yield from lines_outcomes(text.splitlines(keepends=True))
         return
     yield from classify(value, 1, "")
 

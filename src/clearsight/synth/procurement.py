@@ -39,20 +39,79 @@ MARKETS: tuple[tuple[str, str, str, str, float, int], ...] = (
     ("22100000", "Printed books, brochures and leaflets", "goods", "copy", 6.0, 5000),
 )
 CITIES = ("Arden", "Belmora", "Caspin", "Dunmere", "Eastwick", "Farrow", "Glenholt", "Harrowgate", "Ilsen", "Jorvik")
-STREETS = ("Market Street", "Station Road", "Church Lane", "Mill Road", "High Street", "Park Avenue", "King Street",
-           "Victoria Road", "Green Lane", "Bridge Street")
-SYLLABLES = ("al", "bor", "cen", "dor", "el", "fin", "gar", "hel", "ist", "jor", "kal", "lum", "mer", "nor", "or",
-             "pra", "quin", "ros", "sel", "tor", "ul", "ver", "wen", "xan", "yor", "zel")
+STREETS = (
+    "Market Street",
+    "Station Road",
+    "Church Lane",
+    "Mill Road",
+    "High Street",
+    "Park Avenue",
+    "King Street",
+    "Victoria Road",
+    "Green Lane",
+    "Bridge Street",
+)
+SYLLABLES = (
+    "al",
+    "bor",
+    "cen",
+    "dor",
+    "el",
+    "fin",
+    "gar",
+    "hel",
+    "ist",
+    "jor",
+    "kal",
+    "lum",
+    "mer",
+    "nor",
+    "or",
+    "pra",
+    "quin",
+    "ros",
+    "sel",
+    "tor",
+    "ul",
+    "ver",
+    "wen",
+    "xan",
+    "yor",
+    "zel",
+)
 COMPANY_KINDS = ("Ltd", "LLC", "S.A.", "GmbH", "Group", "Trading", "Solutions", "Partners", "Holdings", "& Co")
-BUYER_KINDS = ("Ministry of Health", "Ministry of Transport", "Ministry of Education", "Ministry of Defence",
-               "Regional Hospital", "City Council", "Water Utility", "Police Directorate", "University",
-               "Tax Administration", "Customs Service", "Social Insurance Fund")
-METHODS = (("open", "Open procedure", 0.55), ("selective", "Restricted procedure", 0.10),
-           ("limited", "Negotiated procedure without publication", 0.15), ("direct", "Direct award", 0.20))
+BUYER_KINDS = (
+    "Ministry of Health",
+    "Ministry of Transport",
+    "Ministry of Education",
+    "Ministry of Defence",
+    "Regional Hospital",
+    "City Council",
+    "Water Utility",
+    "Police Directorate",
+    "University",
+    "Tax Administration",
+    "Customs Service",
+    "Social Insurance Fund",
+)
+METHODS = (
+    ("open", "Open procedure", 0.55),
+    ("selective", "Restricted procedure", 0.10),
+    ("limited", "Negotiated procedure without publication", 0.15),
+    ("direct", "Direct award", 0.20),
+)
 
 PROBLEMS = (
-    "short_submission_period", "single_bidder", "cartel_rotation", "cover_bidding", "identical_bids",
-    "disqualified_lowest_bid", "late_winning_bid", "amendment_inflation", "split_purchase", "shell_supplier",
+    "short_submission_period",
+    "single_bidder",
+    "cartel_rotation",
+    "cover_bidding",
+    "identical_bids",
+    "disqualified_lowest_bid",
+    "late_winning_bid",
+    "amendment_inflation",
+    "split_purchase",
+    "shell_supplier",
 )
 
 
@@ -72,10 +131,16 @@ class Organisation:
 
     def party(self, roles: list[str]) -> dict[str, Any]:
         return {
-            "id": self.id, "name": self.name, "roles": roles,
+            "id": self.id,
+            "name": self.name,
+            "roles": roles,
             "identifier": {"scheme": self.scheme, "id": self.id.split("-")[-1], "legalName": self.name},
-            "address": {"streetAddress": self.street, "locality": self.city, "postalCode": self.postal_code,
-                        "countryName": "Syntheland"},
+            "address": {
+                "streetAddress": self.street,
+                "locality": self.city,
+                "postalCode": self.postal_code,
+                "countryName": "Syntheland",
+            },
             "contactPoint": {"name": "Procurement office", "telephone": self.phone, "email": self.email},
         }
 
@@ -108,8 +173,12 @@ def _company_name(rng: random.Random) -> str:
 def _organisation(rng: random.Random, prefix: str, number: int, name: str) -> Organisation:
     city = rng.choice(CITIES)
     return Organisation(
-        id=f"{prefix}-{number:07d}", name=name, street=f"{rng.randint(1, 250)} {rng.choice(STREETS)}", city=city,
-        postal_code=f"{rng.randint(10000, 99999)}", phone=f"+99 {rng.randint(200, 999)} {rng.randint(100000, 999999)}",
+        id=f"{prefix}-{number:07d}",
+        name=name,
+        street=f"{rng.randint(1, 250)} {rng.choice(STREETS)}",
+        city=city,
+        postal_code=f"{rng.randint(10000, 99999)}",
+        phone=f"+99 {rng.randint(200, 999)} {rng.randint(100000, 999999)}",
         email=f"office{number}@{name.split()[0].lower()}.example",
     )
 
@@ -143,7 +212,11 @@ def _build_world(processes: int, seed: int) -> World:
         group = rng.sample(suppliers_by_market[market], k=min(3, len(suppliers_by_market[market])))
         for member in group[1:]:
             member.street, member.city, member.postal_code, member.phone = (
-                group[0].street, group[0].city, group[0].postal_code, group[0].phone)
+                group[0].street,
+                group[0].city,
+                group[0].postal_code,
+                group[0].phone,
+            )
         shells.update(member.id for member in group)
     by_id = {supplier.id: supplier for pool in suppliers_by_market for supplier in pool}
     return World(rng, buyers, suppliers_by_market, cartels, shells, by_id)
@@ -231,15 +304,22 @@ class _Process:
         for lot_index, lot_id in enumerate(lot_ids):
             lot_estimate = _round_money(estimate / lot_count)
             item = {
-                "id": f"{lot_index + 1}", "description": f"{label} ({unit})",
+                "id": f"{lot_index + 1}",
+                "description": f"{label} ({unit})",
                 "classification": {"scheme": "CPV", "id": cpv, "description": label},
                 "quantity": max(1, quantity // lot_count),
                 "unit": {"name": unit, "value": {"amount": _round_money(unit_price), "currency": CURRENCY}},
             }
             if lot_id:
                 item["relatedLot"] = lot_id
-                lots.append({"id": lot_id, "title": f"{label}, lot {lot_index + 1}", "status": "complete",
-                             "value": {"amount": lot_estimate, "currency": CURRENCY}})
+                lots.append(
+                    {
+                        "id": lot_id,
+                        "title": f"{label}, lot {lot_index + 1}",
+                        "status": "complete",
+                        "value": {"amount": lot_estimate, "currency": CURRENCY},
+                    }
+                )
             items.append(item)
             if competitive:
                 if lot_index == 0 and 0.03 <= problem_roll < 0.08:
@@ -255,12 +335,15 @@ class _Process:
                     bidders = rng.sample(pool, k=count)
                     if cartel:
                         bidders = [member for member in cartel.members] + [
-                            b for b in bidders[: rng.randint(0, 1)] if b not in cartel.members]
-                lot_bids = self._bids(bidders, lot_estimate, start, tender_end, lot_id, cartel, lot_index == 0,
-                                      problem_roll)
+                            b for b in bidders[: rng.randint(0, 1)] if b not in cartel.members
+                        ]
+                lot_bids = self._bids(
+                    bidders, lot_estimate, start, tender_end, lot_id, cartel, lot_index == 0, problem_roll
+                )
                 bids.extend(lot_bids)
-                winner_bid = min((bid for bid in lot_bids if bid["status"] == "valid"),
-                                 key=lambda bid: bid["value"]["amount"])
+                winner_bid = min(
+                    (bid for bid in lot_bids if bid["status"] == "valid"), key=lambda bid: bid["value"]["amount"]
+                )
                 supplier_ref = winner_bid["tenderers"][0]
                 award_value = winner_bid["value"]["amount"]
                 related_bids = [winner_bid["id"]]
@@ -272,8 +355,14 @@ class _Process:
                 related_bids = []
             award_id = f"{self.ocid}-award-{lot_index + 1}"
             award_date = tender_end + timedelta(days=rng.randint(3, 30))
-            award = {"id": award_id, "title": f"Award: {label}", "status": "active", "date": _iso(award_date),
-                     "value": {"amount": award_value, "currency": CURRENCY}, "suppliers": [supplier_ref]}
+            award = {
+                "id": award_id,
+                "title": f"Award: {label}",
+                "status": "active",
+                "date": _iso(award_date),
+                "value": {"amount": award_value, "currency": CURRENCY},
+                "suppliers": [supplier_ref],
+            }
             if related_bids:
                 award["relatedBids"] = related_bids
             if lot_id:
@@ -289,34 +378,64 @@ class _Process:
             for amendment in contract.get("amendments", []):
                 release_date = max(release_date, datetime.fromisoformat(amendment["date"].replace("Z", "+00:00")))
         tender: dict[str, Any] = {
-            "id": f"{self.ocid}-tender", "title": f"{label} for {buyer.name}",
-            "description": f"Supply of {label.lower()} ({quantity} {unit})", "status": "complete",
-            "procuringEntity": buyer.reference(), "items": items,
-            "value": {"amount": estimate, "currency": CURRENCY}, "procurementMethod": method,
-            "procurementMethodDetails": details, "mainProcurementCategory": category,
-            "awardCriteria": "priceOnly", "submissionMethod": ["electronicSubmission"],
+            "id": f"{self.ocid}-tender",
+            "title": f"{label} for {buyer.name}",
+            "description": f"Supply of {label.lower()} ({quantity} {unit})",
+            "status": "complete",
+            "procuringEntity": buyer.reference(),
+            "items": items,
+            "value": {"amount": estimate, "currency": CURRENCY},
+            "procurementMethod": method,
+            "procurementMethodDetails": details,
+            "mainProcurementCategory": category,
+            "awardCriteria": "priceOnly",
+            "submissionMethod": ["electronicSubmission"],
             "tenderPeriod": {"startDate": _iso(start), "endDate": _iso(tender_end)},
             "awardPeriod": {"startDate": _iso(tender_end), "endDate": awards[-1]["date"]},
-            "documents": [{"id": f"{self.ocid}-notice", "documentType": "tenderNotice", "title": "Contract notice",
-                           "url": f"https://tenders.example/{self.ocid}/notice.pdf", "datePublished": _iso(start),
-                           "format": "application/pdf", "language": "en"}],
+            "documents": [
+                {
+                    "id": f"{self.ocid}-notice",
+                    "documentType": "tenderNotice",
+                    "title": "Contract notice",
+                    "url": f"https://tenders.example/{self.ocid}/notice.pdf",
+                    "datePublished": _iso(start),
+                    "format": "application/pdf",
+                    "language": "en",
+                }
+            ],
         }
         if lots:
             tender["lots"] = lots
         if bids:
             tender["numberOfTenderers"] = len({bid["tenderers"][0]["id"] for bid in bids})
         release: dict[str, Any] = {
-            "ocid": self.ocid, "id": f"{self.ocid}-{_iso(release_date)}", "date": _iso(release_date),
-            "tag": ["compiled"], "initiationType": "tender", "language": "en",
+            "ocid": self.ocid,
+            "id": f"{self.ocid}-{_iso(release_date)}",
+            "date": _iso(release_date),
+            "tag": ["compiled"],
+            "initiationType": "tender",
+            "language": "en",
             "parties": [organisation.party(sorted(roles)) for organisation, roles in self.parties.values()],
-            "buyer": buyer.reference(), "tender": tender, "awards": awards, "contracts": contracts,
+            "buyer": buyer.reference(),
+            "tender": tender,
+            "awards": awards,
+            "contracts": contracts,
         }
         if bids:
             release["bids"] = {"details": bids}
         return release
 
-    def _bids(self, bidders: list[Organisation], estimate: float, start: datetime, end: datetime,
-              lot_id: str | None, cartel: Cartel | None, first_lot: bool, problem_roll: float) -> list[dict[str, Any]]:
+    def _bids(
+        self,
+        bidders: list[Organisation],
+        estimate: float,
+        start: datetime,
+        end: datetime,
+        lot_id: str | None,
+        cartel: Cartel | None,
+        first_lot: bool,
+        problem_roll: float,
+    ) -> list[dict[str, Any]]:
         rng = self.rng
         values = {bidder.id: _round_money(estimate * rng.gauss(0.97, 0.07)) for bidder in bidders}
         statuses = {bidder.id: ("disqualified" if rng.random() < 0.04 else "valid") for bidder in bidders}
@@ -362,9 +481,13 @@ class _Process:
             if late_winner and bidder.id == winner_id:
                 received = end + timedelta(hours=rng.randint(2, 48))
                 self.planted.append(("late_winning_bid", bidder.id))
-            bid = {"id": f"{self.ocid}-bid-{lot_id or 'x'}-{index + 1}", "date": _iso(received),
-                   "status": statuses[bidder.id], "tenderers": [bidder.reference()],
-                   "value": {"amount": values[bidder.id], "currency": CURRENCY}}
+            bid = {
+                "id": f"{self.ocid}-bid-{lot_id or 'x'}-{index + 1}",
+                "date": _iso(received),
+                "status": statuses[bidder.id],
+                "tenderers": [bidder.reference()],
+                "value": {"amount": values[bidder.id], "currency": CURRENCY},
+            }
             if lot_id:
                 bid["relatedLots"] = [lot_id]
             bids.append(bid)
@@ -375,8 +498,12 @@ class _Process:
         signed = award_date + timedelta(days=rng.randint(2, 25))
         months = rng.randint(3, 24)
         contract: dict[str, Any] = {
-            "id": award["id"].replace("award", "contract"), "awardID": award["id"], "title": award["title"][7:],
-            "status": "active", "value": {"amount": value, "currency": CURRENCY}, "dateSigned": _iso(signed),
+            "id": award["id"].replace("award", "contract"),
+            "awardID": award["id"],
+            "title": award["title"][7:],
+            "status": "active",
+            "value": {"amount": value, "currency": CURRENCY},
+            "dateSigned": _iso(signed),
             "period": {"startDate": _iso(signed), "endDate": _iso(signed + timedelta(days=30 * months))},
         }
         amendments = []
@@ -384,14 +511,25 @@ class _Process:
             steps = rng.randint(2, 4)
             total_increase = rng.uniform(0.3, 0.8)
             for step in range(steps):
-                amendments.append({"id": f"{contract['id']}-amendment-{step + 1}",
-                                   "date": _iso(signed + timedelta(days=40 * (step + 1))),
-                                   "rationale": "Additional works required", "description": "Value increased"})
+                amendments.append(
+                    {
+                        "id": f"{contract['id']}-amendment-{step + 1}",
+                        "date": _iso(signed + timedelta(days=40 * (step + 1))),
+                        "rationale": "Additional works required",
+                        "description": "Value increased",
+                    }
+                )
             contract["value"]["amount"] = _round_money(value * (1 + total_increase))
             self.planted.append(("amendment_inflation", f"+{total_increase:.0%}"))
         elif rng.random() < 0.08:
-            amendments.append({"id": f"{contract['id']}-amendment-1", "date": _iso(signed + timedelta(days=60)),
-                               "rationale": "Delivery schedule changed", "description": "Period extended"})
+            amendments.append(
+                {
+                    "id": f"{contract['id']}-amendment-1",
+                    "date": _iso(signed + timedelta(days=60)),
+                    "rationale": "Delivery schedule changed",
+                    "description": "Period extended",
+                }
+            )
         if amendments:
             contract["amendments"] = amendments
         paid = 0.0
@@ -399,11 +537,15 @@ class _Process:
         for index in range(rng.randint(0, 3)):
             amount = _round_money(contract["value"]["amount"] * rng.uniform(0.1, 0.4))
             paid += amount
-            transactions.append({"id": f"{contract['id']}-payment-{index + 1}",
-                                 "date": _iso(signed + timedelta(days=30 * (index + 1))),
-                                 "value": {"amount": amount, "currency": CURRENCY},
-                                 "payer": self.buyer.reference() if self.buyer else {},
-                                 "payee": award["suppliers"][0]})
+            transactions.append(
+                {
+                    "id": f"{contract['id']}-payment-{index + 1}",
+                    "date": _iso(signed + timedelta(days=30 * (index + 1))),
+                    "value": {"amount": amount, "currency": CURRENCY},
+                    "payer": self.buyer.reference() if self.buyer else {},
+                    "payee": award["suppliers"][0],
+                }
+            )
         if transactions:
             contract["implementation"] = {"transactions": transactions}
         return contract
@@ -440,5 +582,10 @@ def generate_procurement(
                 on_progress(number)
     if on_progress:
         on_progress(processes)
-    return {"processes": processes, "seed": seed, "out": str(out), "truth": str(truth),
-            "planted": {problem: counts.get(problem, 0) for problem in PROBLEMS}}
+    return {
+        "processes": processes,
+        "seed": seed,
+        "out": str(out),
+        "truth": str(truth),
+        "planted": {problem: counts.get(problem, 0) for problem in PROBLEMS},
+    }
