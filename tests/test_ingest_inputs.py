@@ -264,3 +264,42 @@ def test_cardinal_bad_input_fixtures_are_all_accounted_for(backend: DuckDBBacken
 def test_an_empty_dataset_name_is_refused(backend: DuckDBBackend) -> None:
     with pytest.raises(ValueError, match="dataset"):
         ingest_ocds(backend, [], " ")
+
+
+def test_parallel_workers_give_the_same_result_as_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from clearsight.ingest import pipeline
+
+    compiled = [
+        release(
+            f"ocds-x-{n % 40}",
+            f"2020-01-{1 + n // 40:02d}T00:00:00Z",
+            tag=["compiled"],
+            tender={"value": {"amount": str(n), "currency": "EUR"}},
+        )
+        for n in range(120)
+    ]
+    lines: list[object] = [*compiled[:60], "not json", "", *compiled[60:], release("ocds-x-1", "2021-01-01T00:00:00Z")]
+    path = write_lines(tmp_path / "p.jsonl", lines)
+    monkeypatch.setattr(pipeline, "CHUNK_BYTES", 2_000)
+    monkeypatch.setattr(pipeline, "STAGE_BATCH", 25)
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
+    results = []
+    for workers in (1, 2):
+        with DuckDBBackend(":memory:") as warehouse:
+            summary = ingest_ocds(warehouse, [str(path)], "d", workers=workers)
+            results.append(
+                (
+                    summary.processes_written,
+                    summary.rejected,
+                    summary.blank,
+                    summary.new_releases,
+                    warehouse.query("SELECT ocid, release_date, tender_value_amount FROM processes ORDER BY ocid"),
+                    warehouse.query("SELECT line, reason FROM ingest_rejects"),
+                    warehouse.query("SELECT ocid, value FROM quality_issues ORDER BY ocid, value"),
+                )
+            )
+    assert results[0] == results[1]
+    processes = dict((ocid, amount) for ocid, _, amount in results[0][4])
+    assert len(processes) == 40
+    assert processes["ocds-x-5"] == 85.0  # the latest of three compiled versions wins
+    assert results[0][3] == 121

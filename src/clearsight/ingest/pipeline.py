@@ -183,11 +183,10 @@ class OcdsIngest:
             new = backend.query(
                 f"""
                 SELECT n.ocid, count(*) AS releases, bool_and(n.kind = 'compiled') AS compiled,
-                       (p.ocid IS NOT NULL OR a.ocid IS NOT NULL) AS known
+                       EXISTS (SELECT 1 FROM processes AS p WHERE p.dataset = ? AND p.ocid = n.ocid)
+                       OR EXISTS (SELECT 1 FROM {AFFECTED_TABLE} AS a WHERE a.ocid = n.ocid) AS known
                 FROM {NEW_TABLE} AS n
-                LEFT JOIN processes AS p ON p.dataset = ? AND p.ocid = n.ocid
-                LEFT JOIN {AFFECTED_TABLE} AS a ON a.ocid = n.ocid
-                GROUP BY n.ocid, p.ocid, a.ocid""",
+                GROUP BY n.ocid""",
                 [self.dataset],
             )
             final = [
