@@ -303,3 +303,11 @@ def test_parallel_workers_give_the_same_result_as_one_process(tmp_path: Path, mo
     assert len(processes) == 40
     assert processes["ocds-x-5"] == 85.0  # the latest of three compiled versions wins
     assert results[0][3] == 121
+
+
+def test_identical_releases_in_one_package_are_stored_once(backend: DuckDBBackend, tmp_path: Path) -> None:
+    same = release("ocds-x-1")
+    (tmp_path / "p.json").write_text(json.dumps({"releases": [same, same, release("ocds-x-1", "2020-02-01")]}))
+    summary = ingest_ocds(backend, [str(tmp_path / "p.json")], "d")
+    assert summary.releases_read == 3 and summary.new_releases == 2 and summary.duplicate_releases == 1
+    assert backend.query_value("SELECT count(*) FROM source_releases") == 2

@@ -167,19 +167,27 @@ class OcdsIngest:
         backend = self.backend
         columns = ", ".join(SOURCE_RELEASES.column_names)
         staged = pa.concat_tables(self._staged)
+        staged = staged.append_column("batch_row", pa.array(range(staged.num_rows), pa.int64()))
         with backend.transaction(), backend.registered("ingest_batch", staged):
             backend.execute(f"DROP TABLE IF EXISTS {NEW_TABLE}")
+            # Keys of the releases not stored before (the first of identical ones in the batch) ...
             backend.execute(f"""
                 CREATE TEMP TABLE {NEW_TABLE} AS
-                SELECT {columns} FROM (
-                    SELECT *, row_number() OVER (PARTITION BY ocid, sha256 ORDER BY source_line) AS n
+                SELECT ocid, kind, batch_row FROM (
+                    SELECT ocid, kind, sha256, batch_row, dataset,
+                           row_number() OVER (PARTITION BY ocid, sha256 ORDER BY batch_row) AS n
                     FROM ingest_batch
                 ) AS batch
                 WHERE n = 1 AND NOT EXISTS (
                     SELECT 1 FROM source_releases AS stored
                     WHERE stored.dataset = batch.dataset AND stored.ocid = batch.ocid
                       AND stored.sha256 = batch.sha256)""")
-            backend.execute(f"INSERT INTO source_releases ({columns}) SELECT {columns} FROM {NEW_TABLE}")
+            # ... and their data, copied once.
+            selected = ", ".join(f"b.{name}" for name in SOURCE_RELEASES.column_names)
+            backend.execute(f"""
+                INSERT INTO source_releases ({columns})
+                SELECT {selected} FROM ingest_batch AS b
+                SEMI JOIN {NEW_TABLE} AS k ON b.batch_row = k.batch_row""")
             new = backend.query(
                 f"""
                 SELECT n.ocid, count(*) AS releases, bool_and(n.kind = 'compiled') AS compiled,
