@@ -43,3 +43,17 @@ def test_library_code_never_prints() -> None:
         if path.name not in ("cli.py", "docs.py", "__main__.py") and re.search(r"^\s*print\(", path.read_text(), re.M)
     ]
     assert offenders == []
+
+
+def test_every_issue_code_and_reject_reason_is_documented() -> None:
+    doc = (REPO / "docs" / "ingest.md").read_text()
+    source = "\n".join(path.read_text() for path in (REPO / "src" / "clearsight" / "ingest").glob("*.py"))
+    codes = set(re.findall(r'log\.add\([^)]*?"([a-z]+_[a-z_]+)"', source, flags=re.S))
+    codes |= set(re.findall(r'n\.IssueLog\(\)|\.add\(\s*[^,]+,\s*"([a-z_]+)"', source)) - {""}
+    assert len(codes) >= 15
+    assert sorted(code for code in codes if f"`{code}`" not in doc) == []
+    reasons = set(re.findall(r'Reject\([^)]*?"([a-z][^"{]+)"', source, flags=re.S))
+    reasons |= set(re.findall(r'reason = \(?\s*"([a-z][^"{]+)"', source))
+    reasons = {reason.split(" (")[0].split(":")[0].strip() for reason in reasons if len(reason) > 8}
+    assert len(reasons) >= 10
+    assert sorted(reason for reason in reasons if reason not in doc) == []

@@ -440,6 +440,7 @@ class _Process:
         values = {bidder.id: _round_money(estimate * rng.gauss(0.97, 0.07)) for bidder in bidders}
         statuses = {bidder.id: ("disqualified" if rng.random() < 0.04 else "valid") for bidder in bidders}
         late_winner = False
+        disqualified_lowest = False
         if cartel:
             winner = cartel.members[cartel.turn % len(cartel.members)]
             cartel.turn += 1
@@ -465,10 +466,11 @@ class _Process:
                 self.planted.append(("identical_bids", f"{ranked[0].id},{ranked[1].id}"))
             elif 0.09 <= problem_roll < 0.11 and len(bidders) >= 3:
                 statuses[ranked[0].id] = "disqualified"
+                disqualified_lowest = True
                 self.planted.append(("disqualified_lowest_bid", ranked[0].id))
             elif 0.11 <= problem_roll < 0.125:
                 late_winner = True
-        if not any(problem == "disqualified_lowest_bid" for problem, _ in self.planted):
+        if not disqualified_lowest:
             # Random disqualifications never hit the lowest bid: that problem is only ever planted.
             statuses[min(bidders, key=lambda bidder: values[bidder.id]).id] = "valid"
         valid = [bidder for bidder in bidders if statuses[bidder.id] == "valid"]
