@@ -27,6 +27,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy src
 
 docs: setup
 	$(BIN)/python -m clearsight.model.docs > docs/data-model.md

@@ -57,3 +57,9 @@ def test_every_issue_code_and_reject_reason_is_documented() -> None:
     reasons = {reason.split(" (")[0].split(":")[0].strip() for reason in reasons if len(reason) > 8}
     assert len(reasons) >= 10
     assert sorted(reason for reason in reasons if reason not in doc) == []
+
+
+def test_types_check() -> None:
+    mypy = shutil.which("mypy") or str(Path(sys.executable).parent / "mypy")
+    done = subprocess.run([mypy, "src"], cwd=REPO, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -221,6 +221,7 @@ def summary_command(json_output: JsonOption = False) -> None:
         for table in CONTRACTING_TABLES:
             for dataset, count in backend.query(f"SELECT dataset, count(*) FROM {table.name} GROUP BY dataset"):
                 counts.setdefault(dataset, {})[table.name] = count
+        del table
         runs = backend.query_dicts(
             "SELECT run_id, dataset, objects_read, releases_read, new_releases, processes_written, rejected, "
             "duration_seconds FROM ingest_runs ORDER BY started_at DESC LIMIT 5"
@@ -228,14 +229,14 @@ def summary_command(json_output: JsonOption = False) -> None:
     if json_output:
         _print_json({"database": state.database, "tables": counts, "recent_ingest_runs": runs})
         return
-    table = Table(title=f"warehouse {state.database}")
-    table.add_column("table")
+    overview = Table(title=f"warehouse {state.database}")
+    overview.add_column("table")
     names = sorted(counts)
     for name in names:
-        table.add_column(name, justify="right")
+        overview.add_column(name, justify="right")
     for contracting_table in CONTRACTING_TABLES:
-        table.add_row(contracting_table.name, *(str(counts[name].get(contracting_table.name, 0)) for name in names))
-    console.print(table)
+        overview.add_row(contracting_table.name, *(str(counts[name].get(contracting_table.name, 0)) for name in names))
+    console.print(overview)
     if runs:
         recent = Table(title="recent ingest runs")
         for column in runs[0]:

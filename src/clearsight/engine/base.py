@@ -100,7 +100,8 @@ class Backend(ABC):
 
     def query_dicts(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         """Run a query and return its rows as dictionaries."""
-        return self.query_arrow(sql, params).to_pylist()
+        rows: list[dict[str, Any]] = self.query_arrow(sql, params).to_pylist()
+        return rows
 
     def query_value(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         """Run a query returning one value."""

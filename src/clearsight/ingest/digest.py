@@ -58,7 +58,7 @@ STAGING_SCHEMA = arrow_schema(SOURCE_RELEASES)
 
 def rows_to_table(schema: pa.Schema, rows: list[tuple[Any, ...]]) -> pa.Table:
     """Rows (tuples in column order) as an Arrow table of the given schema."""
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
+    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
     return pa.Table.from_arrays(
         [pa.array(column, type=column_field.type) for column, column_field in zip(columns, schema, strict=True)],
         schema=schema,

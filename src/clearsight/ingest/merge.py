@@ -31,11 +31,11 @@ class _MergedDict(dict):  # type: ignore[type-arg]
 
 
 class _MergedList(list):  # type: ignore[type-arg]
-    """An array built by identifier merge; `index` maps each `id` to its object."""
+    """An array built by identifier merge; `by_id` maps each `id` to its object."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.index: dict[str, _MergedDict] = {}
+        self.by_id: dict[str, _MergedDict] = {}
 
 
 def _identifier(value: Any) -> str:
@@ -65,7 +65,7 @@ class Compiler:
             self._merge_object(compiled, release, ())
             ocid = release.get("ocid", ocid)
             date = release.get("date")
-        result = _plain(compiled)
+        result: dict[str, Any] = _plain(compiled)
         result["tag"] = ["compiled"]
         result["id"] = f"{ocid}-{date}"
         result["date"] = date
@@ -120,12 +120,12 @@ class Compiler:
         for item in items:
             if "id" in item:
                 identifier = _identifier(item["id"])
-                merged = array.index.get(identifier)
+                merged = array.by_id.get(identifier)
                 if merged is None:
                     merged = _MergedDict()
                     if item["id"] is not None:
                         merged["id"] = item["id"]
-                    array.index[identifier] = merged
+                    array.by_id[identifier] = merged
                     array.append(merged)
                 first_spelling = merged.get("id")
                 self._merge_object(merged, item, path)

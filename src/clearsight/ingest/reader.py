@@ -11,7 +11,8 @@ import io
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from io import RawIOBase
+from typing import IO, Any, cast
 
 import ijson
 import orjson
@@ -233,7 +234,7 @@ class Detected:
 
 def detect(stream: IO[bytes]) -> Detected:
     """Read up to the first non-blank line and decide: one JSON value per line, or one JSON document."""
-    buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream, 1 << 20)  # type: ignore[arg-type]
+    buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(cast(RawIOBase, stream), 1 << 20)
     first: list[bytes] = []
     for line in buffered:
         first.append(line)
@@ -267,7 +268,8 @@ def read_outcomes(stream: IO[bytes], known_size: int | None, stats: ReadStats) -
 def document_outcomes(detected: Detected, known_size: int | None, stats: ReadStats) -> Iterator[Outcome]:
     """Outcomes of a whole-document input: parsed in memory when small, streamed with ijson when large."""
     if known_size is None or known_size > DOCUMENT_IN_MEMORY_LIMIT:
-        yield from _stream_document(_Chain(b"".join(detected.first), detected.rest))
+        chained = cast(RawIOBase, _Chain(b"".join(detected.first), detected.rest))
+        yield from _stream_document(cast(IO[bytes], io.BufferedReader(chained)))
         return
     text = b"".join(detected.first) + detected.rest.read()
     try:
