@@ -311,3 +311,12 @@ def test_identical_releases_in_one_package_are_stored_once(backend: DuckDBBacken
     summary = ingest_ocds(backend, [str(tmp_path / "p.json")], "d")
     assert summary.releases_read == 3 and summary.new_releases == 2 and summary.duplicate_releases == 1
     assert backend.query_value("SELECT count(*) FROM source_releases") == 2
+
+
+def test_known_and_new_compiled_releases_in_one_batch(backend: DuckDBBackend, tmp_path: Path) -> None:
+    compiled = [release(f"ocds-x-{n}", tag=["compiled"], awards=[{"id": "a"}]) for n in range(8)]
+    ingest_ocds(backend, [str(write_lines(tmp_path / "first.jsonl", compiled[:5]))], "d")
+    summary = ingest_ocds(backend, [str(write_lines(tmp_path / "second.jsonl", compiled))], "d")
+    assert summary.new_releases == 3 and summary.duplicate_releases == 5 and summary.processes_written == 3
+    assert backend.query_value("SELECT count(*) FROM processes") == 8
+    assert backend.query_value("SELECT count(*) FROM awards") == 8

@@ -197,21 +197,16 @@ class OcdsIngest:
                 GROUP BY n.ocid""",
                 [self.dataset],
             )
-            final = [
-                ocid
-                for ocid, releases, compiled, known in new
-                if compiled and releases == 1 and not known and ocid not in self._early_failed
-            ]
-            later = [
-                (ocid,)
-                for ocid, releases, compiled, known in new
-                if not (compiled and releases == 1 and not known and ocid not in self._early_failed)
-            ]
+            final: list[str] = []
+            later: list[str] = []
+            for ocid, releases, compiled, known in new:
+                is_final = compiled and releases == 1 and not known and ocid not in self._early_failed
+                (final if is_final else later).append(ocid)
             self.summary.new_releases += sum(releases for _, releases, _, _ in new)
             if final:
-                self._write_early_rows(final, all_final=not later and not self._early_failed)
+                self._write_early_rows(final)
             if later:
-                backend.append_arrow(AFFECTED_TABLE, pa.table({"ocid": pa.array([o for (o,) in later], pa.string())}))
+                backend.append_arrow(AFFECTED_TABLE, pa.table({"ocid": pa.array(later, pa.string())}))
             backend.execute(f"DROP TABLE IF EXISTS {NEW_TABLE}")
         self._staged.clear()
         self._staged_rows = 0
@@ -219,8 +214,11 @@ class OcdsIngest:
         self._early_issues.clear()
         self._early_failed.clear()
 
-    def _write_early_rows(self, ocids: list[str], all_final: bool) -> None:
+    def _write_early_rows(self, ocids: list[str]) -> None:
+        """Write the early rows of the given processes (others flattened early were duplicates or not final)."""
         keep = pa.array(ocids, pa.string())
+        flattened = sum(tables["processes"].num_rows for tables in self._early_tables)
+        all_final = flattened == len(ocids) and not self._early_failed
         for table in CONTRACTING_TABLES:
             parts = [tables[table.name] for tables in self._early_tables]
             if not parts:
