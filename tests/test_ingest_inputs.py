@@ -320,3 +320,21 @@ def test_known_and_new_compiled_releases_in_one_batch(backend: DuckDBBackend, tm
     assert summary.new_releases == 3 and summary.duplicate_releases == 5 and summary.processes_written == 3
     assert backend.query_value("SELECT count(*) FROM processes") == 8
     assert backend.query_value("SELECT count(*) FROM awards") == 8
+
+
+def test_contradictory_releases_reject_the_process_and_keep_the_releases(
+    backend: DuckDBBackend, tmp_path: Path
+) -> None:
+    lines = [
+        release("ocds-x-1", "2020-01-01T00:00:00Z", tender={"items": "not an array"}),
+        release("ocds-x-1", "2020-02-01T00:00:00Z", tender={"items": [{"id": "1"}]}),
+        release("ocds-x-2", "2020-01-01T00:00:00Z", tender={"title": "fine"}),
+    ]
+    summary = ingest_ocds(backend, [str(write_lines(tmp_path / "c.jsonl", lines))], "d")
+    assert summary.processes_failed == 1 and summary.processes_written == 1
+    assert backend.query("SELECT ocid FROM processes") == [("ocds-x-2",)]
+    assert backend.query("SELECT count(*) FROM items") == [(0,)]
+    reject = backend.query_dicts("SELECT ocid, path, reason FROM ingest_rejects")[0]
+    assert reject["ocid"] == "ocds-x-1" and reject["path"] == "tender/items"
+    assert reject["reason"].startswith("cannot compile process")
+    assert backend.query_value("SELECT count(*) FROM source_releases WHERE ocid = 'ocds-x-1'") == 2

@@ -93,9 +93,11 @@ def _stage(digest: Digest, rows: RowBuffer, unit: Unit, label: str, dataset: str
     release = unit.parsed
     release["id"] = f"{unit.ocid}-{release.get('date')}"  # the id a merge would give it
     log = IssueLog()
+    mark = rows.mark()
     try:
         flatten_release(release, dataset, label, run_id, rows, log)
     except (KeyError, TypeError, ValueError):
+        rows.rollback(mark)
         digest.early_failed.add(unit.ocid)  # recompiled later, and rejected there with the reason
         return
     for path, issue, value, normalised in log.issues:

@@ -179,6 +179,14 @@ class RowBuffer:
                 out[name] = schema.empty_table()
         return out
 
+    def mark(self) -> dict[str, int]:
+        """Row counts now, to undo a partly flattened release with `rollback`."""
+        return {name: len(rows) for name, rows in self.rows.items()}
+
+    def rollback(self, mark: dict[str, int]) -> None:
+        for name, rows in self.rows.items():
+            del rows[mark[name] :]
+
     def clear(self) -> None:
         for rows in self.rows.values():
             rows.clear()

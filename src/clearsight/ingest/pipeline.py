@@ -391,10 +391,12 @@ class OcdsIngest:
         run_id = self.summary.run_id
         for ocid, group in self._source_groups():
             log = IssueLog()
+            mark = rows.mark()
             try:
                 release = self.compile_group(group)
                 flatten_release(release, self.dataset, group[-1]["source_file"], run_id, rows, log)
             except (MergeError, KeyError, TypeError, ValueError) as error:
+                rows.rollback(mark)  # no partial rows of a process that failed
                 self.summary.processes_failed += 1
                 self._reject(
                     group[-1]["source_file"],
