@@ -1,0 +1,440 @@
+"""Append-only logs in SQLite: leaves, stored perfect-subtree hashes, signed checkpoints, full verification.
+
+Every perfect subtree (level l, index i) covering leaves [i·2^l, (i+1)·2^l) is stored once complete
+(level 0 is the leaf hash). An append adds the leaf and the subtrees it completes (amortised O(1), at most
+O(log n)); the root of any size and any proof need only the O(log n) perfect subtrees along the tree's edges,
+read in one query.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from clearsight.ledger.merkle import (
+    EMPTY_ROOT,
+    SubtreeHash,
+    consistency_path,
+    fold_right,
+    inclusion_path,
+    leaf_hash,
+    node_hash,
+    perfect_subtrees,
+    verify_consistency,
+)
+from clearsight.ledger.note import (
+    Checkpoint,
+    NoteError,
+    Signer,
+    Verifier,
+    open_checkpoint,
+    parse_note,
+    sign_note,
+)
+
+DEFAULT_LEDGER = "clearsight-ledger.sqlite"
+_T = TypeVar("_T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS ledger_logs (
+    log_id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    origin TEXT NOT NULL,
+    size INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ledger_leaves (
+    log_id INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    leaf_hash BLOB NOT NULL,
+    entry BLOB NOT NULL,
+    entry_type TEXT NOT NULL,
+    appended_at TEXT NOT NULL,
+    PRIMARY KEY (log_id, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ledger_nodes (
+    log_id INTEGER NOT NULL,
+    level INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    hash BLOB NOT NULL,
+    PRIMARY KEY (log_id, level, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ledger_checkpoints (
+    log_id INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    root BLOB NOT NULL,
+    note TEXT NOT NULL,
+    signed_at TEXT NOT NULL,
+    PRIMARY KEY (log_id, size)
+) WITHOUT ROWID;
+"""
+
+
+class LedgerError(Exception):
+    """A log operation was refused (unknown log, index out of range, inconsistent checkpoint, ...)."""
+
+
+def canonical_json(value: Any) -> bytes:
+    """Canonical JSON bytes of a value: sorted keys, no insignificant white space, UTF-8."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@dataclass
+class VerifyReport:
+    """What a full verification of a log found."""
+
+    log: str
+    size: int
+    root: bytes
+    checkpoints_checked: int = 0
+    problems: list[str] = field(default_factory=list)
+    first_bad_leaf: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def _bad(self, index: int | None, problem: str) -> None:
+        self.problems.append(problem)
+        if index is not None and (self.first_bad_leaf is None or index < self.first_bad_leaf):
+            self.first_bad_leaf = index
+
+
+class Ledger:
+    """A SQLite database holding any number of named logs."""
+
+    def __init__(self, path: str | Path = DEFAULT_LEDGER) -> None:
+        self.path = str(path)
+        self.connection = sqlite3.connect(self.path, isolation_level=None)
+        self.connection.execute("PRAGMA journal_mode = WAL")
+        self.connection.execute("PRAGMA synchronous = NORMAL")
+        self.connection.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def log(self, name: str, origin: str | None = None, create: bool = True) -> Log:
+        """The named log; created (with `origin`, default `clearsight/<name>`) when missing and `create`."""
+        row = self.connection.execute("SELECT log_id, origin FROM ledger_logs WHERE name = ?", [name]).fetchone()
+        if row is None:
+            if not create:
+                raise LedgerError(f"no log named {name!r} in {self.path}")
+            origin = origin or f"clearsight/{name}"
+            cursor = self.connection.execute(
+                "INSERT INTO ledger_logs (name, origin, created_at) VALUES (?, ?, ?)", [name, origin, _now()]
+            )
+            assert cursor.lastrowid is not None
+            return Log(self, name, origin, cursor.lastrowid)
+        if origin is not None and origin != row[1]:
+            raise LedgerError(f"log {name!r} has origin {row[1]!r}, not {origin!r}")
+        return Log(self, name, str(row[1]), int(row[0]))
+
+    def logs(self) -> list[str]:
+        return [row[0] for row in self.connection.execute("SELECT name FROM ledger_logs ORDER BY name")]
+
+
+class Log:
+    """One append-only log."""
+
+    def __init__(self, ledger: Ledger, name: str, origin: str, log_id: int) -> None:
+        self.ledger = ledger
+        self.name = name
+        self.origin = origin
+        self.log_id = log_id
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        return self.ledger.connection
+
+    # --- reading -------------------------------------------------------------------------------------
+    def size(self) -> int:
+        row = self._db.execute("SELECT size FROM ledger_logs WHERE log_id = ?", [self.log_id]).fetchone()
+        return int(row[0])
+
+    def entry(self, index: int) -> bytes:
+        row = self._db.execute(
+            "SELECT entry FROM ledger_leaves WHERE log_id = ? AND idx = ?", [self.log_id, index]
+        ).fetchone()
+        if row is None:
+            raise LedgerError(f"log {self.name!r} has no entry {index}")
+        return bytes(row[0])
+
+    def _nodes(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        found: dict[tuple[int, int], bytes] = {}
+        for start in range(0, len(wanted), 400):  # SQLite's parameter limit
+            chunk = wanted[start : start + 400]
+            values = ", ".join("(?, ?)" for _ in chunk)
+            parameters: list[int] = [self.log_id]
+            for level, index in chunk:
+                parameters += [level, index]
+            rows = self._db.execute(
+                f"SELECT level, idx, hash FROM ledger_nodes WHERE log_id = ? AND (level, idx) IN (VALUES {values})",
+                parameters,
+            )
+            found.update({(int(level), int(index)): bytes(digest) for level, index, digest in rows})
+        missing = [key for key in wanted if key not in found]
+        if missing:
+            raise LedgerError(f"log {self.name!r} is missing stored subtree hashes {missing[:3]} (run verify)")
+        return found
+
+    def _with_subtrees(self, compute: Callable[[SubtreeHash], _T]) -> _T:
+        """Run a proof computation twice: once to learn which subtrees it needs, once with them read."""
+        needed: list[tuple[int, int]] = []
+
+        def record(start: int, end: int) -> bytes:
+            needed.extend(perfect_subtrees(start, end))
+            return EMPTY_ROOT
+
+        compute(record)
+        nodes = self._nodes(needed)
+
+        def subtree(start: int, end: int) -> bytes:
+            return fold_right([nodes[key] for key in perfect_subtrees(start, end)])
+
+        return compute(subtree)
+
+    def _check_size(self, size: int | None) -> int:
+        current = self.size()
+        if size is None:
+            return current
+        if not 0 <= size <= current:
+            raise LedgerError(f"log {self.name!r} has {current} entries; no tree of size {size}")
+        return size
+
+    def root(self, size: int | None = None) -> bytes:
+        """The root hash of the tree of the first `size` entries (default: all)."""
+        size = self._check_size(size)
+        if size == 0:
+            return EMPTY_ROOT
+        return self._with_subtrees(lambda subtree: subtree(0, size))
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        size = self._check_size(size)
+        if not 0 <= index < size:
+            raise LedgerError(f"entry {index} is not in the tree of size {size}")
+        return self._with_subtrees(lambda subtree: inclusion_path(index, size, subtree))
+
+    def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
+        new_size = self._check_size(new_size)
+        if not 0 < old_size <= new_size:
+            raise LedgerError(f"no consistency proof from size {old_size} to {new_size}: need 0 < old <= new")
+        return self._with_subtrees(lambda subtree: consistency_path(old_size, new_size, subtree))
+
+    # --- appending ----------------------------------------------------------------------------------
+    def append(self, entries: Iterable[bytes], entry_type: str = "entry") -> range:
+        """Append entries (bytes as given) in one transaction; return their indices."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            start = size = self.size()
+            edge = perfect_subtrees(0, size) if size else []
+            known = self._nodes(edge)
+            stack = [(level, known[(level, index)]) for level, index in edge]
+            moment = _now()
+            leaves: list[tuple[int, int, bytes, bytes, str, str]] = []
+            nodes: list[tuple[int, int, int, bytes]] = []
+            for entry in entries:
+                digest = leaf_hash(entry)
+                leaves.append((self.log_id, size, digest, entry, entry_type, moment))
+                nodes.append((self.log_id, 0, size, digest))
+                stack.append((0, digest))
+                size += 1
+                while len(stack) > 1 and stack[-1][0] == stack[-2][0]:
+                    level, right = stack.pop()
+                    _, left = stack.pop()
+                    parent = node_hash(left, right)
+                    nodes.append((self.log_id, level + 1, (size >> (level + 1)) - 1, parent))
+                    stack.append((level + 1, parent))
+            db.executemany("INSERT INTO ledger_leaves VALUES (?, ?, ?, ?, ?, ?)", leaves)
+            db.executemany("INSERT INTO ledger_nodes VALUES (?, ?, ?, ?)", nodes)
+            db.execute("UPDATE ledger_logs SET size = ? WHERE log_id = ?", [size, self.log_id])
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return range(start, size)
+
+    def append_json(self, values: Iterable[Any], entry_type: str = "json") -> range:
+        """Append values as canonical JSON (sorted keys, compact), so anyone can recompute the leaf hash."""
+        return self.append((canonical_json(value) for value in values), entry_type)
+
+    # --- checkpoints --------------------------------------------------------------------------------
+    def checkpoint(self, signer: Signer) -> str:
+        """Sign the current tree head (C2SP checkpoint) and store it.
+
+        Refuses when the tree no longer extends the last checkpoint the log signed: a log never signs two
+        inconsistent views of its history.
+        """
+        size = self.size()
+        root = self.root(size)
+        previous = self.latest_checkpoint()
+        if previous is not None:
+            old_size, old_root, _ = previous
+            if old_size > size:
+                raise LedgerError(f"log {self.name!r} shrank from {old_size} to {size} entries; refusing to sign")
+            if old_size and self.root(old_size) != old_root:
+                raise LedgerError(
+                    f"log {self.name!r}: the first {old_size} entries no longer hash to the root signed before; "
+                    "refusing to sign an inconsistent checkpoint"
+                )
+            if old_size:
+                verify_consistency(old_size, size, old_root, root, self.consistency_proof(old_size, size))
+        note = sign_note(Checkpoint(self.origin, size, root).text(), [signer]).encode()
+        self._db.execute(
+            "INSERT OR REPLACE INTO ledger_checkpoints VALUES (?, ?, ?, ?, ?)", [self.log_id, size, root, note, _now()]
+        )
+        return note
+
+    def latest_checkpoint(self) -> tuple[int, bytes, str] | None:
+        row = self._db.execute(
+            "SELECT size, root, note FROM ledger_checkpoints WHERE log_id = ? ORDER BY size DESC LIMIT 1",
+            [self.log_id],
+        ).fetchone()
+        return None if row is None else (int(row[0]), bytes(row[1]), str(row[2]))
+
+    def checkpoints(self) -> list[tuple[int, bytes, str]]:
+        rows = self._db.execute(
+            "SELECT size, root, note FROM ledger_checkpoints WHERE log_id = ? ORDER BY size", [self.log_id]
+        )
+        return [(int(size), bytes(root), str(note)) for size, root, note in rows]
+
+    # --- full verification --------------------------------------------------------------------------
+    def _level_streams(self) -> dict[int, Iterator[tuple[int, bytes]]]:
+        streams: dict[int, Iterator[tuple[int, bytes]]] = {}
+
+        def stream(level: int) -> Iterator[tuple[int, bytes]]:
+            cursor = self._db.execute(
+                "SELECT idx, hash FROM ledger_nodes WHERE log_id = ? AND level = ? ORDER BY idx",
+                [self.log_id, level],
+            )
+            for index, digest in cursor:
+                yield int(index), bytes(digest)
+
+        for level in range(65):
+            streams[level] = stream(level)
+        return streams
+
+    def verify(self, verifier: Verifier | None = None) -> VerifyReport:
+        """Re-derive the whole tree from the stored entries and check it against stored hashes and checkpoints.
+
+        Finds modified entries (entry ≠ its leaf hash), deleted, reordered or truncated rows (stored subtree
+        hashes and checkpoint roots no longer match), and checkpoints that are forged, from another log or
+        inconsistent with one another. `first_bad_leaf` points at the earliest entry involved.
+        """
+        size = self.size()
+        checkpoints = self.checkpoints()
+        pending = {checkpoint_size: (root, note) for checkpoint_size, root, note in checkpoints}
+        report = VerifyReport(self.name, size, EMPTY_ROOT)
+        for checkpoint_size, _, note in checkpoints:
+            self._check_note(report, checkpoint_size, note, verifier)
+        streams = self._level_streams()
+        heads: dict[int, tuple[int, bytes]] = {}
+        exhausted = (1 << 62, b"")
+
+        def stored(level: int, index: int) -> bytes | None:
+            # Each level's stored hashes are read in index order, as the recomputation produces them.
+            head = heads.get(level)
+            while head is None or head[0] < index:
+                head = next(streams[level], exhausted)
+            heads[level] = head
+            return head[1] if head[0] == index else None
+
+        stack: list[tuple[int, bytes]] = []
+        bad_subtrees: list[tuple[int, int]] = []  # leaf ranges under stored subtree hashes that differ
+        expected = 0
+        rows = self._db.execute(
+            "SELECT idx, leaf_hash, entry FROM ledger_leaves WHERE log_id = ? ORDER BY idx", [self.log_id]
+        )
+        for index, stored_leaf, entry in rows:
+            if index != expected:
+                report._bad(expected, f"entries {expected}..{index - 1} are missing (deleted rows)")
+                break
+            digest = leaf_hash(bytes(entry))
+            if digest != bytes(stored_leaf):
+                report._bad(index, f"entry {index} does not hash to its stored leaf hash (modified)")
+            if stored(0, index) != digest:
+                report._bad(index, f"entry {index} does not match the tree's stored leaf {index} (modified or moved)")
+            stack.append((0, digest))
+            expected += 1
+            while len(stack) > 1 and stack[-1][0] == stack[-2][0]:
+                level, right = stack.pop()
+                _, left = stack.pop()
+                parent = node_hash(left, right)
+                node_index = (expected >> (level + 1)) - 1
+                if stored(level + 1, node_index) != parent:
+                    report.problems.append(f"subtree ({level + 1}, {node_index}) differs from its stored hash")
+                    bad_subtrees.append((node_index << (level + 1), (node_index + 1) << (level + 1)))
+                stack.append((level + 1, parent))
+            if expected in pending:
+                self._check_root(report, expected, fold_right([digest for _, digest in stack]), pending.pop(expected))
+        bad_leaves = report.first_bad_leaf
+        for start, end in bad_subtrees:
+            # A differing subtree points at its first leaf only when no leaf inside it was found bad.
+            if bad_leaves is None or not start <= bad_leaves < end:
+                report._bad(start, "")
+        report.problems = [problem for problem in report.problems if problem]
+        if expected < size:
+            report._bad(expected, f"the log records {size} entries but only {expected} are stored (truncated)")
+        for checkpoint_size in sorted(pending):
+            report._bad(
+                min(checkpoint_size, expected),
+                f"checkpoint of size {checkpoint_size} but only {expected} entries are stored (truncated)",
+            )
+        report.root = fold_right([digest for _, digest in stack]) if stack else EMPTY_ROOT
+        return report
+
+    def _check_note(self, report: VerifyReport, size: int, note: str, verifier: Verifier | None) -> None:
+        report.checkpoints_checked += 1
+        try:
+            if verifier is not None:
+                checkpoint, _ = open_checkpoint(note, verifier, self.origin)
+            else:
+                checkpoint = Checkpoint.parse(parse_note(note).text)
+                if checkpoint.origin != self.origin:
+                    raise NoteError(f"checkpoint is for {checkpoint.origin!r}, not {self.origin!r}")
+        except NoteError as error:
+            report._bad(None, f"checkpoint of size {size}: {error}")
+            return
+        if checkpoint.size != size:
+            report._bad(None, f"checkpoint stored as size {size} says size {checkpoint.size}")
+
+    def _check_root(self, report: VerifyReport, size: int, root: bytes, signed: tuple[bytes, str]) -> None:
+        stored_root, note = signed
+        try:
+            text_root = Checkpoint.parse(note.split("\n\n")[0] + "\n").root
+        except NoteError:
+            text_root = stored_root
+        if root != stored_root or root != text_root:
+            report._bad(None, f"the first {size} entries no longer hash to the root of the checkpoint of size {size}")
+
+
+def entries_from_lines(lines: Iterable[bytes]) -> Iterator[bytes]:
+    """JSON Lines input for `ledger append`: each non-empty line's bytes, as given (without the newline)."""
+    for line in lines:
+        stripped = line.rstrip(b"\r\n")
+        if stripped.strip():
+            yield stripped
+
+
+def proof_to_json(proof: Sequence[bytes]) -> list[str]:
+    import base64
+
+    return [base64.b64encode(item).decode() for item in proof]

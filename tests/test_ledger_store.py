@@ -1,0 +1,269 @@
+"""Stored logs: appends, proofs from stored subtrees, checkpoints, cosignatures, and tampering detection."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from clearsight.ledger import merkle
+from clearsight.ledger.note import (
+    COSIGNATURE_ED25519,
+    Checkpoint,
+    NoteError,
+    Signer,
+    Verifier,
+    cosign,
+    open_checkpoint,
+    parse_note,
+    sign_note,
+    verify_witness_policy,
+)
+from clearsight.ledger.store import Ledger, LedgerError, canonical_json
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Ledger:
+    return Ledger(tmp_path / "ledger.sqlite")
+
+
+def entries(count: int, start: int = 0) -> list[bytes]:
+    return [f'{{"title":"T-{n}","owner":"person {n % 7}"}}'.encode() for n in range(start, start + count)]
+
+
+def test_appends_in_batches_equal_one_by_one(ledger: Ledger) -> None:
+    batched, single = ledger.log("batched"), ledger.log("single")
+    data = entries(37)
+    batched.append(data[:10])
+    batched.append(data[10:])
+    for entry in data:
+        single.append([entry])
+    expected = merkle.root_from_leaf_hashes([merkle.leaf_hash(entry) for entry in data])
+    assert batched.root() == single.root() == expected
+    assert batched.size() == 37 and batched.entry(5) == data[5]
+    assert sorted(ledger.logs()) == ["batched", "single"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 150))
+def test_stored_proofs_match_recomputed_ones(tmp_path_factory: pytest.TempPathFactory, size: int) -> None:
+    with Ledger(tmp_path_factory.mktemp("l") / "l.sqlite") as store:
+        log = store.log("p")
+        data = entries(size)
+        log.append(data)
+        hashes = [merkle.leaf_hash(entry) for entry in data]
+
+        def subtree(start: int, end: int) -> bytes:
+            return merkle.root_from_leaf_hashes(hashes[start:end])
+
+        for index in {0, size // 2, size - 1}:
+            assert log.inclusion_proof(index) == merkle.inclusion_path(index, size, subtree)
+            merkle.verify_inclusion(index, size, hashes[index], log.inclusion_proof(index), log.root())
+        for old in {1, (size + 1) // 2, size}:
+            assert log.consistency_proof(old) == merkle.consistency_path(old, size, subtree)
+            assert log.root(old) == merkle.root_from_leaf_hashes(hashes[:old])
+
+
+def test_requests_out_of_range_are_refused(ledger: Ledger) -> None:
+    log = ledger.log("r")
+    log.append(entries(4))
+    with pytest.raises(LedgerError):
+        log.inclusion_proof(4)
+    with pytest.raises(LedgerError):
+        log.consistency_proof(0)
+    with pytest.raises(LedgerError):
+        log.root(5)
+    with pytest.raises(LedgerError):
+        ledger.log("missing", create=False)
+
+
+def test_canonical_json_is_key_order_independent() -> None:
+    assert canonical_json({"b": 1, "a": "é"}) == canonical_json({"a": "é", "b": 1}) == '{"a":"é","b":1}'.encode()
+
+
+# --- notes, checkpoints, witnesses ---------------------------------------------------------------
+
+
+def test_keys_round_trip_and_notes_verify() -> None:
+    signer = Signer.generate("example.org/log")
+    assert Signer.decode(signer.encode()) == signer
+    assert Verifier.decode(signer.verifier.encode()) == signer.verifier
+    note = sign_note("hello\n", [signer])
+    parsed = parse_note(note.encode())
+    assert parsed == note
+    other = Signer.generate("example.org/log")
+    with pytest.raises(NoteError):
+        open_checkpoint(note.encode(), other.verifier)
+    with pytest.raises(NoteError):
+        Verifier.decode(signer.verifier.encode().replace("+", "+0", 1))
+
+
+def test_checkpoint_format(ledger: Ledger) -> None:
+    log = ledger.log("titles", origin="registry.example/titles")
+    log.append(entries(5))
+    signer = Signer.generate("registry.example/titles")
+    note = log.checkpoint(signer)
+    text, signature_line = note.split("\n\n")
+    assert text.split("\n") == ["registry.example/titles", "5", Checkpoint.parse(text + "\n").text().split("\n")[2]]
+    assert signature_line.startswith("\u2014 registry.example/titles ")
+    checkpoint, _ = open_checkpoint(note, signer.verifier, "registry.example/titles")
+    assert checkpoint.size == 5 and checkpoint.root == log.root()
+
+
+def test_witness_quorum(ledger: Ledger) -> None:
+    log = ledger.log("w")
+    log.append(entries(3))
+    signer = Signer.generate("clearsight/w")
+    witnesses = [Signer.generate(f"witness.example/{n}", COSIGNATURE_ED25519) for n in range(3)]
+    note = parse_note(log.checkpoint(signer))
+    cosigned = cosign(cosign(note, witnesses[0], 1_700_000_000), witnesses[2])
+    verifiers = [witness.verifier for witness in witnesses]
+    assert verify_witness_policy(cosigned, verifiers, 2) == ["witness.example/0", "witness.example/2"]
+    with pytest.raises(NoteError, match="2 of the required 3"):
+        verify_witness_policy(cosigned, verifiers, 3)
+    # A witness's cosignature over another tree head is not valid for this one.
+    forged = parse_note(cosigned.encode().replace(note.text, Checkpoint("clearsight/w", 4, b"\0" * 32).text()))
+    with pytest.raises(NoteError):
+        verify_witness_policy(forged, verifiers, 1)
+
+
+def test_a_log_never_signs_a_checkpoint_inconsistent_with_an_earlier_one(ledger: Ledger) -> None:
+    log = ledger.log("c")
+    signer = Signer.generate("clearsight/c")
+    log.append(entries(10))
+    log.checkpoint(signer)
+    log.append(entries(5, 10))
+    log.checkpoint(signer)  # a consistent extension is fine
+    # Rewrite history underneath (entry, leaf hash and stored subtrees), as an operator could.
+    rewritten = entries(15)
+    rewritten[3] = b'{"title":"T-3","owner":"someone else"}'
+    _rewrite(ledger, "c", rewritten)
+    with pytest.raises(LedgerError, match="inconsistent"):
+        log.checkpoint(signer)
+
+
+def _rewrite(ledger: Ledger, name: str, data: list[bytes]) -> None:
+    """Replace a log's content wholesale, recomputing every stored hash (a careful forger)."""
+    db = ledger.connection
+    log_id = ledger.log(name).log_id
+    db.execute("DELETE FROM ledger_leaves WHERE log_id = ?", [log_id])
+    db.execute("DELETE FROM ledger_nodes WHERE log_id = ?", [log_id])
+    db.execute("UPDATE ledger_logs SET size = 0 WHERE log_id = ?", [log_id])
+    ledger.log(name).append(data)
+
+
+# --- tampering -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def signed_log(ledger: Ledger) -> tuple[Ledger, Signer]:
+    log = ledger.log("t")
+    signer = Signer.generate("clearsight/t")
+    log.append(entries(64))
+    log.checkpoint(signer)
+    log.append(entries(36, 64))
+    log.checkpoint(signer)
+    assert log.verify(signer.verifier).ok
+    return ledger, signer
+
+
+def _sql(ledger: Ledger, statement: str, *parameters: object) -> None:
+    ledger.connection.execute(statement, parameters)
+
+
+def test_modified_entry_is_pinpointed(signed_log: tuple[Ledger, Signer]) -> None:
+    ledger, signer = signed_log
+    _sql(ledger, "UPDATE ledger_leaves SET entry = ? WHERE idx = 41", b'{"title":"T-41","owner":"forger"}')
+    report = ledger.log("t").verify(signer.verifier)
+    assert not report.ok and report.first_bad_leaf == 41
+
+
+def test_modified_entry_with_its_leaf_hash_is_pinpointed(signed_log: tuple[Ledger, Signer]) -> None:
+    ledger, signer = signed_log
+    forged = b'{"title":"T-41","owner":"forger"}'
+    _sql(ledger, "UPDATE ledger_leaves SET entry = ?, leaf_hash = ? WHERE idx = 41", forged, merkle.leaf_hash(forged))
+    report = ledger.log("t").verify(signer.verifier)
+    assert not report.ok and report.first_bad_leaf == 41
+    assert any("checkpoint of size 64" in problem for problem in report.problems)
+
+
+def test_deleted_row_is_pinpointed(signed_log: tuple[Ledger, Signer]) -> None:
+    ledger, signer = signed_log
+    _sql(ledger, "DELETE FROM ledger_leaves WHERE idx = 17")
+    report = ledger.log("t").verify(signer.verifier)
+    assert not report.ok and report.first_bad_leaf == 17
+
+
+def test_reordered_rows_are_pinpointed(signed_log: tuple[Ledger, Signer]) -> None:
+    ledger, signer = signed_log
+    db = ledger.connection
+    (entry_a, hash_a), (entry_b, hash_b) = db.execute(
+        "SELECT entry, leaf_hash FROM ledger_leaves WHERE idx IN (70, 90) ORDER BY idx"
+    ).fetchall()
+    _sql(ledger, "UPDATE ledger_leaves SET entry = ?, leaf_hash = ? WHERE idx = 70", entry_b, hash_b)
+    _sql(ledger, "UPDATE ledger_leaves SET entry = ?, leaf_hash = ? WHERE idx = 90", entry_a, hash_a)
+    report = ledger.log("t").verify(signer.verifier)
+    assert not report.ok and report.first_bad_leaf == 70
+
+
+def test_truncated_log_is_detected(signed_log: tuple[Ledger, Signer]) -> None:
+    ledger, signer = signed_log
+    _sql(ledger, "DELETE FROM ledger_leaves WHERE idx >= 80")
+    report = ledger.log("t").verify(signer.verifier)
+    assert not report.ok and report.first_bad_leaf == 80
+    assert any("truncated" in problem for problem in report.problems)
+
+
+def test_forged_checkpoint_is_detected(signed_log: tuple[Ledger, Signer]) -> None:
+    ledger, signer = signed_log
+    log = ledger.log("t")
+    forger = Signer.generate("clearsight/t")  # same name, other key
+    forged = sign_note(Checkpoint(log.origin, 100, b"\x07" * 32).text(), [forger]).encode()
+    _sql(ledger, "UPDATE ledger_checkpoints SET note = ? WHERE size = 100", forged)
+    report = log.verify(signer.verifier)
+    assert not report.ok
+    assert any("not signed by" in problem for problem in report.problems)
+
+
+def test_checkpoint_from_another_log_is_detected(signed_log: tuple[Ledger, Signer]) -> None:
+    ledger, signer = signed_log
+    other = ledger.log("other")
+    other.append(entries(100))
+    foreign = other.checkpoint(Signer.generate("clearsight/other"))
+    _sql(
+        ledger,
+        "UPDATE ledger_checkpoints SET note = ? WHERE size = 100 AND log_id = ?",
+        foreign,
+        ledger.log("t").log_id,
+    )
+    report = ledger.log("t").verify(signer.verifier)
+    assert not report.ok
+    report_without_key = ledger.log("t").verify()
+    assert any("not 'clearsight/t'" in problem for problem in report_without_key.problems)
+
+
+def test_careful_forger_is_caught_by_a_third_party_holding_an_old_checkpoint(ledger: Ledger) -> None:
+    log = ledger.log("land")
+    signer = Signer.generate("clearsight/land")
+    data = entries(50)
+    log.append(data)
+    held = log.checkpoint(signer)  # a third party keeps this note
+    old, _ = open_checkpoint(held, signer.verifier)
+    # The operator rewrites entry 12, recomputes every hash, appends more and signs a fresh checkpoint
+    # (bypassing the log's own refusal by deleting its record of the earlier checkpoint).
+    data[12] = b'{"title":"T-12","owner":"the operator"}'
+    _rewrite(ledger, "land", data + entries(10, 50))
+    _sql(ledger, "DELETE FROM ledger_checkpoints")
+    new, _ = open_checkpoint(log.checkpoint(signer), signer.verifier)
+    assert log.verify(signer.verifier).ok  # internally consistent again ...
+    with pytest.raises(merkle.ProofError):  # ... but not with what the third party holds
+        merkle.verify_consistency(old.size, new.size, old.root, new.root, log.consistency_proof(old.size))
+
+
+def test_the_sqlite_file_is_plain_sqlite(ledger: Ledger) -> None:
+    ledger.log("x").append(entries(3))
+    tables = {row[0] for row in sqlite3.connect(ledger.path).execute("SELECT name FROM sqlite_master")}
+    assert {"ledger_logs", "ledger_leaves", "ledger_nodes", "ledger_checkpoints"} <= tables
