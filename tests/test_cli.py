@@ -14,7 +14,32 @@ from clearsight.cli import app
 
 runner = CliRunner()
 
-COMMANDS = [[], ["ingest"], ["ingest", "ocds"], ["synth"], ["synth", "procurement"], ["quality"], ["summary"]]
+COMMANDS = [
+    [],
+    ["ingest"],
+    ["ingest", "ocds"],
+    ["synth"],
+    ["synth", "procurement"],
+    ["synth", "land-titles"],
+    ["quality"],
+    ["summary"],
+    ["ledger"],
+    *[
+        ["ledger", command]
+        for command in (
+            "keygen",
+            "append",
+            "checkpoint",
+            "prove",
+            "consistency",
+            "verify",
+            "log",
+            "verify-entry",
+            "verify-extension",
+            "cosign",
+        )
+    ],
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda command: " ".join(command) or "clearsight")
@@ -38,6 +63,8 @@ def test_synth_ingest_quality_summary_with_json(tmp_path: Path) -> None:
     summary = json.loads(result.output)
     assert summary["processes_written"] == 300 and summary["rejected"] == 0
     assert summary["files"][0]["sha256"] and summary["files"][0]["objects_read"] == 300
+    # The run is recorded in the ledger beside the warehouse.
+    assert summary["ledger"] == {"file": str(tmp_path / "w-ledger.sqlite"), "log": "ingest-runs", "index": 0}
 
     result = runner.invoke(app, ["--db", db, "quality", "--json"])
     report = json.loads(result.output)["datasets"]["syn"]

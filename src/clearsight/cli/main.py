@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 from rich.table import Table
 
 from clearsight import __version__
+from clearsight.cli.common import JsonOption, console, errors, fail, print_json, state
+from clearsight.cli.ledger import ledger_app
 from clearsight.engine import DEFAULT_DATABASE, Backend, EngineError, open_backend
+from clearsight.ledger.store import DEFAULT_LEDGER
 
 app = typer.Typer(
     name="clearsight",
@@ -27,19 +27,7 @@ synth_app = typer.Typer(
 )
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(synth_app, name="synth")
-
-console = Console()
-errors = Console(stderr=True)
-
-
-class State:
-    database: str = DEFAULT_DATABASE
-    memory_limit: str = "1GB"
-
-
-state = State()
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON result instead of tables.")]
+app.add_typer(ledger_app, name="ledger")
 
 
 def _version(value: bool) -> None:
@@ -53,6 +41,14 @@ def main_options(
     db: Annotated[
         str, typer.Option("--db", help="Warehouse file (DuckDB).", envvar="CLEARSIGHT_DB")
     ] = DEFAULT_DATABASE,
+    ledger: Annotated[
+        str | None,
+        typer.Option(
+            "--ledger",
+            help=f"Tamper-evident log file (SQLite); default {DEFAULT_LEDGER}, or beside --db.",
+            envvar="CLEARSIGHT_LEDGER",
+        ),
+    ] = None,
     memory_limit: Annotated[str, typer.Option(help="Memory the engine may use, e.g. 1GB.")] = "1GB",
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
@@ -60,20 +56,12 @@ def main_options(
 ) -> None:
     """clearsight: find red flags in public procurement and registries."""
     state.database = db
+    state.ledger_option = ledger
     state.memory_limit = memory_limit
 
 
 def _backend() -> Backend:
     return open_backend(state.database, memory_limit=state.memory_limit)
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
-
-
-def _fail(message: str, code: int = 1) -> None:
-    errors.print(f"[bold red]error:[/] {message}", soft_wrap=True)
-    raise typer.Exit(code)
 
 
 @ingest_app.command("ocds")
@@ -114,14 +102,13 @@ def ingest_ocds_command(
             with progress:
                 summary = ingest_ocds(backend, paths, dataset, progress=report)
         except InputError as error:
-            _fail(str(error), 2)
-            return
+            fail(str(error), 2)
         except EngineError as error:
-            _fail(str(error))
-            return
+            fail(str(error))
     data = summary.to_dict()
+    data["ledger"] = _record_ingest_run(data)
     if json_output:
-        _print_json(data)
+        print_json(data)
         return
     table = Table(title=f"ingest {summary.run_id} → dataset '{dataset}' ({state.database})")
     table.add_column("file")
@@ -157,6 +144,33 @@ def ingest_ocds_command(
         )
 
 
+def _record_ingest_run(summary: dict[str, Any]) -> dict[str, Any]:
+    """Append the run (inputs with their SHA-256, counts) to the ledger's `ingest-runs` log."""
+    from clearsight.ledger.store import Ledger
+
+    entry = {
+        key: summary[key]
+        for key in (
+            "run_id",
+            "dataset",
+            "objects_read",
+            "releases_read",
+            "new_releases",
+            "processes_written",
+            "rejected",
+            "blank",
+            "quality_issues",
+        )
+    }
+    entry["files"] = [
+        {"path": file["path"], "sha256": file["sha256"], "bytes": file["bytes"]} for file in summary["files"]
+    ]
+    with Ledger(state.ledger) as ledger:
+        log = ledger.log("ingest-runs")
+        index = log.append_json([entry], "ingest_run").start
+    return {"file": state.ledger, "log": "ingest-runs", "index": index}
+
+
 @app.command("quality")
 def quality_command(
     dataset: Annotated[str | None, typer.Option("--dataset", "-d", help="Only this dataset.")] = None,
@@ -168,7 +182,7 @@ def quality_command(
     with _backend() as backend:
         report = quality_report(backend, dataset)
     if json_output:
-        _print_json(report)
+        print_json(report)
         return
     if not report["datasets"]:
         console.print("The warehouse holds no data yet: run `clearsight ingest ocds PATH`.")
@@ -227,7 +241,7 @@ def summary_command(json_output: JsonOption = False) -> None:
             "duration_seconds FROM ingest_runs ORDER BY started_at DESC LIMIT 5"
         )
     if json_output:
-        _print_json({"database": state.database, "tables": counts, "recent_ingest_runs": runs})
+        print_json({"database": state.database, "tables": counts, "recent_ingest_runs": runs})
         return
     overview = Table(title=f"warehouse {state.database}")
     overview.add_column("table")
@@ -274,7 +288,7 @@ def synth_procurement_command(
             processes, seed, out, truth_path, on_progress=lambda done: progress.update(task, completed=done)
         )
     if json_output:
-        _print_json(result)
+        print_json(result)
         return
     console.print(f"wrote {result['processes']} processes to {out} and ground truth to {truth_path}")
     planted = Table(title="planted problems")
@@ -285,5 +299,21 @@ def synth_procurement_command(
     console.print(planted)
 
 
-def main() -> None:
-    app()
+@synth_app.command("land-titles")
+def synth_land_titles_command(
+    titles: Annotated[int, typer.Option(min=1, help="Number of parcels registered.")] = 1000,
+    transfers: Annotated[int, typer.Option(min=0, help="Number of ownership transfers after registration.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 42,
+    out: Annotated[Path, typer.Option(help="Output file (JSON Lines, one event per line).")] = Path(
+        "land-titles.jsonl"
+    ),
+    json_output: JsonOption = False,
+) -> None:
+    """Write a synthetic land-title register (registrations, then transfers) for the ledger scenario."""
+    from clearsight.synth.land import write_land_titles
+
+    result = write_land_titles(titles, transfers, seed, out)
+    if json_output:
+        print_json(result)
+    else:
+        console.print(f"wrote {result['events']} events ({titles} registrations, {transfers} transfers) to {out}")

@@ -1,0 +1,49 @@
+"""What every command shares: consoles, global options, JSON output, errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from clearsight.engine import DEFAULT_DATABASE
+from clearsight.ledger.store import DEFAULT_LEDGER
+
+console = Console()
+errors = Console(stderr=True)
+
+
+class State:
+    """Global options, set by the top-level callback."""
+
+    database: str = DEFAULT_DATABASE
+    ledger_option: str | None = None
+    memory_limit: str = "1GB"
+
+    @property
+    def ledger(self) -> str:
+        """The ledger file: --ledger, or beside the warehouse (clearsight.duckdb → clearsight-ledger.sqlite)."""
+        if self.ledger_option:
+            return self.ledger_option
+        if self.database == DEFAULT_DATABASE:
+            return DEFAULT_LEDGER
+        database = Path(self.database)
+        return str(database.with_name(f"{database.stem}-ledger.sqlite"))
+
+
+state = State()
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON result instead of tables.")]
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    errors.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    raise typer.Exit(code)
