@@ -182,12 +182,15 @@ class Log:
         for start in range(0, len(wanted), 400):  # SQLite's parameter limit
             chunk = wanted[start : start + 400]
             values = ", ".join("(?, ?)" for _ in chunk)
-            parameters: list[int] = [self.log_id]
+            parameters: list[int] = []
             for level, index in chunk:
                 parameters += [level, index]
+            # CROSS JOIN keeps the wanted keys as the outer loop: one primary-key lookup each.
             rows = self._db.execute(
-                f"SELECT level, idx, hash FROM ledger_nodes WHERE log_id = ? AND (level, idx) IN (VALUES {values})",
-                parameters,
+                f"WITH wanted(level, idx) AS (VALUES {values}) "
+                "SELECT n.level, n.idx, n.hash FROM wanted CROSS JOIN ledger_nodes AS n "
+                "ON n.log_id = ? AND n.level = wanted.level AND n.idx = wanted.idx",
+                [*parameters, self.log_id],
             )
             found.update({(int(level), int(index)): bytes(digest) for level, index, digest in rows})
         missing = [key for key in wanted if key not in found]
