@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_PROCESSES ?= 3000
 DB ?= clearsight.duckdb
 
-.PHONY: demo test setup lint bench-ingest clean docs
+.PHONY: demo test setup lint bench-ingest bench-ledger clean docs
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ docs: setup
 
 bench-ingest: setup
 	$(BIN)/python benchmarks/ingest.py
+
+bench-ledger: setup
+	$(BIN)/python benchmarks/ledger.py
 
 clean:
 	rm -rf $(VENV) demo $(DB) $(DB).wal

@@ -319,6 +319,27 @@ def _items(
         )
 
 
+def _members(
+    rows: list[tuple[Any, ...]],
+    key: tuple[str, str],
+    parent: str | None,
+    organisations: list[dict[str, Any]],
+    path: str,
+    log: n.IssueLog,
+) -> None:
+    """Rows linking a bid or award to its organisations (tenderers, suppliers), in published order."""
+    for position, organisation in enumerate(organisations):
+        rows.append(
+            (
+                *key,
+                parent,
+                organisation_id(organisation),
+                n.text(organisation.get("name"), path + "/name", log),
+                position,
+            )
+        )
+
+
 def _amendments(
     rows: list[tuple[Any, ...]],
     key: tuple[str, str],
@@ -437,16 +458,7 @@ def flatten_release(
                 len(tenderers),
             )
         )
-        for position, tenderer in enumerate(tenderers):
-            rows["bid_tenderers"].append(
-                (
-                    *key,
-                    bid_id,
-                    organisation_id(tenderer),
-                    t(tenderer.get("name"), "/bids/details/tenderers/name", log),
-                    position,
-                )
-            )
+        _members(rows["bid_tenderers"], key, bid_id, tenderers, "/bids/details/tenderers", log)
 
     for award in _objects(release.get("awards"), AWARD_KEYS, "/awards", log):
         award_id = n.identifier(award.get("id"))
@@ -465,16 +477,7 @@ def flatten_release(
                 len(suppliers),
             )
         )
-        for position, supplier in enumerate(suppliers):
-            rows["award_suppliers"].append(
-                (
-                    *key,
-                    award_id,
-                    organisation_id(supplier),
-                    t(supplier.get("name"), "/awards/suppliers/name", log),
-                    position,
-                )
-            )
+        _members(rows["award_suppliers"], key, award_id, suppliers, "/awards/suppliers", log)
         _items(rows["items"], key, "award", award_id, award.get("items"), "/awards/items", log)
         _amendments(rows["amendments"], key, "award", award_id, award, "/awards", log)
         _documents(rows["documents"], key, "award", award_id, award.get("documents"), "/awards/documents", log)

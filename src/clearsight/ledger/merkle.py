@@ -77,6 +77,35 @@ def fold_right(hashes: Sequence[bytes]) -> bytes:
     return result
 
 
+class CompactRange:
+    """The perfect subtrees on the right edge of a growing tree: enough to append leaves and get the root.
+
+    `push` adds one leaf hash and returns the subtrees it completes, as (level, index, hash), leaf included.
+    """
+
+    def __init__(self, size: int = 0, edge: Sequence[bytes] = ()) -> None:
+        levels = [level for level, _ in perfect_subtrees(0, size)]
+        if len(levels) != len(edge):
+            raise ProofError(f"a tree of size {size} has {len(levels)} edge subtrees, not {len(edge)}")
+        self.size = size
+        self.stack: list[tuple[int, bytes]] = list(zip(levels, edge, strict=True))
+
+    def push(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
+        completed = [(0, self.size, leaf)]
+        self.stack.append((0, leaf))
+        self.size += 1
+        while len(self.stack) > 1 and self.stack[-1][0] == self.stack[-2][0]:
+            level, right = self.stack.pop()
+            _, left = self.stack.pop()
+            parent = node_hash(left, right)
+            completed.append((level + 1, (self.size >> (level + 1)) - 1, parent))
+            self.stack.append((level + 1, parent))
+        return completed
+
+    def root(self) -> bytes:
+        return fold_right([digest for _, digest in self.stack]) if self.stack else EMPTY_ROOT
+
+
 # --- proof generation (RFC 9162, 2.1.3.1 and 2.1.4.1) ---------------------------------------------------
 
 

@@ -18,12 +18,12 @@ from typing import Any, TypeVar
 
 from clearsight.ledger.merkle import (
     EMPTY_ROOT,
+    CompactRange,
     SubtreeHash,
     consistency_path,
     fold_right,
     inclusion_path,
     leaf_hash,
-    node_hash,
     perfect_subtrees,
     verify_consistency,
 )
@@ -247,25 +247,18 @@ class Log:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            start = size = self.size()
-            edge = perfect_subtrees(0, size) if size else []
+            start = self.size()
+            edge = perfect_subtrees(0, start) if start else []
             known = self._nodes(edge)
-            stack = [(level, known[(level, index)]) for level, index in edge]
+            tree = CompactRange(start, [known[key] for key in edge])
             moment = _now()
             leaves: list[tuple[int, int, bytes, bytes, str, str]] = []
             nodes: list[tuple[int, int, int, bytes]] = []
             for entry in entries:
                 digest = leaf_hash(entry)
-                leaves.append((self.log_id, size, digest, entry, entry_type, moment))
-                nodes.append((self.log_id, 0, size, digest))
-                stack.append((0, digest))
-                size += 1
-                while len(stack) > 1 and stack[-1][0] == stack[-2][0]:
-                    level, right = stack.pop()
-                    _, left = stack.pop()
-                    parent = node_hash(left, right)
-                    nodes.append((self.log_id, level + 1, (size >> (level + 1)) - 1, parent))
-                    stack.append((level + 1, parent))
+                leaves.append((self.log_id, tree.size, digest, entry, entry_type, moment))
+                nodes.extend((self.log_id, level, index, node) for level, index, node in tree.push(digest))
+            size = tree.size
             db.executemany("INSERT INTO ledger_leaves VALUES (?, ?, ?, ?, ?, ?)", leaves)
             db.executemany("INSERT INTO ledger_nodes VALUES (?, ?, ?, ?)", nodes)
             db.execute("UPDATE ledger_logs SET size = ? WHERE log_id = ?", [size, self.log_id])
@@ -360,7 +353,7 @@ class Log:
             heads[level] = head
             return head[1] if head[0] == index else None
 
-        stack: list[tuple[int, bytes]] = []
+        tree = CompactRange()
         bad_subtrees: list[tuple[int, int]] = []  # leaf ranges under stored subtree hashes that differ
         expected = 0
         rows = self._db.execute(
@@ -373,21 +366,19 @@ class Log:
             digest = leaf_hash(bytes(entry))
             if digest != bytes(stored_leaf):
                 report._bad(index, f"entry {index} does not hash to its stored leaf hash (modified)")
-            if stored(0, index) != digest:
-                report._bad(index, f"entry {index} does not match the tree's stored leaf {index} (modified or moved)")
-            stack.append((0, digest))
             expected += 1
-            while len(stack) > 1 and stack[-1][0] == stack[-2][0]:
-                level, right = stack.pop()
-                _, left = stack.pop()
-                parent = node_hash(left, right)
-                node_index = (expected >> (level + 1)) - 1
-                if stored(level + 1, node_index) != parent:
-                    report.problems.append(f"subtree ({level + 1}, {node_index}) differs from its stored hash")
-                    bad_subtrees.append((node_index << (level + 1), (node_index + 1) << (level + 1)))
-                stack.append((level + 1, parent))
+            for level, node_index, node in tree.push(digest):
+                if stored(level, node_index) == node:
+                    continue
+                if level == 0:
+                    report._bad(
+                        index, f"entry {index} does not match the tree's stored leaf {index} (modified or moved)"
+                    )
+                else:
+                    report.problems.append(f"subtree ({level}, {node_index}) differs from its stored hash")
+                    bad_subtrees.append((node_index << level, (node_index + 1) << level))
             if expected in pending:
-                self._check_root(report, expected, fold_right([digest for _, digest in stack]), pending.pop(expected))
+                self._check_root(report, expected, tree.root(), pending.pop(expected))
         bad_leaves = report.first_bad_leaf
         for start, end in bad_subtrees:
             # A differing subtree points at its first leaf only when no leaf inside it was found bad.
@@ -401,7 +392,7 @@ class Log:
                 min(checkpoint_size, expected),
                 f"checkpoint of size {checkpoint_size} but only {expected} entries are stored (truncated)",
             )
-        report.root = fold_right([digest for _, digest in stack]) if stack else EMPTY_ROOT
+        report.root = tree.root()
         return report
 
     def _check_note(self, report: VerifyReport, size: int, note: str, verifier: Verifier | None) -> None:
