@@ -119,7 +119,7 @@ def main() -> None:
             started = time.perf_counter()
             scanned = sum(
                 1
-                for _ in ledger.connection.execute(
+                for _ in ledger.db.stream(
                     "SELECT idx, leaf_hash, entry FROM ledger_leaves WHERE log_id = ? ORDER BY idx", [log.log_id]
                 )
             )

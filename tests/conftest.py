@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -34,3 +38,27 @@ def release_schema() -> dict:
     import json
 
     return json.loads(shared("ocds", "schema-1.1", "release-schema.json").read_text())
+
+
+POSTGRES_URL_VARIABLE = "CLEARSIGHT_TEST_POSTGRES"
+
+
+@contextlib.contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A URL to a fresh, empty schema on the test PostgreSQL server; skips when none is configured.
+
+    `.ci/run` starts Debian's PostgreSQL and sets CLEARSIGHT_TEST_POSTGRES (see scripts/start-postgres.sh).
+    """
+    url = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not url:
+        pytest.skip(f"no PostgreSQL server: set {POSTGRES_URL_VARIABLE} (CI starts one with scripts/start-postgres.sh)")
+    psycopg = pytest.importorskip("psycopg")
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute(f"DROP SCHEMA {schema} CASCADE")

@@ -8,9 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import REPO
-
 from clearsight.model.docs import render
+from tests.conftest import REPO
 
 
 def test_layers_are_respected() -> None:

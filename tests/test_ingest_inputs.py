@@ -8,12 +8,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from tests.conftest import shared
 
 from clearsight.engine import DuckDBBackend
 from clearsight.ingest import reader
 from clearsight.ingest.pipeline import IngestSummary, ingest_ocds
 from clearsight.ingest.sources import InputError
+from tests.conftest import shared
 
 
 def release(ocid: str = "ocds-x-1", date: str = "2020-01-01T00:00:00Z", **fields: object) -> dict:

@@ -6,11 +6,11 @@ import json
 from collections import Counter
 
 import orjson
-from tests.conftest import shared
 
 from clearsight.engine import DuckDBBackend
 from clearsight.ingest.merge import compile_releases
 from clearsight.ingest.pipeline import OcdsIngest, ingest_ocds
+from tests.conftest import shared
 
 
 def test_all_twelve_publishers_ingest_with_every_file_accounted_for(backend: DuckDBBackend) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,11 +24,18 @@ from clearsight.ledger.note import (
     verify_witness_policy,
 )
 from clearsight.ledger.store import Ledger, LedgerError, canonical_json
+from tests.conftest import postgres_schema
 
 
-@pytest.fixture
-def ledger(tmp_path: Path) -> Ledger:
-    return Ledger(tmp_path / "ledger.sqlite")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
+    """The same tests on a SQLite file and on a real PostgreSQL server (a fresh schema per test)."""
+    if request.param == "sqlite":
+        with Ledger(tmp_path / "ledger.sqlite") as store:
+            yield store
+        return
+    with postgres_schema() as url, Ledger(url) as store:
+        yield store
 
 
 def entries(count: int, start: int = 0) -> list[bytes]:
@@ -147,11 +155,10 @@ def test_a_log_never_signs_a_checkpoint_inconsistent_with_an_earlier_one(ledger:
 
 def _rewrite(ledger: Ledger, name: str, data: list[bytes]) -> None:
     """Replace a log's content wholesale, recomputing every stored hash (a careful forger)."""
-    db = ledger.connection
     log_id = ledger.log(name).log_id
-    db.execute("DELETE FROM ledger_leaves WHERE log_id = ?", [log_id])
-    db.execute("DELETE FROM ledger_nodes WHERE log_id = ?", [log_id])
-    db.execute("UPDATE ledger_logs SET size = 0 WHERE log_id = ?", [log_id])
+    ledger.execute("DELETE FROM ledger_leaves WHERE log_id = ?", [log_id])
+    ledger.execute("DELETE FROM ledger_nodes WHERE log_id = ?", [log_id])
+    ledger.execute("UPDATE ledger_logs SET size = 0 WHERE log_id = ?", [log_id])
     ledger.log(name).append(data)
 
 
@@ -171,7 +178,7 @@ def signed_log(ledger: Ledger) -> tuple[Ledger, Signer]:
 
 
 def _sql(ledger: Ledger, statement: str, *parameters: object) -> None:
-    ledger.connection.execute(statement, parameters)
+    ledger.execute(statement, parameters)
 
 
 def test_modified_entry_is_pinpointed(signed_log: tuple[Ledger, Signer]) -> None:
@@ -199,10 +206,9 @@ def test_deleted_row_is_pinpointed(signed_log: tuple[Ledger, Signer]) -> None:
 
 def test_reordered_rows_are_pinpointed(signed_log: tuple[Ledger, Signer]) -> None:
     ledger, signer = signed_log
-    db = ledger.connection
-    (entry_a, hash_a), (entry_b, hash_b) = db.execute(
+    (entry_a, hash_a), (entry_b, hash_b) = ledger.execute(
         "SELECT entry, leaf_hash FROM ledger_leaves WHERE idx IN (70, 90) ORDER BY idx"
-    ).fetchall()
+    )
     _sql(ledger, "UPDATE ledger_leaves SET entry = ?, leaf_hash = ? WHERE idx = 70", entry_b, hash_b)
     _sql(ledger, "UPDATE ledger_leaves SET entry = ?, leaf_hash = ? WHERE idx = 90", entry_a, hash_a)
     report = ledger.log("t").verify(signer.verifier)
@@ -263,7 +269,8 @@ def test_careful_forger_is_caught_by_a_third_party_holding_an_old_checkpoint(led
         merkle.verify_consistency(old.size, new.size, old.root, new.root, log.consistency_proof(old.size))
 
 
-def test_the_sqlite_file_is_plain_sqlite(ledger: Ledger) -> None:
-    ledger.log("x").append(entries(3))
-    tables = {row[0] for row in sqlite3.connect(ledger.path).execute("SELECT name FROM sqlite_master")}
+def test_the_sqlite_file_is_plain_sqlite(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.sqlite") as ledger:
+        ledger.log("x").append(entries(3))
+    tables = {row[0] for row in sqlite3.connect(tmp_path / "l.sqlite").execute("SELECT name FROM sqlite_master")}
     assert {"ledger_logs", "ledger_leaves", "ledger_nodes", "ledger_checkpoints"} <= tables

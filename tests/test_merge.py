@@ -8,10 +8,10 @@ from collections import defaultdict
 from typing import Any
 
 import pytest
-from tests.conftest import shared
 
 from clearsight.ingest.merge import MergeError, compile_releases
 from clearsight.ingest.merge_rules import derive_merge_rules, shipped_merge_rules
+from tests.conftest import shared
 
 ocdsmerge = pytest.importorskip("ocdsmerge")
 

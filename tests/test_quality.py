@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import shared
-
 from clearsight.engine import DuckDBBackend
 from clearsight.ingest.pipeline import ingest_ocds
 from clearsight.ingest.quality import quality_report
+from tests.conftest import shared
 
 
 def test_coverage_issues_rejects_and_flag_support(backend: DuckDBBackend, tmp_path: Path) -> None:

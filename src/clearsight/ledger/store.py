@@ -1,4 +1,4 @@
-"""Append-only logs in SQLite: leaves, stored perfect-subtree hashes, signed checkpoints, full verification.
+"""Append-only logs (SQLite or PostgreSQL): leaves, stored subtree hashes, signed checkpoints, verification.
 
 Every perfect subtree (level l, index i) covering leaves [i·2^l, (i+1)·2^l) is stored once complete
 (level 0 is the leaf hash). An append adds the leaf and the subtrees it completes (amortised O(1), at most
@@ -9,13 +9,13 @@ read in one query.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from clearsight.ledger.database import Database, open_database
 from clearsight.ledger.merkle import (
     EMPTY_ROOT,
     CompactRange,
@@ -39,40 +39,6 @@ from clearsight.ledger.note import (
 
 DEFAULT_LEDGER = "clearsight-ledger.sqlite"
 _T = TypeVar("_T")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS ledger_logs (
-    log_id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    origin TEXT NOT NULL,
-    size INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS ledger_leaves (
-    log_id INTEGER NOT NULL,
-    idx INTEGER NOT NULL,
-    leaf_hash BLOB NOT NULL,
-    entry BLOB NOT NULL,
-    entry_type TEXT NOT NULL,
-    appended_at TEXT NOT NULL,
-    PRIMARY KEY (log_id, idx)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS ledger_nodes (
-    log_id INTEGER NOT NULL,
-    level INTEGER NOT NULL,
-    idx INTEGER NOT NULL,
-    hash BLOB NOT NULL,
-    PRIMARY KEY (log_id, level, idx)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS ledger_checkpoints (
-    log_id INTEGER NOT NULL,
-    size INTEGER NOT NULL,
-    root BLOB NOT NULL,
-    note TEXT NOT NULL,
-    signed_at TEXT NOT NULL,
-    PRIMARY KEY (log_id, size)
-) WITHOUT ROWID;
-"""
 
 
 class LedgerError(Exception):
@@ -110,17 +76,14 @@ class VerifyReport:
 
 
 class Ledger:
-    """A SQLite database holding any number of named logs."""
+    """A database holding any number of named logs: a SQLite file path, or a postgresql:// URL."""
 
-    def __init__(self, path: str | Path = DEFAULT_LEDGER) -> None:
-        self.path = str(path)
-        self.connection = sqlite3.connect(self.path, isolation_level=None)
-        self.connection.execute("PRAGMA journal_mode = WAL")
-        self.connection.execute("PRAGMA synchronous = NORMAL")
-        self.connection.executescript(SCHEMA)
+    def __init__(self, location: str | Path = DEFAULT_LEDGER) -> None:
+        self.path = str(location)
+        self.db: Database = open_database(self.path)
 
     def close(self) -> None:
-        self.connection.close()
+        self.db.close()
 
     def __enter__(self) -> Ledger:
         return self
@@ -128,24 +91,29 @@ class Ledger:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run SQL (with ? placeholders) against the ledger's database, e.g. for inspection."""
+        return self.db.execute(sql, parameters)
+
     def log(self, name: str, origin: str | None = None, create: bool = True) -> Log:
         """The named log; created (with `origin`, default `clearsight/<name>`) when missing and `create`."""
-        row = self.connection.execute("SELECT log_id, origin FROM ledger_logs WHERE name = ?", [name]).fetchone()
-        if row is None:
+        rows = self.db.execute("SELECT log_id, origin FROM ledger_logs WHERE name = ?", [name])
+        if not rows:
             if not create:
                 raise LedgerError(f"no log named {name!r} in {self.path}")
             origin = origin or f"clearsight/{name}"
-            cursor = self.connection.execute(
-                "INSERT INTO ledger_logs (name, origin, created_at) VALUES (?, ?, ?)", [name, origin, _now()]
+            created = self.db.execute(
+                "INSERT INTO ledger_logs (name, origin, created_at) VALUES (?, ?, ?) RETURNING log_id",
+                [name, origin, _now()],
             )
-            assert cursor.lastrowid is not None
-            return Log(self, name, origin, cursor.lastrowid)
-        if origin is not None and origin != row[1]:
-            raise LedgerError(f"log {name!r} has origin {row[1]!r}, not {origin!r}")
-        return Log(self, name, str(row[1]), int(row[0]))
+            return Log(self, name, origin, int(created[0][0]))
+        log_id, known_origin = rows[0]
+        if origin is not None and origin != known_origin:
+            raise LedgerError(f"log {name!r} has origin {known_origin!r}, not {origin!r}")
+        return Log(self, name, str(known_origin), int(log_id))
 
     def logs(self) -> list[str]:
-        return [row[0] for row in self.connection.execute("SELECT name FROM ledger_logs ORDER BY name")]
+        return [str(row[0]) for row in self.db.execute("SELECT name FROM ledger_logs ORDER BY name")]
 
 
 class Log:
@@ -158,21 +126,18 @@ class Log:
         self.log_id = log_id
 
     @property
-    def _db(self) -> sqlite3.Connection:
-        return self.ledger.connection
+    def _db(self) -> Database:
+        return self.ledger.db
 
     # --- reading -------------------------------------------------------------------------------------
     def size(self) -> int:
-        row = self._db.execute("SELECT size FROM ledger_logs WHERE log_id = ?", [self.log_id]).fetchone()
-        return int(row[0])
+        return int(self._db.execute("SELECT size FROM ledger_logs WHERE log_id = ?", [self.log_id])[0][0])
 
     def entry(self, index: int) -> bytes:
-        row = self._db.execute(
-            "SELECT entry FROM ledger_leaves WHERE log_id = ? AND idx = ?", [self.log_id, index]
-        ).fetchone()
-        if row is None:
+        rows = self._db.execute("SELECT entry FROM ledger_leaves WHERE log_id = ? AND idx = ?", [self.log_id, index])
+        if not rows:
             raise LedgerError(f"log {self.name!r} has no entry {index}")
-        return bytes(row[0])
+        return bytes(rows[0][0])
 
     def _nodes(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         wanted = sorted(set(keys))
@@ -185,10 +150,10 @@ class Log:
             parameters: list[int] = []
             for level, index in chunk:
                 parameters += [level, index]
-            # CROSS JOIN keeps the wanted keys as the outer loop: one primary-key lookup each.
+            # The few wanted keys drive the join: one primary-key lookup each.
             rows = self._db.execute(
                 f"WITH wanted(level, idx) AS (VALUES {values}) "
-                "SELECT n.level, n.idx, n.hash FROM wanted CROSS JOIN ledger_nodes AS n "
+                "SELECT n.level, n.idx, n.hash FROM wanted JOIN ledger_nodes AS n "
                 "ON n.log_id = ? AND n.level = wanted.level AND n.idx = wanted.idx",
                 [*parameters, self.log_id],
             )
@@ -245,7 +210,7 @@ class Log:
     def append(self, entries: Iterable[bytes], entry_type: str = "entry") -> range:
         """Append entries (bytes as given) in one transaction; return their indices."""
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
+        db.begin_write()
         try:
             start = self.size()
             edge = perfect_subtrees(0, start) if start else []
@@ -262,9 +227,9 @@ class Log:
             db.executemany("INSERT INTO ledger_leaves VALUES (?, ?, ?, ?, ?, ?)", leaves)
             db.executemany("INSERT INTO ledger_nodes VALUES (?, ?, ?, ?)", nodes)
             db.execute("UPDATE ledger_logs SET size = ? WHERE log_id = ?", [size, self.log_id])
-            db.execute("COMMIT")
+            db.commit()
         except BaseException:
-            db.execute("ROLLBACK")
+            db.rollback()
             raise
         return range(start, size)
 
@@ -295,16 +260,18 @@ class Log:
                 verify_consistency(old_size, size, old_root, root, self.consistency_proof(old_size, size))
         note = sign_note(Checkpoint(self.origin, size, root).text(), [signer]).encode()
         self._db.execute(
-            "INSERT OR REPLACE INTO ledger_checkpoints VALUES (?, ?, ?, ?, ?)", [self.log_id, size, root, note, _now()]
+            "INSERT INTO ledger_checkpoints VALUES (?, ?, ?, ?, ?) ON CONFLICT (log_id, size) DO UPDATE SET "
+            "root = excluded.root, note = excluded.note, signed_at = excluded.signed_at",
+            [self.log_id, size, root, note, _now()],
         )
         return note
 
     def latest_checkpoint(self) -> tuple[int, bytes, str] | None:
-        row = self._db.execute(
+        rows = self._db.execute(
             "SELECT size, root, note FROM ledger_checkpoints WHERE log_id = ? ORDER BY size DESC LIMIT 1",
             [self.log_id],
-        ).fetchone()
-        return None if row is None else (int(row[0]), bytes(row[1]), str(row[2]))
+        )
+        return None if not rows else (int(rows[0][0]), bytes(rows[0][1]), str(rows[0][2]))
 
     def checkpoints(self) -> list[tuple[int, bytes, str]]:
         rows = self._db.execute(
@@ -317,11 +284,9 @@ class Log:
         streams: dict[int, Iterator[tuple[int, bytes]]] = {}
 
         def stream(level: int) -> Iterator[tuple[int, bytes]]:
-            cursor = self._db.execute(
-                "SELECT idx, hash FROM ledger_nodes WHERE log_id = ? AND level = ? ORDER BY idx",
-                [self.log_id, level],
-            )
-            for index, digest in cursor:
+            for index, digest in self._db.stream(
+                "SELECT idx, hash FROM ledger_nodes WHERE log_id = ? AND level = ? ORDER BY idx", [self.log_id, level]
+            ):
                 yield int(index), bytes(digest)
 
         for level in range(65):
@@ -335,6 +300,13 @@ class Log:
         hashes and checkpoint roots no longer match), and checkpoints that are forged, from another log or
         inconsistent with one another. `first_bad_leaf` points at the earliest entry involved.
         """
+        self._db.begin_read()  # one consistent view of the log for the whole scan
+        try:
+            return self._verify(verifier)
+        finally:
+            self._db.commit()
+
+    def _verify(self, verifier: Verifier | None) -> VerifyReport:
         size = self.size()
         checkpoints = self.checkpoints()
         pending = {checkpoint_size: (root, note) for checkpoint_size, root, note in checkpoints}
@@ -356,7 +328,7 @@ class Log:
         tree = CompactRange()
         bad_subtrees: list[tuple[int, int]] = []  # leaf ranges under stored subtree hashes that differ
         expected = 0
-        rows = self._db.execute(
+        rows = self._db.stream(
             "SELECT idx, leaf_hash, entry FROM ledger_leaves WHERE log_id = ? ORDER BY idx", [self.log_id]
         )
         for index, stored_leaf, entry in rows:
