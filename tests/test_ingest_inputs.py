@@ -338,3 +338,11 @@ def test_contradictory_releases_reject_the_process_and_keep_the_releases(
     assert reject["ocid"] == "ocds-x-1" and reject["path"] == "tender/items"
     assert reject["reason"].startswith("cannot compile process")
     assert backend.query_value("SELECT count(*) FROM source_releases WHERE ocid = 'ocds-x-1'") == 2
+
+
+def test_compiled_option_takes_untagged_releases_as_compiled(backend: DuckDBBackend, tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "c.jsonl", [{"ocid": "a", "tender": {"title": "no date, no tag"}}])
+    assert ingest_ocds(backend, [str(path)], "plain").rejected == 1  # a release needs a date to be merged
+    summary = ingest_ocds(backend, [str(path)], "compiled", compiled=True)
+    assert summary.rejected == 0 and summary.processes_written == 1
+    assert backend.query("SELECT title FROM processes WHERE dataset = 'compiled'") == [("no date, no tag",)]

@@ -70,6 +70,9 @@ def ingest_ocds_command(
         list[str], typer.Argument(help="Files, folders, globs or - for stdin (.json, .jsonl, .gz, .zip).")
     ],
     dataset: Annotated[str, typer.Option("--dataset", "-d", help="Name of the dataset (publisher).")] = "default",
+    compiled: Annotated[
+        bool, typer.Option("--compiled", help="Every release is a compiled release, even without the 'compiled' tag.")
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Ingest OCDS releases, records, packages or compiled releases into the warehouse.
@@ -100,7 +103,7 @@ def ingest_ocds_command(
 
         try:
             with progress:
-                summary = ingest_ocds(backend, paths, dataset, progress=report)
+                summary = ingest_ocds(backend, paths, dataset, progress=report, compiled=compiled)
         except InputError as error:
             fail(str(error), 2)
         except EngineError as error:

@@ -65,9 +65,11 @@ def rows_to_table(schema: pa.Schema, rows: list[tuple[Any, ...]]) -> pa.Table:
     )
 
 
-def digest_lines(lines: list[bytes], first_line: int, label: str, dataset: str, run_id: str) -> Digest:
+def digest_lines(
+    lines: list[bytes], first_line: int, label: str, dataset: str, run_id: str, compiled: bool = False
+) -> Digest:
     """Digest a block of JSON Lines (worker entry point)."""
-    return digest_outcomes(lines_outcomes(lines, first_line), label, dataset, run_id)
+    return digest_outcomes(lines_outcomes(lines, first_line, compiled), label, dataset, run_id)
 
 
 def _stage(digest: Digest, rows: RowBuffer, unit: Unit, label: str, dataset: str, run_id: str) -> None:

@@ -121,7 +121,12 @@ class OcdsIngest:
     """One ingest run into a backend."""
 
     def __init__(
-        self, backend: Backend, dataset: str, progress: ProgressCallback | None = None, workers: int | None = None
+        self,
+        backend: Backend,
+        dataset: str,
+        progress: ProgressCallback | None = None,
+        workers: int | None = None,
+        compiled: bool = False,
     ) -> None:
         if not dataset or not dataset.strip():
             raise ValueError("dataset name must not be empty")
@@ -130,6 +135,7 @@ class OcdsIngest:
         self.progress = progress or (lambda phase, advance, total: None)
         self.summary = IngestSummary(run_id=_new_run_id(), dataset=dataset)
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        self.compiled = compiled  # every release read is a compiled release, tagged or not
         self._pool: ProcessPoolExecutor | None = None
         self._staged: list[pa.Table] = []
         self._staged_rows = 0
@@ -283,7 +289,7 @@ class OcdsIngest:
                 self._read_lines(itertools.chain(detected.first, detected.rest), input_file, file, report)
             else:
                 stats = ReadStats(detected.format)
-                outcomes = document_outcomes(detected, input_file.size, stats)
+                outcomes = document_outcomes(detected, input_file.size, stats, self.compiled)
                 while chunk := list(itertools.islice(outcomes, 2_000)):
                     self._absorb(digest_outcomes(chunk, label, self.dataset, self.summary.run_id), label, file)
                     report()
@@ -316,10 +322,12 @@ class OcdsIngest:
         next_line = 1
         for block in _blocks(lines, CHUNK_BYTES):
             if not parallel:
-                self._absorb(digest_lines(block, next_line, label, self.dataset, run_id), label, file)
+                self._absorb(digest_lines(block, next_line, label, self.dataset, run_id, self.compiled), label, file)
                 report()
             else:
-                in_flight.append(self._workers().submit(digest_lines, block, next_line, label, self.dataset, run_id))
+                in_flight.append(
+                    self._workers().submit(digest_lines, block, next_line, label, self.dataset, run_id, self.compiled)
+                )
                 if len(in_flight) > 2 * self.workers:  # bounded memory: wait for the oldest chunk
                     self._absorb(in_flight.popleft().result(), label, file)
                     report()
@@ -543,9 +551,11 @@ def ingest_ocds(
     dataset: str = "default",
     progress: ProgressCallback | None = None,
     workers: int | None = None,
+    compiled: bool = False,
 ) -> IngestSummary:
     """Ingest OCDS files (releases, records, packages, JSON Lines; plain, .gz or .zip) into the warehouse.
 
-    `workers` processes digest large JSON Lines inputs in parallel (default: one per CPU).
+    `workers` processes digest large JSON Lines inputs in parallel (default: one per CPU). `compiled` treats
+    every release as a compiled release even without the "compiled" tag (no date needed, no merging).
     """
-    return OcdsIngest(backend, dataset, progress, workers).run(paths)
+    return OcdsIngest(backend, dataset, progress, workers, compiled).run(paths)

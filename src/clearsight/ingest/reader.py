@@ -54,7 +54,9 @@ class Blank:
 Outcome = Unit | Reject | Blank
 
 
-def _release_unit(value: Any, line: int, path: str, raw: bytes | None, kind: str | None = None) -> Outcome:
+def _release_unit(
+    value: Any, line: int, path: str, raw: bytes | None, kind: str | None = None, compiled: bool = False
+) -> Outcome:
     if type(value) is not dict:
         return Reject(line, path, "release is not a JSON object", truncate(value))
     ocid = value.get("ocid")
@@ -66,7 +68,9 @@ def _release_unit(value: Any, line: int, path: str, raw: bytes | None, kind: str
         return Reject(line, path + "/ocid", "ocid is empty", ocid)
     tag = value.get("tag")
     if kind is None:
-        kind = "compiled" if type(tag) is list and "compiled" in tag else "release"
+        # Compiled releases are tagged "compiled"; `compiled=True` says so for a whole input whose publisher
+        # (or tool, e.g. Cardinal's fixtures) left the tag out.
+        kind = "compiled" if compiled or (type(tag) is list and "compiled" in tag) else "release"
     date = value.get("date")
     if kind == "release" and type(date) is not str:
         reason = "missing release date (needed to order releases)" if date is None else "release date is not a string"
@@ -118,13 +122,15 @@ def _record_units(record: Any, line: int, path: str) -> Iterator[Outcome]:
         )
 
 
-def classify(value: Any, line: int, path: str = "", raw: bytes | None = None) -> Iterator[Outcome]:
+def classify(
+    value: Any, line: int, path: str = "", raw: bytes | None = None, compiled: bool = False
+) -> Iterator[Outcome]:
     """Yield the units (or rejects) a parsed JSON value holds: packages, records, releases, arrays of them."""
     if type(value) is list:
         if not value:
             yield Reject(line, path, "empty array", "[]")
         for index, item in enumerate(value):
-            yield from classify(item, line, f"{path}/{index}")
+            yield from classify(item, line, f"{path}/{index}", compiled=compiled)
         return
     if type(value) is not dict:
         yield Reject(line, path, "not a JSON object", truncate(value))
@@ -138,13 +144,13 @@ def classify(value: Any, line: int, path: str = "", raw: bytes | None = None) ->
         if not value["releases"]:
             yield Reject(line, path + "/releases", "release package with no releases", "[]")
         for index, release in enumerate(value["releases"]):
-            yield _release_unit(release, line, f"{path}/releases/{index}", None)
+            yield _release_unit(release, line, f"{path}/releases/{index}", None, compiled=compiled)
     elif "compiledRelease" in value or ("releases" in value and "ocid" in value):
         yield from _record_units(value, line, path)
     elif not value:
         yield Reject(line, path, "empty object", "{}")
     else:
-        yield _release_unit(value, line, path, raw)
+        yield _release_unit(value, line, path, raw, compiled=compiled)
 
 
 def _parse_error(error: Exception) -> str:
@@ -154,7 +160,7 @@ def _parse_error(error: Exception) -> str:
     return f"invalid JSON: {message}"
 
 
-def lines_outcomes(lines: Iterable[bytes], first_line: int = 1) -> Iterator[Outcome]:
+def lines_outcomes(lines: Iterable[bytes], first_line: int = 1, compiled: bool = False) -> Iterator[Outcome]:
     """One outcome per line of JSON Lines (numbered from `first_line`)."""
     line_number = first_line - 1
     for line in lines:
@@ -171,10 +177,10 @@ def lines_outcomes(lines: Iterable[bytes], first_line: int = 1) -> Iterator[Outc
         except orjson.JSONDecodeError as error:
             yield Reject(line_number, "", _parse_error(error), truncate(stripped.decode("utf-8", "replace")))
             continue
-        yield from classify(value, line_number, "", stripped if type(value) is dict else None)
+        yield from classify(value, line_number, "", stripped if type(value) is dict else None, compiled)
 
 
-def _stream_document(stream: IO[bytes]) -> Iterator[Outcome]:
+def _stream_document(stream: IO[bytes], compiled: bool = False) -> Iterator[Outcome]:
     """Stream a large JSON document: package items are built one at a time (bounded memory)."""
     builders: dict[str, ijson.ObjectBuilder] = {}
     metadata: dict[str, Any] = {}
@@ -199,9 +205,9 @@ def _stream_document(stream: IO[bytes]) -> Iterator[Outcome]:
                     if owner == "records.item":
                         yield from _record_units(item, index + 1, f"{base}/{index}")
                     elif owner == "releases.item":
-                        yield _release_unit(item, index + 1, f"{base}/{index}", None)
+                        yield _release_unit(item, index + 1, f"{base}/{index}", None, compiled=compiled)
                     else:
-                        yield from classify(item, index + 1, f"/{index}")
+                        yield from classify(item, index + 1, f"/{index}", compiled=compiled)
                 continue
             if prefix in ("releases", "records") and event in ("start_array", "end_array"):
                 continue
@@ -215,7 +221,7 @@ def _stream_document(stream: IO[bytes]) -> Iterator[Outcome]:
     if top_builder is not None:
         metadata = top_builder.value if isinstance(top_builder.value, dict) else {}
         if not any(counters.values()) and metadata:
-            yield from classify(metadata, 1, "")
+            yield from classify(metadata, 1, "", compiled=compiled)
 
 
 @dataclass
@@ -253,32 +259,36 @@ def detect(stream: IO[bytes]) -> Detected:
         return Detected("json-document", first, buffered)
 
 
-def read_outcomes(stream: IO[bytes], known_size: int | None, stats: ReadStats) -> Iterator[Outcome]:
+def read_outcomes(
+    stream: IO[bytes], known_size: int | None, stats: ReadStats, compiled: bool = False
+) -> Iterator[Outcome]:
     """Yield one outcome per value in a decompressed byte stream."""
     detected = detect(stream)
     stats.format = detected.format
     if detected.format == "empty":
         yield Reject(0, "", "empty file", "")
     elif detected.format == "json-lines":
-        yield from lines_outcomes(itertools.chain(detected.first, detected.rest))
+        yield from lines_outcomes(itertools.chain(detected.first, detected.rest), compiled=compiled)
     else:
-        yield from document_outcomes(detected, known_size, stats)
+        yield from document_outcomes(detected, known_size, stats, compiled)
 
 
-def document_outcomes(detected: Detected, known_size: int | None, stats: ReadStats) -> Iterator[Outcome]:
+def document_outcomes(
+    detected: Detected, known_size: int | None, stats: ReadStats, compiled: bool = False
+) -> Iterator[Outcome]:
     """Outcomes of a whole-document input: parsed in memory when small, streamed with ijson when large."""
     if known_size is None or known_size > DOCUMENT_IN_MEMORY_LIMIT:
         chained = cast(RawIOBase, _Chain(b"".join(detected.first), detected.rest))
-        yield from _stream_document(cast(IO[bytes], io.BufferedReader(chained)))
+        yield from _stream_document(cast(IO[bytes], io.BufferedReader(chained)), compiled)
         return
     text = b"".join(detected.first) + detected.rest.read()
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:
         stats.format = "json-lines"
-        yield from lines_outcomes(text.splitlines(keepends=True))
+        yield from lines_outcomes(text.splitlines(keepends=True), compiled=compiled)
         return
-    yield from classify(value, 1, "")
+    yield from classify(value, 1, "", compiled=compiled)
 
 
 class _Chain(io.RawIOBase):
