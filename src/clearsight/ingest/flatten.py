@@ -290,6 +290,7 @@ def _items(
     key: tuple[str, str],
     scope: str,
     parent: str | None,
+    parent_position: int | None,
     value: Any,
     path: str,
     log: n.IssueLog,
@@ -304,6 +305,7 @@ def _items(
                 *key,
                 scope,
                 parent,
+                parent_position,
                 n.identifier(item.get("id")),
                 t(item.get("description"), path + "/description", log),
                 t(classification.get("scheme"), path + "/classification/scheme", log),
@@ -323,6 +325,7 @@ def _members(
     rows: list[tuple[Any, ...]],
     key: tuple[str, str],
     parent: str | None,
+    parent_position: int,
     organisations: list[dict[str, Any]],
     path: str,
     log: n.IssueLog,
@@ -333,6 +336,7 @@ def _members(
             (
                 *key,
                 parent,
+                parent_position,
                 organisation_id(organisation),
                 n.text(organisation.get("name"), path + "/name", log),
                 position,
@@ -434,7 +438,7 @@ def flatten_release(
                 *_money(lot.get("value"), "/tender/lots/value", log),
             )
         )
-    _items(rows["items"], key, "tender", None, tender.get("items"), "/tender/items", log)
+    _items(rows["items"], key, "tender", None, None, tender.get("items"), "/tender/items", log)
     for tenderer in _objects(tender.get("tenderers"), ORGANISATION_KEYS, "/tender/tenderers", log):
         rows["tenderers"].append(
             (*key, organisation_id(tenderer), t(tenderer.get("name"), "/tender/tenderers/name", log))
@@ -444,13 +448,14 @@ def flatten_release(
     planning = _obj(release.get("planning"), frozenset(), "/planning", log)
     _documents(rows["documents"], key, "planning", None, planning.get("documents"), "/planning/documents", log)
 
-    for bid in bid_details:
+    for bid_position, bid in enumerate(bid_details):
         bid_id = n.identifier(bid.get("id"))
         tenderers = _objects(bid.get("tenderers"), ORGANISATION_KEYS, "/bids/details/tenderers", log)
         rows["bids"].append(
             (
                 *key,
                 bid_id,
+                bid_position,
                 n.timestamp(bid.get("date"), "/bids/details/date", log),
                 t(bid.get("status"), "/bids/details/status", log),
                 *_money(bid.get("value"), "/bids/details/value", log),
@@ -458,15 +463,16 @@ def flatten_release(
                 len(tenderers),
             )
         )
-        _members(rows["bid_tenderers"], key, bid_id, tenderers, "/bids/details/tenderers", log)
+        _members(rows["bid_tenderers"], key, bid_id, bid_position, tenderers, "/bids/details/tenderers", log)
 
-    for award in _objects(release.get("awards"), AWARD_KEYS, "/awards", log):
+    for award_position, award in enumerate(_objects(release.get("awards"), AWARD_KEYS, "/awards", log)):
         award_id = n.identifier(award.get("id"))
         suppliers = _objects(award.get("suppliers"), ORGANISATION_KEYS, "/awards/suppliers", log)
         rows["awards"].append(
             (
                 *key,
                 award_id,
+                award_position,
                 t(award.get("title"), "/awards/title", log),
                 t(award.get("status"), "/awards/status", log),
                 n.timestamp(award.get("date"), "/awards/date", log),
@@ -477,12 +483,12 @@ def flatten_release(
                 len(suppliers),
             )
         )
-        _members(rows["award_suppliers"], key, award_id, suppliers, "/awards/suppliers", log)
-        _items(rows["items"], key, "award", award_id, award.get("items"), "/awards/items", log)
+        _members(rows["award_suppliers"], key, award_id, award_position, suppliers, "/awards/suppliers", log)
+        _items(rows["items"], key, "award", award_id, award_position, award.get("items"), "/awards/items", log)
         _amendments(rows["amendments"], key, "award", award_id, award, "/awards", log)
         _documents(rows["documents"], key, "award", award_id, award.get("documents"), "/awards/documents", log)
 
-    for contract in _objects(release.get("contracts"), CONTRACT_KEYS, "/contracts", log):
+    for contract_position, contract in enumerate(_objects(release.get("contracts"), CONTRACT_KEYS, "/contracts", log)):
         contract_id = n.identifier(contract.get("id"))
         implementation = _obj(contract.get("implementation"), frozenset(), "/contracts/implementation", log)
         transactions = _objects(
@@ -522,7 +528,16 @@ def flatten_release(
                     t(transaction.get("source"), path + "/source", log),
                 )
             )
-        _items(rows["items"], key, "contract", contract_id, contract.get("items"), "/contracts/items", log)
+        _items(
+            rows["items"],
+            key,
+            "contract",
+            contract_id,
+            contract_position,
+            contract.get("items"),
+            "/contracts/items",
+            log,
+        )
         _documents(
             rows["documents"], key, "contract", contract_id, contract.get("documents"), "/contracts/documents", log
         )

@@ -138,6 +138,7 @@ ITEMS = Table(
             "Award or contract id for award/contract items; NULL for tender items.",
             "awards/id | contracts/id",
         ),
+        _c("parent_position", "INTEGER", "Position of the award or contract in its array; NULL for tender items."),
         _c("item_id", "VARCHAR", "Item identifier.", "*/items/id"),
         _c("description", "VARCHAR", "Item description.", "*/items/description"),
         _c(
@@ -167,6 +168,7 @@ BIDS = Table(
     (
         *_PROCESS_KEY,
         _c("bid_id", "VARCHAR", "Bid identifier.", "bids/details/id"),
+        _c("bid_position", "INTEGER", "Position of the bid in bids/details (identifies bids without an id)."),
         _c("date", "TIMESTAMPTZ", "Date the bid was received.", "bids/details/date"),
         _c(
             "status", "VARCHAR", "Bid status (valid, disqualified, invited, pending, withdrawn).", "bids/details/status"
@@ -188,6 +190,7 @@ BID_TENDERERS = Table(
     (
         *_PROCESS_KEY,
         _c("bid_id", "VARCHAR", "Bid identifier.", "bids/details/id"),
+        _c("bid_position", "INTEGER", "Position of the bid in bids/details."),
         _c("tenderer_id", "VARCHAR", "Tenderer's party id.", "bids/details/tenderers/id"),
         _c("tenderer_name", "VARCHAR", "Tenderer's name.", "bids/details/tenderers/name"),
         _c("position", "INTEGER", "Position of the tenderer in the bid's list (0 = lead)."),
@@ -210,6 +213,7 @@ AWARDS = Table(
     (
         *_PROCESS_KEY,
         _c("award_id", "VARCHAR", "Award identifier.", "awards/id"),
+        _c("award_position", "INTEGER", "Position of the award in awards (identifies awards without an id)."),
         _c("title", "VARCHAR", "Award title.", "awards/title"),
         _c("status", "VARCHAR", "pending, active, cancelled or unsuccessful.", "awards/status"),
         _c("date", "TIMESTAMPTZ", "Date of the award decision.", "awards/date"),
@@ -232,6 +236,7 @@ AWARD_SUPPLIERS = Table(
     (
         *_PROCESS_KEY,
         _c("award_id", "VARCHAR", "Award identifier.", "awards/id"),
+        _c("award_position", "INTEGER", "Position of the award in awards."),
         _c("supplier_id", "VARCHAR", "Supplier's party id (or scheme-identifier for OCDS 1.0).", "awards/suppliers/id"),
         _c("supplier_name", "VARCHAR", "Supplier's name.", "awards/suppliers/name"),
         _c("position", "INTEGER", "Position of the supplier in the award's list."),
