@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clearsight.model.schema import BOOKKEEPING_TABLES, CONTRACTING_TABLES, Table
+from clearsight.model.schema import BOOKKEEPING_TABLES, CONTRACTING_TABLES, FLAG_TABLES, Table
 
 INTRODUCTION = """\
 # Data model
@@ -41,6 +41,8 @@ def render() -> str:
     parts += [_table_markdown(table) for table in CONTRACTING_TABLES]
     parts.append("## Bookkeeping tables\n")
     parts += [_table_markdown(table) for table in BOOKKEEPING_TABLES]
+    parts.append("## Red-flag tables\n")
+    parts += [_table_markdown(table) for table in FLAG_TABLES]
     return "\n".join(parts)
 
 

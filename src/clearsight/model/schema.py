@@ -457,7 +457,46 @@ QUALITY_ISSUES = Table(
 )
 
 BOOKKEEPING_TABLES: tuple[Table, ...] = (SOURCE_RELEASES, INGEST_RUNS, INGEST_FILES, INGEST_REJECTS, QUALITY_ISSUES)
-ALL_TABLES: tuple[Table, ...] = CONTRACTING_TABLES + BOOKKEEPING_TABLES
+
+# --- red flags: one long table of results, and the runs that produced them ---
+
+FLAG_RUNS = Table(
+    "flag_runs",
+    "One row per `clearsight flags run`: what was run, with which profile and parameters, on which inputs.",
+    (
+        _c("run_id", "VARCHAR", "Run identifier."),
+        _c("dataset", "VARCHAR", "Dataset the indicators ran on."),
+        _c("started_at", "TIMESTAMPTZ", "Start time."),
+        _c("finished_at", "TIMESTAMPTZ", "End time."),
+        _c("code_version", "VARCHAR", "clearsight version."),
+        _c("profile", "VARCHAR", "Profile name."),
+        _c("settings", "JSON", "The whole validated profile, with every indicator's parameters."),
+        _c("inputs", "JSON", "Ingest runs (with their input files' SHA-256) that built the dataset."),
+        _c("indicators", "JSON", "Per indicator: rows written by status, and seconds."),
+    ),
+    group="flags",
+)
+
+FLAG_RESULTS = Table(
+    "flag_results",
+    "Every indicator's verdict on every subject it can judge: flagged, clear, insufficient_data or not_applicable.",
+    (
+        _c("run_id", "VARCHAR", "Run that produced the row."),
+        _c("dataset", "VARCHAR", "Dataset."),
+        _c("indicator", "VARCHAR", "Indicator code (R003, ...)."),
+        _c("subject_type", "VARCHAR", "process, buyer, procuring_entity or tenderer."),
+        _c("subject_id", "VARCHAR", "ocid for processes; the organisation id otherwise."),
+        _c("ocid", "VARCHAR", "The process the row is about (NULL for organisation-level results)."),
+        _c("status", "VARCHAR", "flagged, clear, insufficient_data or not_applicable."),
+        _c("value", "DOUBLE", "What the indicator measured (days, ratio, count, ...)."),
+        _c("threshold", "DOUBLE", "The threshold or fence it was compared with."),
+        _c("evidence", "JSON", "What an explanation needs (bids, dates, fences, reasons)."),
+    ),
+    group="flags",
+)
+
+FLAG_TABLES: tuple[Table, ...] = (FLAG_RUNS, FLAG_RESULTS)
+ALL_TABLES: tuple[Table, ...] = CONTRACTING_TABLES + BOOKKEEPING_TABLES + FLAG_TABLES
 TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in ALL_TABLES}
 
 

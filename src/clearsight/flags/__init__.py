@@ -1,0 +1,1 @@
+"""Red-flag indicators: registry, profiles, SQL per indicator, runs and results."""

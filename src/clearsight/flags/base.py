@@ -1,0 +1,108 @@
+"""What an indicator is: a code, typed parameters, SQL over the canonical tables, and its documentation."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Template
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+SUBJECT_TYPES = ("process", "buyer", "procuring_entity", "tenderer")
+STATUSES = ("flagged", "clear", "insufficient_data", "not_applicable")
+RESULT_COLUMNS = ("subject_type", "subject_id", "ocid", "status", "value", "threshold", "evidence")
+
+
+class Params(BaseModel):
+    """Base of every indicator's parameters: typed, with defaults; unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoParams(Params):
+    pass
+
+
+def sql_literal(value: Any) -> str:
+    """A Python value as a DuckDB SQL literal (parameters are typed, so this covers what they can be)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        return repr(float(value)) if isinstance(value, float) else str(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value) if isinstance(value, (set, frozenset)) else list(value)
+        if not items:
+            return "[]::VARCHAR[]"
+        return "[" + ", ".join(sql_literal(item) for item in items) + "]"
+    raise TypeError(f"no SQL literal for {value!r}")
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One red flag: metadata, parameters and SQL (file `<code lower>.sql` beside its module)."""
+
+    code: str
+    title: str
+    summary: str  # one sentence: what is flagged
+    subject_types: tuple[str, ...]
+    source: str  # where the indicator comes from (cite)
+    params: type[Params] = NoParams
+    # Statistical indicators judge a subject only when at least this many values are available.
+    minimum_sample: int | None = None
+    snippets: Any = None  # optional: params -> {name: SQL} for placeholders literals cannot express
+    sql_path: Path = field(default=Path())
+
+    CODE: ClassVar[re.Pattern[str]] = re.compile(r"^[A-Z]\d{3}$")
+
+    def __post_init__(self) -> None:
+        if not self.CODE.match(self.code):
+            raise ValueError(f"indicator code {self.code!r} must be a letter and three digits")
+        unknown = set(self.subject_types) - set(SUBJECT_TYPES)
+        if unknown:
+            raise ValueError(f"{self.code}: unknown subject types {sorted(unknown)}")
+
+    @property
+    def sql_template(self) -> str:
+        return self.sql_path.read_text(encoding="utf-8")
+
+    def render(self, params: Params, context: dict[str, str]) -> str:
+        """The indicator's SELECT, with parameters and run context substituted as SQL."""
+        values = dict(context)
+        for name, value in params.model_dump().items():
+            if not isinstance(value, dict):  # mappings reach SQL through the indicator's snippets
+                values[name] = sql_literal(value)
+        if self.snippets is not None:
+            values.update(self.snippets(params))
+        try:
+            return Template(self.sql_template).substitute(values)
+        except KeyError as error:
+            raise ValueError(f"{self.code}: the SQL uses ${{{error.args[0]}}}, which is neither a parameter "
+                             "nor part of the run context") from error
+
+
+def quantile_sql(relation: str, column: str, probability: float) -> str:
+    """Scalar SQL for a sample quantile of `column` in `relation`, Hyndman & Fan type 8.
+
+    Type 8 (median-unbiased) is what Cardinal's statistics library computes, so fences match it:
+    h = (n + 1/3) p + 1/3, then linear interpolation between the order statistics around h, clamped to
+    [x(1), x(n)].
+    """
+    p = repr(float(probability))
+    return f"""(
+        WITH sample AS (
+            SELECT {column} AS v, row_number() OVER (ORDER BY {column}) AS r, count(*) OVER () AS n
+            FROM {relation} WHERE {column} IS NOT NULL
+        ), position AS (
+            SELECT least(greatest((any_value(n) + 1.0 / 3) * {p} + 1.0 / 3, 1), any_value(n)) AS h FROM sample
+        )
+        SELECT lower.v + (position.h - floor(position.h)) * (coalesce(upper.v, lower.v) - lower.v)
+        FROM position
+        JOIN sample AS lower ON lower.r = floor(position.h)
+        LEFT JOIN sample AS upper ON upper.r = floor(position.h) + 1
+    )"""

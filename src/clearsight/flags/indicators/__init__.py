@@ -1,0 +1,1 @@
+"""One module (and one .sql file) per indicator, named by its code."""

@@ -1,0 +1,169 @@
+"""Run indicators: render each one's SQL for a dataset and profile, and write its rows to flag_results."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from clearsight import __version__
+from clearsight.engine import Backend
+from clearsight.flags.base import STATUSES, Indicator, sql_literal
+from clearsight.flags.profile import Profile
+from clearsight.flags.registry import indicator, indicators
+from clearsight.model import ALL_TABLES
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class FlagRunSummary:
+    run_id: str
+    dataset: str
+    profile: str
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # code -> status -> rows
+    seconds: dict[str, float] = field(default_factory=dict)
+    duration_seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "dataset": self.dataset, "profile": self.profile, "counts": self.counts,
+                "seconds": self.seconds, "duration_seconds": self.duration_seconds}
+
+
+def run_context(dataset: str, profile: Profile) -> dict[str, str]:
+    """SQL snippets every indicator may use, for one dataset and profile.
+
+    - `${dataset}`: the dataset name; `${scope}`: the processes in scope (not cancelled, not excluded);
+    - `${price_comparison}`: whether process `p` compares prices (a condition on alias `p`);
+    - `${main_currency}`: the main currency; `${bids_main}`: the dataset's bids with `amount_main`, the amount
+      in the main currency (converted with the profile's rates; NULL when no rate is known);
+    - `${awards_final}` (ocid, all_final, active_awards), `${sole_winner}` (ocid, winner), `${bid_tenderer}`
+      (bids by one tenderer, with tenderer_id), `${second_lowest}` (ocid, winner, winner_amount, lowest_other,
+      lowest_other_tenderer).
+    """
+    d = sql_literal(dataset)
+    conditions = [f"dataset = {d}"]
+    if profile.exclude_cancelled:
+        conditions.append("coalesce(status, '') <> 'cancelled'")
+    if profile.exclude_procurement_method_details:
+        excluded = sql_literal(profile.exclude_procurement_method_details)
+        conditions.append(f"NOT coalesce(list_contains({excluded}, procurement_method_details), FALSE)")
+    scope = f"(SELECT * FROM processes WHERE {' AND '.join(conditions)})"
+    if profile.price_comparison_procurement_methods:
+        allowed = sql_literal(profile.price_comparison_procurement_methods)
+        price_comparison = f"coalesce(list_contains({allowed}, p.procurement_method_details), FALSE)"
+    elif profile.no_price_comparison_procurement_methods:
+        denied = sql_literal(profile.no_price_comparison_procurement_methods)
+        price_comparison = f"NOT coalesce(list_contains({denied}, p.procurement_method_details), FALSE)"
+    else:
+        price_comparison = "TRUE"
+    if profile.currency:
+        main_currency = sql_literal(profile.currency)
+    else:
+        main_currency = (f"(SELECT value_currency FROM bids WHERE dataset = {d} AND value_currency IS NOT NULL "
+                         "GROUP BY value_currency ORDER BY count(*) DESC, value_currency LIMIT 1)")
+    rates = " ".join(f"WHEN b.value_currency = {sql_literal(code)} THEN b.value_amount * {float(rate)!r}"
+                     for code, rate in sorted(profile.fx.items()))
+    bids_main = (f"(SELECT b.*, CASE WHEN b.value_currency = {main_currency} THEN b.value_amount {rates} END "
+                 f"AS amount_main FROM bids AS b WHERE b.dataset = {d})")
+    # Awards are "final" when every award with a status is active, cancelled or unsuccessful (a pending or
+    # invalid award could still change the outcome). The sole winner is the one supplier of the one active award.
+    awards_final = (
+        f"(SELECT ocid, bool_and(status IS NULL OR status IN ('active', 'cancelled', 'unsuccessful')) AS all_final, "
+        f"count(*) FILTER (WHERE status = 'active') AS active_awards FROM awards WHERE dataset = {d} GROUP BY ocid)"
+    )
+    sole_winner = (
+        f"(SELECT a.ocid, any_value(s.supplier_id) AS winner FROM awards AS a "
+        f"JOIN award_suppliers AS s ON s.dataset = a.dataset AND s.ocid = a.ocid AND s.award_position = a.award_position "
+        f"WHERE a.dataset = {d} AND a.status = 'active' AND a.supplier_count = 1 AND s.supplier_id IS NOT NULL "
+        f"GROUP BY a.ocid HAVING count(*) = 1)"
+    )
+    # Bids with their one tenderer (bids by consortia are left out where an indicator compares bidders).
+    bid_tenderer = (
+        f"(SELECT b.*, t.tenderer_id FROM {bids_main} AS b JOIN bid_tenderers AS t ON t.dataset = b.dataset "
+        f"AND t.ocid = b.ocid AND t.bid_position = b.bid_position WHERE b.tenderer_count = 1 "
+        f"AND t.tenderer_id IS NOT NULL)"
+    )
+    # The winner's lowest valid bid and the lowest valid bid of anyone else, in processes that compare prices,
+    # whose awards are final and which have one winner (Cardinal's "second-lowest bid ratio").
+    second_lowest = f"""(
+        SELECT p.ocid, w.winner,
+               min(t.amount_main) FILTER (WHERE t.tenderer_id = w.winner) AS winner_amount,
+               min(t.amount_main) FILTER (WHERE t.tenderer_id <> w.winner) AS lowest_other,
+               arg_min(t.tenderer_id, t.amount_main) FILTER (WHERE t.tenderer_id <> w.winner) AS lowest_other_tenderer
+        FROM {scope} AS p
+        JOIN {awards_final} AS f ON f.ocid = p.ocid AND f.all_final AND f.active_awards = 1
+        JOIN {sole_winner} AS w ON w.ocid = p.ocid
+        JOIN {bid_tenderer} AS t ON t.ocid = p.ocid AND t.status = 'valid' AND t.amount_main IS NOT NULL
+        WHERE {price_comparison}
+        GROUP BY p.ocid, w.winner
+    )"""
+    return {"dataset": d, "scope": scope, "price_comparison": price_comparison, "main_currency": main_currency,
+            "bids_main": bids_main, "awards_final": awards_final, "sole_winner": sole_winner,
+            "bid_tenderer": bid_tenderer, "second_lowest": second_lowest}
+
+
+def render(code: str, dataset: str, profile: Profile) -> str:
+    """The SQL an indicator runs for a dataset and profile (for `flags explain --sql` and debugging)."""
+    item = indicator(code)
+    return item.render(profile.params_for(item.code), run_context(dataset, profile))
+
+
+def _inputs(backend: Backend, dataset: str) -> list[dict[str, Any]]:
+    rows = backend.query_dicts(
+        "SELECT r.run_id, r.finished_at, f.path, f.sha256 FROM ingest_runs r "
+        "LEFT JOIN ingest_files f USING (run_id) WHERE r.dataset = ? ORDER BY r.started_at, f.path", [dataset])
+    return rows
+
+
+def run_flags(
+    backend: Backend,
+    dataset: str,
+    profile: Profile,
+    only: Sequence[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> FlagRunSummary:
+    """Run the enabled indicators (or `only` these codes) on a dataset; one flag_runs row, many flag_results."""
+    backend.ensure_tables(ALL_TABLES)
+    selected: list[Indicator] = [indicator(code) for code in only] if only else [
+        item for item in indicators() if profile.enabled(item.code)]
+    started_at = datetime.now(UTC)
+    started = time.perf_counter()
+    run_id = f"flags-{started_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    summary = FlagRunSummary(run_id, dataset, profile.name)
+    context = run_context(dataset, profile)
+    prefix = f"{sql_literal(run_id)}, {sql_literal(dataset)}"
+    for item in selected:
+        began = time.perf_counter()
+        sql = item.render(profile.params_for(item.code), context)
+        backend.execute(f"""
+            INSERT INTO flag_results
+            SELECT {prefix}, {sql_literal(item.code)}, subject_type, CAST(subject_id AS VARCHAR), ocid, status,
+                   CAST(value AS DOUBLE), CAST(threshold AS DOUBLE), CAST(evidence AS JSON)
+            FROM ({sql}) AS results""")
+        counts = dict(backend.query(
+            "SELECT status, count(*) FROM flag_results WHERE run_id = ? AND indicator = ? GROUP BY status",
+            [run_id, item.code]))
+        bad = set(counts) - set(STATUSES)
+        if bad:
+            raise ValueError(f"{item.code} produced unknown statuses {sorted(bad)}")
+        summary.counts[item.code] = {status: int(counts.get(status, 0)) for status in STATUSES}
+        summary.seconds[item.code] = round(time.perf_counter() - began, 3)
+        if progress:
+            progress(item.code)
+    summary.duration_seconds = round(time.perf_counter() - started, 3)
+    backend.execute(
+        "INSERT INTO flag_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [run_id, dataset, started_at.isoformat(), datetime.now(UTC).isoformat(), __version__, profile.name,
+         profile.model_dump_json(), orjson.dumps(_inputs(backend, dataset), default=str).decode(),
+         orjson.dumps({code: {"counts": summary.counts[code], "seconds": summary.seconds[code]}
+                       for code in summary.counts}).decode()],
+    )
+    logger.info("flags %s on %s: %d indicators in %.1fs", run_id, dataset, len(selected), summary.duration_seconds)
+    return summary
