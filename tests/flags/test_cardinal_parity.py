@@ -73,7 +73,9 @@ def test_same_flags_as_cardinal(path: Path, tmp_path: Path) -> None:
         )
         unexplained = backend.query_value(
             "SELECT count(*) FROM flag_results WHERE run_id = ? AND status = 'insufficient_data' "
-            "AND json_extract_string(evidence, '$.reason') IS NULL", [summary.run_id])
+            "AND json_extract_string(evidence, '$.reason') IS NULL",
+            [summary.run_id],
+        )
     got = cardinal_shape(rows, code)
     assert got.keys() == expected.keys()
     for group, subjects in expected.items():

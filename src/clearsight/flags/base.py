@@ -82,8 +82,10 @@ class Indicator:
         try:
             return Template(self.sql_template).substitute(values)
         except KeyError as error:
-            raise ValueError(f"{self.code}: the SQL uses ${{{error.args[0]}}}, which is neither a parameter "
-                             "nor part of the run context") from error
+            raise ValueError(
+                f"{self.code}: the SQL uses ${{{error.args[0]}}}, which is neither a parameter "
+                "nor part of the run context"
+            ) from error
 
 
 def quantile_sql(relation: str, column: str, probability: float) -> str:

@@ -89,8 +89,7 @@ def load_profile(source: str | Path | None = None) -> Profile:
     except tomllib.TOMLDecodeError as error:
         raise ProfileError(f"{label}: not valid TOML: {error}") from error
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
-                             for item in error.errors())
+        problems = "; ".join(f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors())
         raise ProfileError(f"{label}: {problems}") from error
 
 

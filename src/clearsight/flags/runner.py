@@ -32,8 +32,14 @@ class FlagRunSummary:
     duration_seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "dataset": self.dataset, "profile": self.profile, "counts": self.counts,
-                "seconds": self.seconds, "duration_seconds": self.duration_seconds}
+        return {
+            "run_id": self.run_id,
+            "dataset": self.dataset,
+            "profile": self.profile,
+            "counts": self.counts,
+            "seconds": self.seconds,
+            "duration_seconds": self.duration_seconds,
+        }
 
 
 def run_context(dataset: str, profile: Profile) -> dict[str, str]:
@@ -66,12 +72,18 @@ def run_context(dataset: str, profile: Profile) -> dict[str, str]:
     if profile.currency:
         main_currency = sql_literal(profile.currency)
     else:
-        main_currency = (f"(SELECT value_currency FROM bids WHERE dataset = {d} AND value_currency IS NOT NULL "
-                         "GROUP BY value_currency ORDER BY count(*) DESC, value_currency LIMIT 1)")
-    rates = " ".join(f"WHEN b.value_currency = {sql_literal(code)} THEN b.value_amount * {float(rate)!r}"
-                     for code, rate in sorted(profile.fx.items()))
-    bids_main = (f"(SELECT b.*, CASE WHEN b.value_currency = {main_currency} THEN b.value_amount {rates} END "
-                 f"AS amount_main FROM bids AS b WHERE b.dataset = {d})")
+        main_currency = (
+            f"(SELECT value_currency FROM bids WHERE dataset = {d} AND value_currency IS NOT NULL "
+            "GROUP BY value_currency ORDER BY count(*) DESC, value_currency LIMIT 1)"
+        )
+    rates = " ".join(
+        f"WHEN b.value_currency = {sql_literal(code)} THEN b.value_amount * {float(rate)!r}"
+        for code, rate in sorted(profile.fx.items())
+    )
+    bids_main = (
+        f"(SELECT b.*, CASE WHEN b.value_currency = {main_currency} THEN b.value_amount {rates} END "
+        f"AS amount_main FROM bids AS b WHERE b.dataset = {d})"
+    )
     # Awards are "final" when every award with a status is active, cancelled or unsuccessful (a pending or
     # invalid award could still change the outcome). The sole winner is the one supplier of the one active award.
     awards_final = (
@@ -104,9 +116,17 @@ def run_context(dataset: str, profile: Profile) -> dict[str, str]:
         WHERE {price_comparison}
         GROUP BY p.ocid, w.winner
     )"""
-    return {"dataset": d, "scope": scope, "price_comparison": price_comparison, "main_currency": main_currency,
-            "bids_main": bids_main, "awards_final": awards_final, "sole_winner": sole_winner,
-            "bid_tenderer": bid_tenderer, "second_lowest": second_lowest}
+    return {
+        "dataset": d,
+        "scope": scope,
+        "price_comparison": price_comparison,
+        "main_currency": main_currency,
+        "bids_main": bids_main,
+        "awards_final": awards_final,
+        "sole_winner": sole_winner,
+        "bid_tenderer": bid_tenderer,
+        "second_lowest": second_lowest,
+    }
 
 
 def render(code: str, dataset: str, profile: Profile) -> str:
@@ -118,7 +138,9 @@ def render(code: str, dataset: str, profile: Profile) -> str:
 def _inputs(backend: Backend, dataset: str) -> list[dict[str, Any]]:
     rows = backend.query_dicts(
         "SELECT r.run_id, r.finished_at, f.path, f.sha256 FROM ingest_runs r "
-        "LEFT JOIN ingest_files f USING (run_id) WHERE r.dataset = ? ORDER BY r.started_at, f.path", [dataset])
+        "LEFT JOIN ingest_files f USING (run_id) WHERE r.dataset = ? ORDER BY r.started_at, f.path",
+        [dataset],
+    )
     return rows
 
 
@@ -131,8 +153,9 @@ def run_flags(
 ) -> FlagRunSummary:
     """Run the enabled indicators (or `only` these codes) on a dataset; one flag_runs row, many flag_results."""
     backend.ensure_tables(ALL_TABLES)
-    selected: list[Indicator] = [indicator(code) for code in only] if only else [
-        item for item in indicators() if profile.enabled(item.code)]
+    selected: list[Indicator] = (
+        [indicator(code) for code in only] if only else [item for item in indicators() if profile.enabled(item.code)]
+    )
     started_at = datetime.now(UTC)
     started = time.perf_counter()
     run_id = f"flags-{started_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
@@ -147,9 +170,12 @@ def run_flags(
             SELECT {prefix}, {sql_literal(item.code)}, subject_type, CAST(subject_id AS VARCHAR), ocid, status,
                    CAST(value AS DOUBLE), CAST(threshold AS DOUBLE), CAST(evidence AS JSON)
             FROM ({sql}) AS results""")
-        counts = dict(backend.query(
-            "SELECT status, count(*) FROM flag_results WHERE run_id = ? AND indicator = ? GROUP BY status",
-            [run_id, item.code]))
+        counts = dict(
+            backend.query(
+                "SELECT status, count(*) FROM flag_results WHERE run_id = ? AND indicator = ? GROUP BY status",
+                [run_id, item.code],
+            )
+        )
         bad = set(counts) - set(STATUSES)
         if bad:
             raise ValueError(f"{item.code} produced unknown statuses {sorted(bad)}")
@@ -160,10 +186,19 @@ def run_flags(
     summary.duration_seconds = round(time.perf_counter() - started, 3)
     backend.execute(
         "INSERT INTO flag_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [run_id, dataset, started_at.isoformat(), datetime.now(UTC).isoformat(), __version__, profile.name,
-         profile.model_dump_json(), orjson.dumps(_inputs(backend, dataset), default=str).decode(),
-         orjson.dumps({code: {"counts": summary.counts[code], "seconds": summary.seconds[code]}
-                       for code in summary.counts}).decode()],
+        [
+            run_id,
+            dataset,
+            started_at.isoformat(),
+            datetime.now(UTC).isoformat(),
+            __version__,
+            profile.name,
+            profile.model_dump_json(),
+            orjson.dumps(_inputs(backend, dataset), default=str).decode(),
+            orjson.dumps(
+                {code: {"counts": summary.counts[code], "seconds": summary.seconds[code]} for code in summary.counts}
+            ).decode(),
+        ],
     )
     logger.info("flags %s on %s: %d indicators in %.1fs", run_id, dataset, len(selected), summary.duration_seconds)
     return summary

@@ -12,18 +12,26 @@ from clearsight.flags.base import Indicator, Params, sql_literal
 class R003Params(Params):
     threshold: int = Field(15, description="Minimum days between the start and end of the tender period.")
     procurement_methods: list[str] = Field(
-        default_factory=list, description="Methods to check (e.g. open, selective); empty: every process.")
+        default_factory=list, description="Methods to check (e.g. open, selective); empty: every process."
+    )
     procurement_method_details_thresholds: dict[str, int] = Field(
-        default_factory=dict, description="Thresholds for particular procurementMethodDetails values.")
+        default_factory=dict, description="Thresholds for particular procurementMethodDetails values."
+    )
 
 
 def _snippets(params: R003Params) -> dict[str, str]:
-    cases = " ".join(f"WHEN {sql_literal(details)} THEN {days}"
-                     for details, days in sorted(params.procurement_method_details_thresholds.items()))
-    threshold = f"CASE p.procurement_method_details {cases} ELSE {params.threshold} END" if cases else str(
-        params.threshold)
-    methods = (f"coalesce(list_contains({sql_literal(params.procurement_methods)}, p.procurement_method), FALSE)"
-               if params.procurement_methods else "TRUE")
+    cases = " ".join(
+        f"WHEN {sql_literal(details)} THEN {days}"
+        for details, days in sorted(params.procurement_method_details_thresholds.items())
+    )
+    threshold = (
+        f"CASE p.procurement_method_details {cases} ELSE {params.threshold} END" if cases else str(params.threshold)
+    )
+    methods = (
+        f"coalesce(list_contains({sql_literal(params.procurement_methods)}, p.procurement_method), FALSE)"
+        if params.procurement_methods
+        else "TRUE"
+    )
     return {"threshold_days": threshold, "method_applies": methods}
 
 

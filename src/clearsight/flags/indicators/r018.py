@@ -11,7 +11,8 @@ from clearsight.flags.base import Indicator, Params
 
 class R018Params(Params):
     procurement_methods: list[str] = Field(
-        default_factory=lambda: ["open", "selective"], description="Competitive methods, where one bid is a flag.")
+        default_factory=lambda: ["open", "selective"], description="Competitive methods, where one bid is a flag."
+    )
 
 
 INDICATOR = Indicator(
