@@ -11,6 +11,7 @@ from rich.table import Table
 
 from clearsight import __version__
 from clearsight.cli.common import JsonOption, console, errors, fail, print_json, state
+from clearsight.cli.flags import flags_app
 from clearsight.cli.ledger import ledger_app
 from clearsight.engine import DEFAULT_DATABASE, Backend, EngineError, open_backend
 from clearsight.ledger.store import DEFAULT_LEDGER
@@ -27,6 +28,7 @@ synth_app = typer.Typer(
 )
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(synth_app, name="synth")
+app.add_typer(flags_app, name="flags")
 app.add_typer(ledger_app, name="ledger")
 
 

@@ -92,7 +92,8 @@ def run_context(dataset: str, profile: Profile) -> dict[str, str]:
     )
     sole_winner = (
         f"(SELECT a.ocid, any_value(s.supplier_id) AS winner FROM awards AS a "
-        f"JOIN award_suppliers AS s ON s.dataset = a.dataset AND s.ocid = a.ocid AND s.award_position = a.award_position "
+        f"JOIN award_suppliers AS s ON s.dataset = a.dataset AND s.ocid = a.ocid "
+        f"AND s.award_position = a.award_position "
         f"WHERE a.dataset = {d} AND a.status = 'active' AND a.supplier_count = 1 AND s.supplier_id IS NOT NULL "
         f"GROUP BY a.ocid HAVING count(*) = 1)"
     )

@@ -42,7 +42,8 @@ SELECT
     CASE
         WHEN NOT is_eligible THEN 'insufficient_data'
         WHEN ${fixed_threshold} IS NULL AND sample < ${minimum_sample} THEN 'insufficient_data'
-        WHEN ratio >= upper_fence THEN 'flagged'
+        -- No disqualified bid is never a red flag, even when the fence is 0 (most organisations never disqualify).
+        WHEN ratio >= upper_fence AND ratio > 0 THEN 'flagged'
         ELSE 'clear'
     END AS status,
     ratio AS value, upper_fence AS threshold,
