@@ -34,12 +34,19 @@ def list_command(json_output: JsonOption = False) -> None:
     for item in indicators():
         schema = item.params.model_json_schema().get("properties", {})
         defaults = item.params().model_dump()
-        rows.append({
-            "code": item.code, "title": item.title, "summary": item.summary, "subject_types": list(item.subject_types),
-            "parameters": {name: {"default": defaults.get(name), "description": spec.get("description", "")}
-                           for name, spec in schema.items()},
-            "source": item.source,
-        })
+        rows.append(
+            {
+                "code": item.code,
+                "title": item.title,
+                "summary": item.summary,
+                "subject_types": list(item.subject_types),
+                "parameters": {
+                    name: {"default": defaults.get(name), "description": spec.get("description", "")}
+                    for name, spec in schema.items()
+                },
+                "source": item.source,
+            }
+        )
     if json_output:
         print_json(rows)
         return
@@ -47,8 +54,12 @@ def list_command(json_output: JsonOption = False) -> None:
     for column in ("code", "title", "subjects", "parameters"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["code"], row["title"], ", ".join(row["subject_types"]),
-                      ", ".join(f"{name}={spec['default']}" for name, spec in row["parameters"].items()))
+        table.add_row(
+            row["code"],
+            row["title"],
+            ", ".join(row["subject_types"]),
+            ", ".join(f"{name}={spec['default']}" for name, spec in row["parameters"].items()),
+        )
     console.print(table)
 
 
@@ -106,15 +117,22 @@ def run_command(
     total = len(codes) if codes else sum(settings.enabled(item.code) for item in indicators())
     with open_backend(state.database, memory_limit=state.memory_limit) as backend:
         known = backend.has_table("processes") and backend.query_value(
-            "SELECT count(*) FROM processes WHERE dataset = ?", [dataset])
+            "SELECT count(*) FROM processes WHERE dataset = ?", [dataset]
+        )
         if not known:
             fail(f"dataset {dataset!r} has no processes in {state.database}: ingest it first", 2)
-        with Progress(TextColumn("[bold]indicators"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=errors, disable=json_output or not errors.is_terminal, transient=True) as progress:
+        with Progress(
+            TextColumn("[bold]indicators"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=errors,
+            disable=json_output or not errors.is_terminal,
+            transient=True,
+        ) as progress:
             task = progress.add_task("indicators", total=total)
             try:
-                summary = run_flags(backend, dataset, settings, codes,
-                                    progress=lambda code: progress.advance(task))
+                summary = run_flags(backend, dataset, settings, codes, progress=lambda code: progress.advance(task))
             except EngineError as error:
                 fail(str(error))
     _record_run(summary.to_dict())
