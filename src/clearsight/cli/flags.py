@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markdown import Markdown
@@ -30,7 +30,7 @@ def doc_path(code: str, root: Path = Path()) -> Path:
 @flags_app.command("list")
 def list_command(json_output: JsonOption = False) -> None:
     """Every indicator: code, title, subjects, parameters (with defaults) and source."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for item in indicators():
         schema = item.params.model_json_schema().get("properties", {})
         defaults = item.params().model_dump()
