@@ -44,12 +44,14 @@ class Profile(BaseModel):
     no_price_comparison_procurement_methods: list[str] = Field(default_factory=list)
     price_comparison_procurement_methods: list[str] = Field(default_factory=list)
     exclude_cancelled: bool = True
+    # Weights of indicators in the weighted risk score (default 1 each); the CRI weighs all equally.
+    weights: dict[str, float] = Field(default_factory=dict)
     indicators: dict[str, IndicatorSettings] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _known_indicators(self) -> Profile:
         known = {item.code for item in indicators()}
-        unknown = sorted(set(self.indicators) - known)
+        unknown = sorted((set(self.indicators) | set(self.weights)) - known)
         if unknown:
             raise ValueError(f"unknown indicator codes {unknown}; known: {sorted(known)}")
         for code, settings in self.indicators.items():

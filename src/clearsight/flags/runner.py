@@ -184,6 +184,9 @@ def run_flags(
         summary.seconds[item.code] = round(time.perf_counter() - began, 3)
         if progress:
             progress(item.code)
+    from clearsight.flags.risk import compute_risk_scores
+
+    summary.risk_scores = compute_risk_scores(backend, run_id, dataset, profile)
     summary.duration_seconds = round(time.perf_counter() - started, 3)
     backend.execute(
         "INSERT INTO flag_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

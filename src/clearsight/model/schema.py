@@ -495,7 +495,27 @@ FLAG_RESULTS = Table(
     group="flags",
 )
 
-FLAG_TABLES: tuple[Table, ...] = (FLAG_RUNS, FLAG_RESULTS)
+RISK_SCORES = Table(
+    "risk_scores",
+    "Composite risk per process, buyer and supplier for a flag run: a GTI-style corruption-risk index and a "
+    "weighted score, counting only indicators that could judge the subject.",
+    (
+        _c("run_id", "VARCHAR", "Flag run."),
+        _c("dataset", "VARCHAR", "Dataset."),
+        _c("subject_type", "VARCHAR", "process, buyer or tenderer (a supplier)."),
+        _c("subject_id", "VARCHAR", "ocid or organisation id."),
+        _c("status", "VARCHAR", "scored, or insufficient_data when no indicator could judge the subject."),
+        _c("cri", "DOUBLE", "Share of judged indicators that flagged (0-1), or NULL when none could judge."),
+        _c("weighted_score", "DOUBLE", "Profile-weighted share of judged indicators that flagged (0-1)."),
+        _c("components", "INTEGER", "Indicators that judged the subject (flagged or clear)."),
+        _c("flagged", "INTEGER", "Indicators that flagged it."),
+        _c("flagged_indicators", "VARCHAR[]", "Their codes."),
+        _c("rank", "INTEGER", "Rank by weighted score within its subject type (1 = riskiest)."),
+    ),
+    group="flags",
+)
+
+FLAG_TABLES: tuple[Table, ...] = (FLAG_RUNS, FLAG_RESULTS, RISK_SCORES)
 ALL_TABLES: tuple[Table, ...] = CONTRACTING_TABLES + BOOKKEEPING_TABLES + FLAG_TABLES
 TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in ALL_TABLES}
 
