@@ -30,9 +30,11 @@ class FlagRunSummary:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # code -> status -> rows
     seconds: dict[str, float] = field(default_factory=dict)
     duration_seconds: float = 0.0
+    risk_scores: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "risk_scores": self.risk_scores,
             "run_id": self.run_id,
             "dataset": self.dataset,
             "profile": self.profile,
