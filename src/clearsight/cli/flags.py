@@ -258,3 +258,27 @@ def scaffold_command(
         path.write_text(template.format(code=code, title=title), encoding="utf-8")
         console.print(f"created {path}")
     console.print(json.dumps({"next": "fill in the TODOs; `make test` checks the four files belong together"}))
+
+
+@flags_app.command("export")
+def export_command(
+    out: Annotated[Path, typer.Argument(help="Output file: .csv, .parquet or .json.")],
+    dataset: Annotated[str, typer.Option("--dataset", "-d")] = "default",
+    run: Annotated[str | None, typer.Option(help="Flag run id (default: the dataset's latest).")] = None,
+    risk: Annotated[bool, typer.Option("--risk", help="Export risk_scores instead of flag_results.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Export a run's flag results (or risk scores) to CSV, Parquet or JSON."""
+    from clearsight.report.export import export_results
+    from clearsight.report.html import ReportError, _latest_run
+
+    with open_backend(state.database, memory_limit=state.memory_limit) as backend:
+        try:
+            run_id = run or _latest_run(backend, dataset)
+            rows = export_results(backend, run_id, out, "risk_scores" if risk else "flag_results")
+        except (ReportError, ValueError) as error:
+            fail(str(error), 2)
+    if json_output:
+        print_json({"run_id": run_id, "out": str(out), "rows": rows})
+    else:
+        console.print(f"wrote {rows:,} rows of run {run_id} to {out}")

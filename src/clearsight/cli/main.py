@@ -176,6 +176,30 @@ def _record_ingest_run(summary: dict[str, Any]) -> dict[str, Any]:
     return {"file": state.ledger, "log": "ingest-runs", "index": index}
 
 
+@app.command("report")
+def report_command(
+    dataset: Annotated[str, typer.Option("--dataset", "-d", help="Dataset reported on.")] = "default",
+    out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
+    run: Annotated[str | None, typer.Option(help="Flag run id (default: the dataset's latest).")] = None,
+    processes: Annotated[int, typer.Option(help="How many of the riskiest processes get a section.")] = 100,
+    json_output: JsonOption = False,
+) -> None:
+    """Write the red-flag report: one self-contained HTML file with charts and explanations, readable offline."""
+    from clearsight.report.html import ReportError, build_report
+
+    with _backend() as backend:
+        try:
+            html = build_report(backend, dataset, run, processes)
+        except ReportError as error:
+            fail(str(error), 2)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    if json_output:
+        print_json({"out": str(out), "bytes": len(html.encode())})
+    else:
+        console.print(f"report written to {out} ({len(html.encode()) / 1024:,.0f} KB): open it in a browser")
+
+
 @app.command("quality")
 def quality_command(
     dataset: Annotated[str | None, typer.Option("--dataset", "-d", help="Only this dataset.")] = None,

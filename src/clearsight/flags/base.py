@@ -57,6 +57,9 @@ class Indicator:
     minimum_sample: int | None = None
     snippets: Any = None  # optional: params -> {name: SQL} for placeholders literals cannot express
     sql_path: Path = field(default=Path())
+    # Plain-language sentence per subject type for a flagged row; fields: value, threshold, subject_id and the
+    # evidence keys (formatted with str.format; missing fields read "unknown").
+    explanations: dict[str, str] = field(default_factory=dict)
 
     CODE: ClassVar[re.Pattern[str]] = re.compile(r"^[A-Z]\d{3}$")
 
@@ -66,6 +69,17 @@ class Indicator:
         unknown = set(self.subject_types) - set(SUBJECT_TYPES)
         if unknown:
             raise ValueError(f"{self.code}: unknown subject types {sorted(unknown)}")
+
+    def explain(self, subject_type: str, subject_id: str, value: Any, threshold: Any, evidence: dict[str, Any]) -> str:
+        """The sentence explaining one flagged row."""
+        template = self.explanations.get(subject_type)
+        if template is None:
+            return f"{self.title}: value {value}, threshold {threshold}."
+        fields = _Fields({**evidence, "value": value, "threshold": threshold, "subject_id": subject_id})
+        try:
+            return template.format_map(fields)
+        except (ValueError, TypeError):  # a field of an unexpected type for its format spec
+            return f"{self.title}: value {value}, threshold {threshold}."
 
     @property
     def sql_template(self) -> str:
@@ -108,3 +122,19 @@ def quantile_sql(relation: str, column: str, probability: float) -> str:
         JOIN sample AS lower ON lower.r = floor(position.h)
         LEFT JOIN sample AS upper ON upper.r = floor(position.h) + 1
     )"""
+
+
+class _Fields(dict):  # type: ignore[type-arg]
+    """Format fields; a missing or null one reads "unknown" (and ignores numeric format specs)."""
+
+    def __missing__(self, key: str) -> _Unknown:
+        return _Unknown()
+
+    def __getitem__(self, key: str) -> Any:
+        value = super().get(key)
+        return _Unknown() if value is None else value
+
+
+class _Unknown:
+    def __format__(self, spec: str) -> str:
+        return "unknown"

@@ -44,4 +44,9 @@ INDICATOR = Indicator(
     params=R003Params,
     snippets=_snippets,
     sql_path=Path(__file__).with_suffix(".sql"),
+    explanations={
+        "process": (
+            "The tender was open for {value:.0f} days, less than the {threshold:.0f} days this profile requires."
+        ),
+    },
 )

@@ -24,4 +24,7 @@ INDICATOR = Indicator(
     "Fazekas & Kocsis (2020), single bidding in the GTI corruption risk index.",
     params=R018Params,
     sql_path=Path(__file__).with_suffix(".sql"),
+    explanations={
+        "process": "Only {value:.0f} tenderer took part in this {procurement_method} procedure.",
+    },
 )

@@ -32,4 +32,12 @@ INDICATOR = Indicator(
     minimum_sample=10,
     snippets=_snippets,
     sql_path=Path(__file__).with_suffix(".sql"),
+    explanations={
+        "process": (
+            "The runner-up ({second_lowest_bidder}) bid {second_lowest_bid:,.2f}, only "
+            "{value:.1%} above the winning bid of {winning_bid:,.2f}; the lower fence is "
+            "{threshold:.1%}."
+        ),
+        "tenderer": "{subject_id} was the {role} in a process whose two lowest bids were suspiciously close.",
+    },
 )

@@ -36,4 +36,10 @@ INDICATOR = Indicator(
     minimum_sample=10,
     snippets=_snippets,
     sql_path=Path(__file__).with_suffix(".sql"),
+    explanations={
+        "tenderer": (
+            "{subject_id} bid in {processes_bid} processes and won {processes_won} "
+            "({value:.0%}), below the fence of {threshold:.0%} for frequent bidders."
+        ),
+    },
 )

@@ -13,4 +13,8 @@ INDICATOR = Indicator(
     subject_types=("process", "tenderer"),
     source="Open Contracting Partnership, Red Flags in Public Procurement (2024), R028; Cardinal R028.",
     sql_path=Path(__file__).with_suffix(".sql"),
+    explanations={
+        "process": "{value:.0f} different bidders submitted exactly the same price.",
+        "tenderer": "{subject_id} submitted a bid priced exactly like another bidder's ({amount:,.2f} {currency}).",
+    },
 )

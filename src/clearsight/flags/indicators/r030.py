@@ -13,4 +13,8 @@ INDICATOR = Indicator(
     subject_types=("process", "tenderer"),
     source="Open Contracting Partnership, Red Flags in Public Procurement (2024), R030; Cardinal R030.",
     sql_path=Path(__file__).with_suffix(".sql"),
+    explanations={
+        "process": "A winning bid was received {value:.0f} hours after the deadline ({deadline}).",
+        "tenderer": "{subject_id} won with a bid received {hours_late:.0f} hours late.",
+    },
 )

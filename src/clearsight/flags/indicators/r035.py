@@ -21,4 +21,8 @@ INDICATOR = Indicator(
     source="Open Contracting Partnership, Red Flags in Public Procurement (2024), R035; Cardinal R035.",
     params=R035Params,
     sql_path=Path(__file__).with_suffix(".sql"),
+    explanations={
+        "process": "Bids from {value:.0f} other tenderers were disqualified; only {winner}'s bid remained, and it won.",
+        "tenderer": "{subject_id} won after every other bid was disqualified.",
+    },
 )

@@ -13,4 +13,7 @@ INDICATOR = Indicator(
     subject_types=("process",),
     source="Open Contracting Partnership, Red Flags in Public Procurement (2024), R036; Cardinal R036.",
     sql_path=Path(__file__).with_suffix(".sql"),
+    explanations={
+        "process": "The lowest bid ({value:,.2f}) was disqualified in a price-only procedure.",
+    },
 )

@@ -39,4 +39,18 @@ INDICATOR = Indicator(
     minimum_sample=10,
     snippets=_snippets,
     sql_path=Path(__file__).with_suffix(".sql"),
+    explanations={
+        "buyer": (
+            "{subject_id} disqualified {disqualified_bids} of {submitted_bids} bids "
+            "({value:.0%}), at or above the fence of {threshold:.0%}."
+        ),
+        "procuring_entity": (
+            "{subject_id} disqualified {disqualified_bids} of {submitted_bids} bids "
+            "({value:.0%}), at or above the fence of {threshold:.0%}."
+        ),
+        "tenderer": (
+            "{disqualified_bids} of the {submitted_bids} bids by {subject_id} were "
+            "disqualified ({value:.0%}), at or above the fence of {threshold:.0%}."
+        ),
+    },
 )

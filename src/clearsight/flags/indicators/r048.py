@@ -34,4 +34,10 @@ INDICATOR = Indicator(
     minimum_sample=10,
     snippets=_snippets,
     sql_path=Path(__file__).with_suffix(".sql"),
+    explanations={
+        "tenderer": (
+            "{subject_id} won contracts in {value:.0f} unrelated classes ({classes}), at or "
+            "above the fence of {threshold:.0f}."
+        ),
+    },
 )

@@ -32,4 +32,11 @@ INDICATOR = Indicator(
     minimum_sample=10,
     snippets=_snippets,
     sql_path=Path(__file__).with_suffix(".sql"),
+    explanations={
+        "process": (
+            "The winning bid ({winning_bid:,.2f}) was {value:.0%} below the next-lowest bid "
+            "({second_lowest_bid:,.2f}); the upper fence is {threshold:.0%}."
+        ),
+        "tenderer": "{subject_id} won with a heavily discounted bid.",
+    },
 )

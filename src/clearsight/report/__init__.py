@@ -1,0 +1,1 @@
+"""Reports: the self-contained HTML red-flag report and exports of results."""
