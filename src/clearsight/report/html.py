@@ -132,7 +132,8 @@ def build_report(backend: Backend, dataset: str, run_id: str | None = None, proc
         process_sections.append(
             f'<section class="process" id="{escape(row["ocid"])}"><h3>{escape(row["ocid"])}: '
             f"{escape(row['title'] or 'untitled')}</h3>"
-            f'<p class="meta">{escape(row["buyer_name"] or "unknown buyer")} · {escape(row["procurement_method"] or "")}'
+            f'<p class="meta">{escape(row["buyer_name"] or "unknown buyer")} · '
+            f"{escape(row['procurement_method'] or '')}"
             f" · {escape(value)} · risk index {row['cri']:.2f}, weighted {row['weighted_score']:.2f}</p>"
             f"<ul>{items}</ul></section>"
         )
