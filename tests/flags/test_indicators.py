@@ -161,7 +161,8 @@ def test_cli_list_explain_run_scaffold(tmp_path: Path) -> None:
     runner = CliRunner()
     listed = json.loads(runner.invoke(app, ["flags", "list", "--json"]).stdout)
     assert [item["code"] for item in listed] == CODES
-    assert listed[0]["parameters"]["threshold"]["default"] == 15
+    by_code = {item["code"]: item for item in listed}
+    assert by_code["R003"]["parameters"]["threshold"]["default"] == 15
     explained = runner.invoke(app, ["flags", "explain", "R036"])
     assert explained.exit_code == 0 and "Lowest bid disqualified" in explained.stdout
     data = tmp_path / "d.jsonl"
