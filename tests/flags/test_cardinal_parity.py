@@ -119,8 +119,11 @@ def test_same_flags_as_cardinal_documentation_examples(number: str) -> None:
             "SELECT DISTINCT subject_type, subject_id, value FROM flag_results WHERE run_id = ? AND status = 'flagged'",
             [summary.run_id],
         )
-    got = {group: subjects for group, subjects in cardinal_shape(rows, code).items()
-           if group in expected or group != "Tenderer"}
+    got = {
+        group: subjects
+        for group, subjects in cardinal_shape(rows, code).items()
+        if group in expected or group != "Tenderer"
+    }
     assert got.keys() == expected.keys()
     for group, subjects in expected.items():
         assert got[group].keys() == subjects.keys(), group

@@ -181,3 +181,36 @@ def test_cli_list_explain_run_scaffold(tmp_path: Path) -> None:
     assert (tmp_path / "docs" / "flags" / "R099.md").read_text().count("## ") == len(SECTIONS)
     again = runner.invoke(app, ["flags", "scaffold", "R099", "--title", "x", "--root", str(tmp_path)])
     assert again.exit_code == 2
+
+
+def test_rules_apply_within_their_validity(tmp_path: Path) -> None:
+    releases = [
+        {
+            "ocid": "before",
+            "tender": {
+                "procurementMethod": "open",
+                "numberOfTenderers": 1,
+                "tenderPeriod": {"startDate": "2023-06-01T00:00:00Z"},
+            },
+        },
+        {
+            "ocid": "after",
+            "tender": {
+                "procurementMethod": "open",
+                "numberOfTenderers": 1,
+                "tenderPeriod": {"startDate": "2024-06-01T00:00:00Z"},
+            },
+        },
+    ]
+    rows = run_case(
+        tmp_path,
+        releases,
+        "R018",
+        profile={
+            "indicators": {"R018": {"valid_from": "2024-01-01", "legal_basis": "Public Procurement Act 2023, art. 12"}}
+        },
+    )
+    by_ocid = {row["subject_id"]: row for row in rows}
+    assert by_ocid["after"]["status"] == "flagged"
+    assert by_ocid["before"]["status"] == "not_applicable"
+    assert "Public Procurement Act" in json.loads(by_ocid["before"]["evidence"])["reason"]

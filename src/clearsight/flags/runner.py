@@ -147,6 +147,33 @@ def _inputs(backend: Backend, dataset: str) -> list[dict[str, Any]]:
     return rows
 
 
+def _apply_validity(backend: Backend, run_id: str, dataset: str, code: str, profile: Profile) -> None:
+    """A rule applies only to processes dated within its validity (e.g. a threshold set by a law in force from a
+    date): rows of processes outside it become not_applicable, saying why."""
+    settings = profile.indicators.get(code)
+    if settings is None or (settings.valid_from is None and settings.valid_to is None):
+        return
+    outside = []
+    if settings.valid_from is not None:
+        outside.append(f"moment < DATE {sql_literal(settings.valid_from.isoformat())}")
+    if settings.valid_to is not None:
+        outside.append(f"moment > DATE {sql_literal(settings.valid_to.isoformat())}")
+    reason = sql_literal(
+        f"outside the validity of the rule ({settings.valid_from or ''}..{settings.valid_to or ''}"
+        f"{'; ' + settings.legal_basis if settings.legal_basis else ''})"
+    )
+    backend.execute(
+        f"""
+        UPDATE flag_results SET status = 'not_applicable',
+            evidence = json_merge_patch(evidence, json_object('reason', {reason}))
+        WHERE run_id = ? AND indicator = ? AND ocid IN (
+            SELECT ocid FROM (
+                SELECT ocid, coalesce(tender_period_start, release_date) AS moment FROM processes WHERE dataset = ?
+            ) WHERE {" OR ".join(outside)})""",
+        [run_id, code, dataset],
+    )
+
+
 def run_flags(
     backend: Backend,
     dataset: str,
@@ -173,6 +200,7 @@ def run_flags(
             SELECT {prefix}, {sql_literal(item.code)}, subject_type, CAST(subject_id AS VARCHAR), ocid, status,
                    CAST(value AS DOUBLE), CAST(threshold AS DOUBLE), CAST(evidence AS JSON)
             FROM ({sql}) AS results""")
+        _apply_validity(backend, run_id, dataset, item.code, profile)
         counts = dict(
             backend.query(
                 "SELECT status, count(*) FROM flag_results WHERE run_id = ? AND indicator = ? GROUP BY status",
