@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_PROCESSES ?= 3000
 DB ?= clearsight.duckdb
 
-.PHONY: demo test setup lint bench-ingest bench-ledger clean docs
+.PHONY: demo test setup lint bench-ingest bench-flags bench-ledger clean docs
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ docs: setup
 
 bench-ingest: setup
 	$(BIN)/python benchmarks/ingest.py
+
+bench-flags: setup
+	$(BIN)/python benchmarks/flags.py
 
 bench-ledger: setup
 	$(BIN)/python benchmarks/ledger.py
