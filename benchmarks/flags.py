@@ -50,20 +50,28 @@ def end_to_end(name: str, path: Path) -> dict[str, object]:
         leftover.unlink(missing_ok=True)
     console.print(f"[bold]{name}[/]: ingest + flags …")
     ingest_seconds, ingest_rss, ingest_out = run_measured(
-        [*CLEARSIGHT, "--db", str(database), "ingest", "ocds", str(path), "--dataset", name, "--json"])
+        [*CLEARSIGHT, "--db", str(database), "ingest", "ocds", str(path), "--dataset", name, "--json"]
+    )
     flags_seconds, flags_rss, flags_out = run_measured(
-        [*CLEARSIGHT, "--db", str(database), "flags", "run", "--dataset", name, "--json"])
+        [*CLEARSIGHT, "--db", str(database), "flags", "run", "--dataset", name, "--json"]
+    )
     releases = json.loads(ingest_out)["releases_read"]
     flags = json.loads(flags_out)
     seconds = ingest_seconds + flags_seconds
     rate = releases / seconds
     cardinal = cardinal_rate(path, releases)
     return {
-        "input": name, "releases": releases, "indicators": len(flags["counts"]),
-        "ingest_seconds": round(ingest_seconds, 1), "flags_seconds": round(flags_seconds, 1),
-        "releases_per_second": round(rate), "peak_rss_megabytes": round(max(ingest_rss, flags_rss) / 1e6),
-        "cardinal_releases_per_second": round(cardinal[0]), "cardinal_measured": cardinal[1],
-        "ratio_to_cardinal": round(rate / cardinal[0], 2), "database": str(database),
+        "input": name,
+        "releases": releases,
+        "indicators": len(flags["counts"]),
+        "ingest_seconds": round(ingest_seconds, 1),
+        "flags_seconds": round(flags_seconds, 1),
+        "releases_per_second": round(rate),
+        "peak_rss_megabytes": round(max(ingest_rss, flags_rss) / 1e6),
+        "cardinal_releases_per_second": round(cardinal[0]),
+        "cardinal_measured": cardinal[1],
+        "ratio_to_cardinal": round(rate / cardinal[0], 2),
+        "database": str(database),
     }
 
 
@@ -76,7 +84,9 @@ def cardinal_rate(path: Path, releases: int) -> tuple[float, bool]:
     started = time.perf_counter()
     prepared = OUT / "cardinal-prepared.jsonl"
     with open(prepared, "wb") as handle:
-        subprocess.run([binary, "prepare", "-s", str(settings), "-o", "/dev/null", str(path)], check=True, stdout=handle)
+        subprocess.run(
+            [binary, "prepare", "-s", str(settings), "-o", "/dev/null", str(path)], check=True, stdout=handle
+        )
     subprocess.run([binary, "indicators", "-s", str(settings), str(prepared)], check=True, capture_output=True)
     return releases / (time.perf_counter() - started), True
 
@@ -87,24 +97,30 @@ def precision_recall(database: str, dataset: str, truth: Path) -> list[dict[str,
         for row in csv.DictReader(handle):
             planted[row["problem"]].add(row["ocid"])
     connection = duckdb.connect(database, read_only=True)
-    run = connection.execute("SELECT run_id FROM flag_runs WHERE dataset = ? ORDER BY started_at DESC LIMIT 1",
-                             [dataset]).fetchone()[0]
+    run = connection.execute(
+        "SELECT run_id FROM flag_runs WHERE dataset = ? ORDER BY started_at DESC LIMIT 1", [dataset]
+    ).fetchone()[0]
     flagged: dict[str, set[str]] = defaultdict(set)
     for code, ocid in connection.execute(
-        "SELECT indicator, ocid FROM flag_results WHERE run_id = ? AND status = 'flagged' "
-        "AND subject_type = 'process'", [run]
+        "SELECT indicator, ocid FROM flag_results WHERE run_id = ? AND status = 'flagged' AND subject_type = 'process'",
+        [run],
     ).fetchall():
         flagged[code].add(ocid)
     rows = []
     for problem, codes in EXPECTED.items():
         for code in codes:
             hits = flagged[code] & planted[problem]
-            rows.append({
-                "problem": problem, "indicator": code, "planted": len(planted[problem]), "flagged": len(flagged[code]),
-                "true_positives": len(hits),
-                "precision": round(len(hits) / len(flagged[code]), 3) if flagged[code] else None,
-                "recall": round(len(hits) / len(planted[problem]), 3) if planted[problem] else None,
-            })
+            rows.append(
+                {
+                    "problem": problem,
+                    "indicator": code,
+                    "planted": len(planted[problem]),
+                    "flagged": len(flagged[code]),
+                    "true_positives": len(hits),
+                    "precision": round(len(hits) / len(flagged[code]), 3) if flagged[code] else None,
+                    "recall": round(len(hits) / len(planted[problem]), 3) if planted[problem] else None,
+                }
+            )
     return rows
 
 
@@ -121,8 +137,13 @@ def main() -> None:
     for column in list(results[0])[:-1]:
         table.add_column(column.replace("_", " "), justify="right")
     for row in results:
-        table.add_row(*(f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
-                        for key, value in row.items() if key != "database"))
+        table.add_row(
+            *(
+                f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+                for key, value in row.items()
+                if key != "database"
+            )
+        )
     console.print(table)
     quality = precision_recall(str(results[1]["database"]), "synthetic-100k", OUT / "synthetic-100000.truth.csv")
     table = Table(title="indicators vs planted problems (synthetic 100k)")

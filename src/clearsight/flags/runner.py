@@ -74,9 +74,19 @@ def run_context(dataset: str, profile: Profile) -> dict[str, str]:
     if profile.currency:
         main_currency = sql_literal(profile.currency)
     else:
+        # The most common currency of the dataset's bids, else of its awards, else of its estimates.
         main_currency = (
-            f"(SELECT value_currency FROM bids WHERE dataset = {d} AND value_currency IS NOT NULL "
-            "GROUP BY value_currency ORDER BY count(*) DESC, value_currency LIMIT 1)"
+            "coalesce("
+            + ", ".join(
+                f"(SELECT {column} FROM {table} WHERE dataset = {d} AND {column} IS NOT NULL "
+                f"GROUP BY {column} ORDER BY count(*) DESC, {column} LIMIT 1)"
+                for table, column in (
+                    ("bids", "value_currency"),
+                    ("awards", "value_currency"),
+                    ("processes", "tender_value_currency"),
+                )
+            )
+            + ")"
         )
     rates = " ".join(
         f"WHEN b.value_currency = {sql_literal(code)} THEN b.value_amount * {float(rate)!r}"
