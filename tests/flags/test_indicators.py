@@ -214,3 +214,9 @@ def test_rules_apply_within_their_validity(tmp_path: Path) -> None:
     assert by_ocid["after"]["status"] == "flagged"
     assert by_ocid["before"]["status"] == "not_applicable"
     assert "Public Procurement Act" in json.loads(by_ocid["before"]["evidence"])["reason"]
+
+
+def test_the_index_lists_every_indicator() -> None:
+    index = (REPO / "docs" / "flags" / "README.md").read_text()
+    assert all(f"[{code}]({code}.md)" in index for code in CODES)
+    assert len(CODES) >= 41
