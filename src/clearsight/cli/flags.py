@@ -9,10 +9,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.markdown import Markdown
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from clearsight.cli.common import JsonOption, console, errors, fail, print_json, state
+from clearsight.cli.common import JsonOption, console, counting_progress, fail, print_json, state
 from clearsight.engine import EngineError, open_backend
 from clearsight.flags.base import STATUSES
 from clearsight.flags.profile import ProfileError, load_profile, shipped_profiles
@@ -121,15 +120,7 @@ def run_command(
         )
         if not known:
             fail(f"dataset {dataset!r} has no processes in {state.database}: ingest it first", 2)
-        with Progress(
-            TextColumn("[bold]indicators"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=errors,
-            disable=json_output or not errors.is_terminal,
-            transient=True,
-        ) as progress:
+        with counting_progress("indicators", json_output) as progress:
             task = progress.add_task("indicators", total=total)
             try:
                 summary = run_flags(backend, dataset, settings, codes, progress=lambda code: progress.advance(task))

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from clearsight import __version__
-from clearsight.cli.common import JsonOption, console, errors, fail, print_json, state
+from clearsight.cli.common import JsonOption, console, counting_progress, errors, fail, print_json, state
 from clearsight.cli.flags import flags_app
 from clearsight.cli.ledger import ledger_app
 from clearsight.engine import DEFAULT_DATABASE, Backend, EngineError, open_backend
@@ -303,15 +303,7 @@ def synth_procurement_command(
     from clearsight.synth.procurement import generate_procurement
 
     truth_path = truth or out.with_name(out.name.split(".")[0] + ".truth.csv")
-    with Progress(
-        TextColumn("[bold]generating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=errors,
-        disable=json_output or not errors.is_terminal,
-        transient=True,
-    ) as progress:
+    with counting_progress("generating", json_output) as progress:
         task = progress.add_task("generating", total=processes)
         result = generate_procurement(
             processes, seed, out, truth_path, on_progress=lambda done: progress.update(task, completed=done)

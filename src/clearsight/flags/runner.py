@@ -118,16 +118,21 @@ def run_context(dataset: str, profile: Profile) -> dict[str, str]:
     # The winner's lowest valid bid and the lowest valid bid of anyone else, in processes that compare prices,
     # whose awards are final and which have one winner (Cardinal's "second-lowest bid ratio").
     second_lowest = f"""(
-        SELECT p.ocid, w.winner,
-               min(t.amount_main) FILTER (WHERE t.tenderer_id = w.winner) AS winner_amount,
-               min(t.amount_main) FILTER (WHERE t.tenderer_id <> w.winner) AS lowest_other,
-               arg_min(t.tenderer_id, t.amount_main) FILTER (WHERE t.tenderer_id <> w.winner) AS lowest_other_tenderer
-        FROM {scope} AS p
-        JOIN {awards_final} AS f ON f.ocid = p.ocid AND f.all_final AND f.active_awards = 1
-        JOIN {sole_winner} AS w ON w.ocid = p.ocid
-        JOIN {bid_tenderer} AS t ON t.ocid = p.ocid AND t.status = 'valid' AND t.amount_main IS NOT NULL
-        WHERE {price_comparison}
-        GROUP BY p.ocid, w.winner
+        SELECT *, CASE WHEN winner_amount > 0 AND lowest_other >= winner_amount
+                       THEN (lowest_other - winner_amount) / winner_amount END AS ratio
+        FROM (
+            SELECT p.ocid, w.winner,
+                   min(t.amount_main) FILTER (WHERE t.tenderer_id = w.winner) AS winner_amount,
+                   min(t.amount_main) FILTER (WHERE t.tenderer_id <> w.winner) AS lowest_other,
+                   arg_min(t.tenderer_id, t.amount_main) FILTER (WHERE t.tenderer_id <> w.winner)
+                       AS lowest_other_tenderer
+            FROM {scope} AS p
+            JOIN {awards_final} AS f ON f.ocid = p.ocid AND f.all_final AND f.active_awards = 1
+            JOIN {sole_winner} AS w ON w.ocid = p.ocid
+            JOIN {bid_tenderer} AS t ON t.ocid = p.ocid AND t.status = 'valid' AND t.amount_main IS NOT NULL
+            WHERE {price_comparison}
+            GROUP BY p.ocid, w.winner
+        )
     )"""
     return {
         "dataset": d,

@@ -1,10 +1,7 @@
 -- R024 Price close to winning bid: (second-lowest valid bid - winning bid) / winning bid is at or below the
 -- lower fence Q1 - 1.5 IQR of all processes' ratios (or a fixed threshold).
 WITH ratios AS (
-    SELECT *,
-        CASE WHEN winner_amount > 0 AND lowest_other >= winner_amount
-             THEN (lowest_other - winner_amount) / winner_amount END AS ratio
-    FROM ${second_lowest}
+    SELECT * FROM ${second_lowest}
 ),
 fence AS (
     SELECT

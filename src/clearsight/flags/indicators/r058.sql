@@ -1,10 +1,7 @@
 -- R058 Heavily discounted bid: (second-lowest valid bid - winning bid) / winning bid is at or above the upper
 -- fence Q3 + 1.5 IQR of all processes' ratios (or a fixed threshold). Not judged when the fence is 0.
 WITH ratios AS (
-    SELECT *,
-        CASE WHEN winner_amount > 0 AND lowest_other >= winner_amount
-             THEN (lowest_other - winner_amount) / winner_amount END AS ratio
-    FROM ${second_lowest}
+    SELECT * FROM ${second_lowest}
 ),
 fence AS (
     SELECT (SELECT count(ratio) FROM ratios) AS sample, ${q1} AS q1, ${q3} AS q3
