@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clearsight.model.schema import BOOKKEEPING_TABLES, CONTRACTING_TABLES, FLAG_TABLES, Table
+from clearsight.model.schema import BOOKKEEPING_TABLES, CONTRACTING_TABLES, FLAG_TABLES, SCREEN_RESULTS, Table
 
 INTRODUCTION = """\
 # Data model
@@ -43,6 +43,8 @@ def render() -> str:
     parts += [_table_markdown(table) for table in BOOKKEEPING_TABLES]
     parts.append("## Red-flag tables\n")
     parts += [_table_markdown(table) for table in FLAG_TABLES]
+    parts.append("## Screens\n")
+    parts.append(_table_markdown(SCREEN_RESULTS))
     return "\n".join(parts)
 
 

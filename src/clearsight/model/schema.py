@@ -516,7 +516,30 @@ RISK_SCORES = Table(
 )
 
 FLAG_TABLES: tuple[Table, ...] = (FLAG_RUNS, FLAG_RESULTS, RISK_SCORES)
-ALL_TABLES: tuple[Table, ...] = CONTRACTING_TABLES + BOOKKEEPING_TABLES + FLAG_TABLES
+
+SCREEN_RESULTS = Table(
+    "screen_results",
+    "Bid-rigging screens per tender (or lot): statistics of the submitted bids, and the cartel classifier's "
+    "calibrated probability.",
+    (
+        _c("run_id", "VARCHAR", "Screens run."),
+        *_PROCESS_KEY,
+        _c("lot_id", "VARCHAR", "Lot, or NULL for bids not tied to a lot."),
+        _c("status", "VARCHAR", "screened, or insufficient_data (fewer bids than the minimum)."),
+        _c("bids", "INTEGER", "Submitted bids with an amount in the main currency."),
+        _c("cv", "DOUBLE", "Coefficient of variation."),
+        _c("kurtosis", "DOUBLE", "Sample excess kurtosis."),
+        _c("skewness", "DOUBLE", "Sample skewness."),
+        _c("spread", "DOUBLE", "(highest - lowest) / lowest."),
+        _c("diffp", "DOUBLE", "(second lowest - lowest) / lowest."),
+        _c("rd", "DOUBLE", "Relative distance: (second lowest - lowest) / standard deviation of losing bids."),
+        _c("altrd", "DOUBLE", "Alternative relative distance: (second lowest - lowest) / mean gap of losing bids."),
+        _c("ks", "DOUBLE", "Kolmogorov-Smirnov statistic against the uniform distribution on [lowest, highest]."),
+        _c("cartel_probability", "DOUBLE", "Calibrated probability of bid rigging from the shipped classifier."),
+    ),
+    group="screens",
+)
+ALL_TABLES: tuple[Table, ...] = CONTRACTING_TABLES + BOOKKEEPING_TABLES + FLAG_TABLES + (SCREEN_RESULTS,)
 TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in ALL_TABLES}
 
 

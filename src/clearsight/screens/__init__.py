@@ -1,0 +1,1 @@
+"""Bid-rigging screens (SQL over canonical bids) and the cartel classifier."""

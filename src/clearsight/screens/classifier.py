@@ -1,0 +1,144 @@
+"""The cartel classifier: gradient boosting on the screens of labelled tenders, with calibrated probabilities.
+
+Training data: the labelled bid-rigging datasets of García Rodríguez et al. (2022) (Switzerland, Japan, Italy,
+Brazil; one row per bid). Every tender's screens are recomputed with clearsight's own SQL (`screens_sql`), so the
+model sees exactly what production computes; a tender is labelled collusive when any of its bids is. Evaluation
+is cross-validation grouped by tender (each row is a tender, so no tender's bids are in two folds) and across
+datasets (train on three countries, test on the fourth).
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from clearsight.screens.sql import SCREEN_COLUMNS, screens_sql
+
+FEATURES = SCREEN_COLUMNS
+DATASETS = {
+    "switzerland": "DB_Collusion_Switzerland_GR_and_See-Gaster_processed.csv",
+    "japan": "DB_Collusion_Japan_processed.csv",
+    "italy": "DB_Collusion_Italy_processed.csv",
+    "brazil": "DB_Collusion_Brazil_processed.csv",
+}
+BASELINE_AUC = {"switzerland": 0.71, "japan": 0.80, "italy": 0.89, "brazil": 0.88}  # ../shared/data/collusion
+MINIMUM_BIDS = 4
+SEED = 20221
+MODEL_FILE = "cartel_model.pkl"
+
+
+@dataclass
+class Labelled:
+    """Tender-level screens and labels of one dataset."""
+
+    name: str
+    tenders: np.ndarray  # tender ids
+    features: np.ndarray  # n x len(FEATURES), NaN where undefined
+    labels: np.ndarray  # 1 collusive, 0 not
+
+
+def load_labelled(folder: Path, name: str) -> Labelled:
+    """Screens of every tender with at least MINIMUM_BIDS bids, computed by clearsight's SQL."""
+    path = str(folder / DATASETS[name]).replace("'", "''")
+    connection = duckdb.connect()
+    connection.execute(f"""
+        CREATE TABLE labelled_bids AS
+        SELECT CAST(Tender AS VARCHAR) AS ocid, NULL::VARCHAR AS lot_id, CAST(Bid_value AS DOUBLE) AS amount,
+               CAST(Collusive_competitor AS INTEGER) AS collusive
+        FROM read_csv('{path}', header = true)""")
+    rows = connection.execute(f"""
+        SELECT s.*, l.collusive
+        FROM ({screens_sql("labelled_bids")}) AS s
+        JOIN (SELECT ocid, max(collusive) AS collusive FROM labelled_bids GROUP BY ocid) AS l USING (ocid)
+        WHERE s.bids >= {MINIMUM_BIDS}
+        ORDER BY s.ocid""").fetchall()
+    connection.close()
+    columns = ["ocid", "lot_id", *FEATURES, "collusive"]
+    table = np.array(rows, dtype=object)
+    features = table[:, [columns.index(feature) for feature in FEATURES]].astype(float)
+    return Labelled(name, table[:, 0], features, table[:, -1].astype(int))
+
+
+def new_model(calibrated: bool = True) -> Any:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    booster = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, max_leaf_nodes=15,
+                                             l2_regularization=1.0, random_state=SEED)
+    return CalibratedClassifierCV(booster, method="isotonic", cv=5) if calibrated else booster
+
+
+def metrics(labels: np.ndarray, probabilities: np.ndarray, top_share: float = 0.1) -> dict[str, float]:
+    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+
+    k = max(1, round(len(labels) * top_share))
+    top = np.argsort(-probabilities, kind="stable")[:k]
+    return {
+        "auc": round(float(roc_auc_score(labels, probabilities)), 4),
+        "balanced_accuracy": round(float(balanced_accuracy_score(labels, probabilities >= 0.5)), 4),
+        "precision_at_top_10pct": round(float(labels[top].mean()), 4),
+        "tenders": int(len(labels)),
+        "collusive_share": round(float(labels.mean()), 4),
+    }
+
+
+def grouped_folds(tenders: np.ndarray, folds: int = 5) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Folds by tender: every tender's rows (here: its one row) fall in exactly one test fold."""
+    from sklearn.model_selection import GroupKFold
+
+    indices = np.arange(len(tenders))
+    return list(GroupKFold(n_splits=folds).split(indices, groups=tenders))
+
+
+def cross_validate(data: Labelled, folds: int = 5) -> dict[str, float]:
+    probabilities = np.zeros(len(data.labels))
+    for train, test in grouped_folds(data.tenders, folds):
+        model = new_model()
+        model.fit(data.features[train], data.labels[train])
+        probabilities[test] = model.predict_proba(data.features[test])[:, 1]
+    return metrics(data.labels, probabilities)
+
+
+def evaluate(folder: Path) -> dict[str, Any]:
+    """Per dataset (grouped 5-fold CV) and across datasets (leave one country out), against the baselines."""
+    data = {name: load_labelled(folder, name) for name in DATASETS}
+    within = {name: {**cross_validate(labelled), "baseline_auc": BASELINE_AUC[name]}
+              for name, labelled in data.items()}
+    across = {}
+    for held_out in DATASETS:
+        train = [data[name] for name in DATASETS if name != held_out]
+        model = new_model()
+        model.fit(np.vstack([item.features for item in train]), np.concatenate([item.labels for item in train]))
+        probabilities = model.predict_proba(data[held_out].features)[:, 1]
+        across[held_out] = metrics(data[held_out].labels, probabilities)
+    return {"within_dataset_grouped_cv": within, "leave_one_dataset_out": across, "features": list(FEATURES),
+            "minimum_bids": MINIMUM_BIDS, "seed": SEED}
+
+
+def train(folder: Path, out: Path) -> dict[str, Any]:
+    """Train on all four datasets and write the model (pickle) beside a JSON record of how it was made."""
+    import sklearn
+
+    data = [load_labelled(folder, name) for name in DATASETS]
+    model = new_model()
+    model.fit(np.vstack([item.features for item in data]), np.concatenate([item.labels for item in data]))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "wb") as handle:
+        pickle.dump({"model": model, "features": list(FEATURES), "sklearn": sklearn.__version__}, handle)
+    record = {"trained_on": {item.name: int(len(item.labels)) for item in data}, "features": list(FEATURES),
+              "sklearn": sklearn.__version__, "seed": SEED, "minimum_bids": MINIMUM_BIDS}
+    out.with_suffix(".json").write_text(json.dumps(record, indent=2))
+    return record
+
+
+def load_shipped() -> Any:
+    """The model shipped in the package (trained by `clearsight screens train`)."""
+    blob = resources.files("clearsight.screens").joinpath("model", MODEL_FILE).read_bytes()
+    return pickle.loads(blob)["model"]  # noqa: S301 - our own file, shipped in the package
