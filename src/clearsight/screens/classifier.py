@@ -66,13 +66,23 @@ def load_labelled(folder: Path, name: str) -> Labelled:
     return Labelled(name, table[:, 0], features, table[:, -1].astype(int))
 
 
-def new_model(calibrated: bool = True) -> Any:
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.ensemble import HistGradientBoostingClassifier
+def new_model(training_tenders: int) -> Any:
+    """Extremely randomised trees; leaves grow with the training set (small sets keep fine leaves)."""
+    from sklearn.ensemble import ExtraTreesClassifier
 
-    booster = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, max_leaf_nodes=15,
-                                             l2_regularization=1.0, random_state=SEED)
-    return CalibratedClassifierCV(booster, method="isotonic", cv=5) if calibrated else booster
+    return ExtraTreesClassifier(
+        n_estimators=300, min_samples_leaf=max(2, training_tenders // 300), n_jobs=2, random_state=SEED
+    )
+
+
+def fit_calibrated(features: np.ndarray, labels: np.ndarray, tenders: np.ndarray) -> Any:
+    """Trees on all the given tenders, with one sigmoid calibration fitted on their out-of-fold predictions
+    (5 folds grouped by tender). A sigmoid is monotone: calibration changes probabilities, never the ranking."""
+    from sklearn.calibration import CalibratedClassifierCV
+
+    splits = grouped_folds(tenders, 5)
+    model = CalibratedClassifierCV(new_model(len(labels)), method="sigmoid", cv=splits, ensemble=False)
+    return model.fit(features, labels)
 
 
 def metrics(labels: np.ndarray, probabilities: np.ndarray, top_share: float = 0.1) -> dict[str, float]:
@@ -84,7 +94,7 @@ def metrics(labels: np.ndarray, probabilities: np.ndarray, top_share: float = 0.
         "auc": round(float(roc_auc_score(labels, probabilities)), 4),
         "balanced_accuracy": round(float(balanced_accuracy_score(labels, probabilities >= 0.5)), 4),
         "precision_at_top_10pct": round(float(labels[top].mean()), 4),
-        "tenders": int(len(labels)),
+        "tenders": len(labels),
         "collusive_share": round(float(labels.mean()), 4),
     }
 
@@ -100,8 +110,7 @@ def grouped_folds(tenders: np.ndarray, folds: int = 5) -> list[tuple[np.ndarray,
 def cross_validate(data: Labelled, folds: int = 5) -> dict[str, float]:
     probabilities = np.zeros(len(data.labels))
     for train, test in grouped_folds(data.tenders, folds):
-        model = new_model()
-        model.fit(data.features[train], data.labels[train])
+        model = fit_calibrated(data.features[train], data.labels[train], data.tenders[train])
         probabilities[test] = model.predict_proba(data.features[test])[:, 1]
     return metrics(data.labels, probabilities)
 
@@ -109,17 +118,24 @@ def cross_validate(data: Labelled, folds: int = 5) -> dict[str, float]:
 def evaluate(folder: Path) -> dict[str, Any]:
     """Per dataset (grouped 5-fold CV) and across datasets (leave one country out), against the baselines."""
     data = {name: load_labelled(folder, name) for name in DATASETS}
-    within = {name: {**cross_validate(labelled), "baseline_auc": BASELINE_AUC[name]}
-              for name, labelled in data.items()}
+    within = {name: {**cross_validate(labelled), "baseline_auc": BASELINE_AUC[name]} for name, labelled in data.items()}
     across = {}
     for held_out in DATASETS:
         train = [data[name] for name in DATASETS if name != held_out]
-        model = new_model()
-        model.fit(np.vstack([item.features for item in train]), np.concatenate([item.labels for item in train]))
+        model = fit_calibrated(
+            np.vstack([item.features for item in train]),
+            np.concatenate([item.labels for item in train]),
+            np.array([f"{item.name}:{tender}" for item in train for tender in item.tenders]),
+        )
         probabilities = model.predict_proba(data[held_out].features)[:, 1]
         across[held_out] = metrics(data[held_out].labels, probabilities)
-    return {"within_dataset_grouped_cv": within, "leave_one_dataset_out": across, "features": list(FEATURES),
-            "minimum_bids": MINIMUM_BIDS, "seed": SEED}
+    return {
+        "within_dataset_grouped_cv": within,
+        "leave_one_dataset_out": across,
+        "features": list(FEATURES),
+        "minimum_bids": MINIMUM_BIDS,
+        "seed": SEED,
+    }
 
 
 def train(folder: Path, out: Path) -> dict[str, Any]:
@@ -127,13 +143,25 @@ def train(folder: Path, out: Path) -> dict[str, Any]:
     import sklearn
 
     data = [load_labelled(folder, name) for name in DATASETS]
-    model = new_model()
-    model.fit(np.vstack([item.features for item in data]), np.concatenate([item.labels for item in data]))
+    model = fit_calibrated(
+        np.vstack([item.features for item in data]),
+        np.concatenate([item.labels for item in data]),
+        np.array([f"{item.name}:{tender}" for item in data for tender in item.tenders]),
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "wb") as handle:
-        pickle.dump({"model": model, "features": list(FEATURES), "sklearn": sklearn.__version__}, handle)
-    record = {"trained_on": {item.name: int(len(item.labels)) for item in data}, "features": list(FEATURES),
-              "sklearn": sklearn.__version__, "seed": SEED, "minimum_bids": MINIMUM_BIDS}
+        pickle.dump(
+            {"model": model, "features": list(FEATURES), "sklearn": sklearn.__version__},
+            handle,
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
+    record = {
+        "trained_on": {item.name: len(item.labels) for item in data},
+        "features": list(FEATURES),
+        "sklearn": sklearn.__version__,
+        "seed": SEED,
+        "minimum_bids": MINIMUM_BIDS,
+    }
     out.with_suffix(".json").write_text(json.dumps(record, indent=2))
     return record
 
@@ -141,4 +169,4 @@ def train(folder: Path, out: Path) -> dict[str, Any]:
 def load_shipped() -> Any:
     """The model shipped in the package (trained by `clearsight screens train`)."""
     blob = resources.files("clearsight.screens").joinpath("model", MODEL_FILE).read_bytes()
-    return pickle.loads(blob)["model"]  # noqa: S301 - our own file, shipped in the package
+    return pickle.loads(blob)["model"]

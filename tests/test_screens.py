@@ -1,0 +1,130 @@
+"""Bid-rigging screens against hand-computed values; the classifier's folds, determinism and shipped model."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from clearsight.engine import DuckDBBackend
+from clearsight.flags.profile import load_profile
+from clearsight.ingest.pipeline import ingest_ocds
+from clearsight.screens.classifier import (
+    FEATURES,
+    fit_calibrated,
+    grouped_folds,
+    load_labelled,
+    load_shipped,
+)
+from clearsight.screens.run import run_screens
+from clearsight.screens.sql import screens_sql
+from tests.conftest import shared
+
+BIDS = [100.0, 104.0, 110.0, 125.0, 131.0]
+
+
+def hand_screens(bids: list[float]) -> dict[str, float]:
+    b = sorted(bids)
+    n, mean, sd = len(b), statistics.mean(b), statistics.stdev(b)
+    z = [(value - mean) / sd for value in b]
+    losing = b[1:]
+    u = [(value - b[0]) / (b[-1] - b[0]) for value in b]
+    return {
+        "bids": n,
+        "cv": sd / mean,
+        "kurtosis": n * (n + 1) / ((n - 1) * (n - 2) * (n - 3)) * sum(v**4 for v in z)
+        - 3 * (n - 1) ** 2 / ((n - 2) * (n - 3)),
+        "skewness": n / ((n - 1) * (n - 2)) * sum(v**3 for v in z),
+        "spread": (b[-1] - b[0]) / b[0],
+        "diffp": (b[1] - b[0]) / b[0],
+        "rd": (b[1] - b[0]) / statistics.stdev(losing),
+        "altrd": (b[1] - b[0]) / ((b[-1] - b[1]) / (n - 2)),
+        "ks": max(max((i + 1) / n - u[i], u[i] - i / n) for i in range(n)),
+    }
+
+
+def test_screens_match_hand_computed_values() -> None:
+    connection = duckdb.connect()
+    connection.execute("CREATE TABLE b (ocid VARCHAR, lot_id VARCHAR, amount DOUBLE)")
+    connection.executemany("INSERT INTO b VALUES ('t', NULL, ?)", [[value] for value in BIDS[::-1]])
+    row = dict(zip(["ocid", "lot_id", *FEATURES], connection.execute(screens_sql("b")).fetchone(), strict=True))
+    for name, value in hand_screens(BIDS).items():
+        assert math.isclose(row[name], value, rel_tol=1e-9), name
+
+
+def test_small_tenders_leave_undefined_screens_empty() -> None:
+    connection = duckdb.connect()
+    connection.execute("CREATE TABLE b AS SELECT 't' AS ocid, NULL::VARCHAR AS lot_id, 5.0 AS amount")
+    row = dict(zip(["ocid", "lot_id", *FEATURES], connection.execute(screens_sql("b")).fetchone(), strict=True))
+    assert row["bids"] == 1 and row["diffp"] is None and row["rd"] is None and row["ks"] is None
+
+
+def test_grouped_folds_never_split_a_tender() -> None:
+    tenders = np.array([f"t{n % 37}" for n in range(200)])  # several rows per tender
+    seen_in_test: dict[str, int] = {}
+    for fold, (train, test) in enumerate(grouped_folds(tenders, 5)):
+        assert not set(tenders[train]) & set(tenders[test])
+        for tender in set(tenders[test]):
+            assert tender not in seen_in_test
+            seen_in_test[tender] = fold
+    assert set(seen_in_test) == set(tenders)
+
+
+def test_training_is_deterministic_and_labels_are_per_tender() -> None:
+    data = load_labelled(shared("collusion"), "brazil")
+    assert len(data.labels) == 78 and len(set(data.tenders)) == 78 and data.features.shape == (78, len(FEATURES))
+    first = fit_calibrated(data.features, data.labels, data.tenders).predict_proba(data.features)[:, 1]
+    second = fit_calibrated(data.features, data.labels, data.tenders).predict_proba(data.features)[:, 1]
+    assert np.allclose(first, second, rtol=0, atol=1e-12)  # same seed; parallel sums may differ in the last bit
+
+
+def test_the_shipped_model_scores_screens() -> None:
+    model = load_shipped()
+    features = np.array([[5, 0.05, -1.0, 0.2, 0.12, 0.01, 0.3, 0.4, 0.2], [4] + [np.nan] * 8])
+    probabilities = model.predict_proba(features)[:, 1]
+    assert ((probabilities >= 0) & (probabilities <= 1)).all()
+    record = json.loads(
+        (
+            Path(__file__).resolve().parents[1] / "src" / "clearsight" / "screens" / "model" / "cartel_model.json"
+        ).read_text()
+    )
+    assert record["features"] == list(FEATURES) and sum(record["trained_on"].values()) > 4000
+
+
+def test_run_screens_per_tender_and_lot(tmp_path: Path) -> None:
+    def bid(number: int, amount: float, lot: str | None = None) -> dict:
+        item = {
+            "id": str(number),
+            "status": "valid",
+            "tenderers": [{"id": f"T{number}"}],
+            "value": {"amount": amount, "currency": "EUR"},
+        }
+        return {**item, "relatedLots": [lot]} if lot else item
+
+    releases = [
+        {"ocid": "whole", "bids": {"details": [bid(n, amount) for n, amount in enumerate(BIDS)]}},
+        {
+            "ocid": "lots",
+            "bids": {
+                "details": [bid(n, 100 + n, "L1") for n in range(4)] + [bid(n + 4, 200 + n, "L2") for n in range(2)]
+            },
+        },
+    ]
+    path = tmp_path / "s.jsonl"
+    path.write_text("".join(json.dumps(release) + "\n" for release in releases))
+    with DuckDBBackend(":memory:") as backend:
+        ingest_ocds(backend, [str(path)], "d", compiled=True, workers=1)
+        summary = run_screens(backend, "d", load_profile("default"))
+        rows = {
+            (row["ocid"], row["lot_id"]): row
+            for row in backend.query_dicts("SELECT * FROM screen_results WHERE run_id = ?", [summary.run_id])
+        }
+    assert summary.screened == 2 and summary.insufficient == 1 and summary.scored == 2
+    assert rows[("lots", "L2")]["status"] == "insufficient_data" and rows[("lots", "L2")]["cartel_probability"] is None
+    assert rows[("lots", "L1")]["bids"] == 4
+    assert math.isclose(rows[("whole", None)]["cv"], hand_screens(BIDS)["cv"], rel_tol=1e-9)
+    assert 0 <= rows[("whole", None)]["cartel_probability"] <= 1
