@@ -40,7 +40,7 @@ EXPECTED = {
     "late_winning_bid": ["R030"],
     "amendment_inflation": ["C006", "C007"],
     "split_purchase": ["C008"],
-    "cartel_rotation": ["R024"],
+    "cartel_rotation": ["R024", "N002"],
 }
 
 
