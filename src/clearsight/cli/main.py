@@ -13,6 +13,7 @@ from clearsight import __version__
 from clearsight.cli.common import JsonOption, console, counting_progress, errors, fail, print_json, state
 from clearsight.cli.flags import flags_app
 from clearsight.cli.ledger import ledger_app
+from clearsight.cli.network import network_app
 from clearsight.cli.screens import screens_app
 from clearsight.engine import DEFAULT_DATABASE, Backend, EngineError, open_backend
 from clearsight.ledger.store import DEFAULT_LEDGER
@@ -32,6 +33,7 @@ app.add_typer(synth_app, name="synth")
 app.add_typer(flags_app, name="flags")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(screens_app, name="screens")
+app.add_typer(network_app, name="network")
 
 
 def _version(value: bool) -> None:

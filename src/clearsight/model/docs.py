@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clearsight.model.schema import BOOKKEEPING_TABLES, CONTRACTING_TABLES, FLAG_TABLES, SCREEN_RESULTS, Table
+from clearsight.model.schema import BOOKKEEPING_TABLES, CONTRACTING_TABLES, FLAG_TABLES, NETWORK_TABLES, SCREEN_RESULTS, Table
 
 INTRODUCTION = """\
 # Data model
@@ -45,6 +45,8 @@ def render() -> str:
     parts += [_table_markdown(table) for table in FLAG_TABLES]
     parts.append("## Screens\n")
     parts.append(_table_markdown(SCREEN_RESULTS))
+    parts.append("## Supplier network\n")
+    parts += [_table_markdown(table) for table in NETWORK_TABLES]
     return "\n".join(parts)
 
 

@@ -539,7 +539,42 @@ SCREEN_RESULTS = Table(
     ),
     group="screens",
 )
-ALL_TABLES: tuple[Table, ...] = CONTRACTING_TABLES + BOOKKEEPING_TABLES + FLAG_TABLES + (SCREEN_RESULTS,)
+NETWORK_EDGES = Table(
+    "network_edges",
+    "The supplier network: links between two suppliers (co-bidding, shared identifiers, similar names) and from "
+    "buyers to the suppliers they awarded; rebuilt per dataset by `clearsight network build`.",
+    (
+        _c("dataset", "VARCHAR", "Dataset."),
+        _c("source", "VARCHAR", "Party id (for supplier links, the smaller of the two ids; for awards, the buyer)."),
+        _c("target", "VARCHAR", "Party id (the other supplier, or the supplier a buyer awarded)."),
+        _c("kind", "VARCHAR", "co_bid, shared_address, shared_telephone, shared_email, similar_name or awarded."),
+        _c("weight", "DOUBLE", "co_bid: processes bid in together; awarded: active awards; shared links: 1."),
+        _c("evidence", "JSON", "What links them (processes, wins of each against the other, the shared value)."),
+    ),
+    group="network",
+)
+NETWORK_GROUPS = Table(
+    "network_groups",
+    "Communities of suppliers (Louvain on the co-bidding and shared-identifier links) and how suspicious each is.",
+    (
+        _c("dataset", "VARCHAR", "Dataset."),
+        _c("group_id", "VARCHAR", "Group id (G1 is the most suspicious)."),
+        _c("members", "VARCHAR[]", "Supplier ids."),
+        _c("size", "INTEGER", "Members."),
+        _c("joint_processes", "INTEGER", "Processes in which at least two members bid."),
+        _c("member_win_share", "DOUBLE", "Share of the joint processes won by a member."),
+        _c("distinct_winners", "INTEGER", "Members that won a joint process."),
+        _c("rotation", "DOUBLE", "Evenness of the members' wins (normalised entropy: 1 = perfect turn-taking)."),
+        _c("shared_identifier_links", "INTEGER", "Pairs of members sharing a telephone or an e-mail address."),
+        _c("score", "DOUBLE", "Suspicion score in [0, 1]; see docs/network.md."),
+        _c("evidence", "JSON", "Wins per member and the links inside the group."),
+    ),
+    group="network",
+)
+NETWORK_TABLES: tuple[Table, ...] = (NETWORK_EDGES, NETWORK_GROUPS)
+ALL_TABLES: tuple[Table, ...] = (
+    CONTRACTING_TABLES + BOOKKEEPING_TABLES + FLAG_TABLES + (SCREEN_RESULTS,) + NETWORK_TABLES
+)
 TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in ALL_TABLES}
 
 

@@ -1,0 +1,270 @@
+"""Build the supplier network of a dataset in SQL, find communities with Louvain, score each group.
+
+Links between two suppliers (undirected, stored once with source < target):
+- co_bid: they were tenderers of submitted bids in the same processes (weight: how many), with how often each won
+  while the other lost;
+- shared_address / shared_telephone / shared_email: the same normalised value in their party records (values shared
+  by more than `max_shared` parties are treated as placeholders and ignored);
+- similar_name: the same name once lower-cased, stripped of punctuation and of legal-form words (company-name entity
+  resolution: "Alpha Build Ltd." and "ALPHA BUILD LLC" are one name).
+Buyers link to the suppliers they awarded (awarded), for the picture and the GraphML export; they take no part in the
+communities.
+
+Communities are Louvain communities (networkx, seeded) of the supplier graph, where a co-bidding link weighs its
+Jaccard index (joint processes / processes either bid in; links below `min_jaccard` are left out: firms of one
+market meet now and then, a ring's members nearly always), a shared telephone or e-mail weighs 1, and a shared address
+or similar name 0.3 (addresses of office blocks and common names collide).
+A group is then scored by what cartels do (docs/network.md): its members win the processes they bid in together,
+take turns doing so, and share identifiers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+import pyarrow as pa
+
+from clearsight.engine import Backend
+from clearsight.flags.base import sql_literal
+from clearsight.model import ALL_TABLES
+
+# Words of legal forms and filler dropped from company names before comparing them.
+LEGAL_WORDS = (
+    "ltd", "limited", "llc", "llp", "plc", "inc", "incorporated", "corp", "corporation", "co", "company", "gmbh",
+    "ag", "sa", "sas", "sarl", "srl", "spa", "bv", "nv", "oy", "ab", "as", "kft", "sro", "doo", "tov", "ooo", "pp",
+    "group", "holding", "holdings", "the", "and",
+)
+
+
+@dataclass
+class NetworkSummary:
+    dataset: str
+    suppliers: int
+    edges: dict[str, int]
+    groups: int
+    suspicious_groups: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "dataset": self.dataset,
+            "suppliers": self.suppliers,
+            "edges": self.edges,
+            "groups": self.groups,
+            "suspicious_groups": self.suspicious_groups,
+        }
+
+
+def _participants_sql(dataset: str) -> str:
+    """Tenderers of submitted bids per process, and whether each won (supplier of an active award)."""
+    d = sql_literal(dataset)
+    return f"""
+        WITH bidders AS (
+            SELECT DISTINCT t.ocid, t.tenderer_id AS firm FROM bid_tenderers AS t
+            JOIN bids AS b ON b.dataset = t.dataset AND b.ocid = t.ocid AND b.bid_position = t.bid_position
+            WHERE t.dataset = {d} AND t.tenderer_id IS NOT NULL
+              AND b.status IN ('valid', 'disqualified', 'pending')
+        ),
+        winners AS (
+            SELECT DISTINCT s.ocid, s.supplier_id FROM award_suppliers AS s
+            JOIN awards AS a ON a.dataset = s.dataset AND a.ocid = s.ocid AND a.award_position = s.award_position
+            WHERE s.dataset = {d} AND a.status = 'active' AND s.supplier_id IS NOT NULL
+        )
+        SELECT b.ocid, b.firm, w.supplier_id IS NOT NULL AS won
+        FROM bidders AS b LEFT JOIN winners AS w ON w.ocid = b.ocid AND w.supplier_id = b.firm
+    """
+
+
+def _name_key_sql(column: str) -> str:
+    words = "|".join(LEGAL_WORDS)
+    cleaned = f"regexp_replace(lower(strip_accents({column})), '[^a-z0-9 ]', ' ', 'g')"
+    return f"trim(regexp_replace(regexp_replace({cleaned}, '\\b({words})\\b', ' ', 'g'), ' +', ' ', 'g'))"
+
+
+def build_network(
+    backend: Backend,
+    dataset: str,
+    *,
+    min_co_bids: int = 2,
+    min_jaccard: float = 0.25,
+    max_shared: int = 20,
+    seed: int = 42,
+) -> NetworkSummary:
+    """(Re)build network_edges and network_groups for `dataset`."""
+    backend.ensure_tables(ALL_TABLES)
+    d = sql_literal(dataset)
+    backend.execute(f"CREATE OR REPLACE TEMP TABLE _participants AS {_participants_sql(dataset)}")
+    backend.execute(f"DELETE FROM network_edges WHERE dataset = {d}")
+    backend.execute(f"DELETE FROM network_groups WHERE dataset = {d}")
+    backend.execute(f"""
+        INSERT INTO network_edges
+        SELECT {d}, a.firm, b.firm, 'co_bid', count(*),
+               to_json({{'processes': count(*),
+                        'source_beat_target': count(*) FILTER (WHERE a.won AND NOT b.won),
+                        'target_beat_source': count(*) FILTER (WHERE b.won AND NOT a.won),
+                        'examples': list(a.ocid ORDER BY a.ocid)[1:5]}})
+        FROM _participants AS a JOIN _participants AS b ON b.ocid = a.ocid AND a.firm < b.firm
+        GROUP BY a.firm, b.firm HAVING count(*) >= {int(min_co_bids)}
+    """)
+    shared = {
+        "shared_address": "nullif(lower(trim(coalesce(street_address, '') || ', ' || coalesce(locality, ''))), ',')",
+        "shared_telephone": "CASE WHEN length(regexp_replace(contact_telephone, '[^0-9]', '', 'g')) >= 6 "
+        "THEN regexp_replace(contact_telephone, '[^0-9]', '', 'g') END",
+        "shared_email": "nullif(lower(trim(contact_email)), '')",
+        "similar_name": f"nullif({_name_key_sql('coalesce(legal_name, name)')}, '')",
+    }
+    for kind, expression in shared.items():
+        backend.execute(f"""
+            INSERT INTO network_edges
+            WITH firms AS (
+                SELECT DISTINCT party_id, {expression} AS value FROM parties
+                WHERE dataset = {d} AND party_id IS NOT NULL
+                  AND (list_contains(roles, 'supplier') OR list_contains(roles, 'tenderer'))
+            ),
+            values_ AS (
+                SELECT value FROM firms WHERE value IS NOT NULL
+                GROUP BY value HAVING count(DISTINCT party_id) BETWEEN 2 AND {int(max_shared)}
+            )
+            SELECT DISTINCT {d}, a.party_id, b.party_id, '{kind}', 1.0, to_json({{'value': a.value}})
+            FROM firms AS a JOIN firms AS b ON b.value = a.value AND a.party_id < b.party_id
+            WHERE a.value IN (SELECT value FROM values_)
+        """)
+    backend.execute(f"""
+        INSERT INTO network_edges
+        SELECT {d}, p.buyer_id, s.supplier_id, 'awarded', count(DISTINCT a.ocid), to_json({{'awards': count(*)}})
+        FROM awards AS a
+        JOIN award_suppliers AS s ON s.dataset = a.dataset AND s.ocid = a.ocid AND s.award_position = a.award_position
+        JOIN processes AS p ON p.dataset = a.dataset AND p.ocid = a.ocid
+        WHERE a.dataset = {d} AND a.status = 'active' AND p.buyer_id IS NOT NULL AND s.supplier_id IS NOT NULL
+        GROUP BY p.buyer_id, s.supplier_id
+    """)
+    graph = _supplier_graph(backend, dataset, min_jaccard)
+    communities = nx.community.louvain_communities(graph, weight="weight", seed=seed) if graph.number_of_edges() else []
+    groups = [sorted(members) for members in communities if len(members) >= 2]
+    _score_groups(backend, dataset, groups)
+    edges = dict(backend.query(f"SELECT kind, count(*) FROM network_edges WHERE dataset = {d} GROUP BY kind ORDER BY 1"))
+    suspicious = backend.query_value(f"SELECT count(*) FROM network_groups WHERE dataset = {d} AND score >= 0.5")
+    backend.execute("DROP TABLE IF EXISTS _participants")
+    return NetworkSummary(dataset, graph.number_of_nodes(), edges, len(groups), int(suspicious))
+
+
+# Weight of each kind of link in the community graph; co-bidding links weigh their Jaccard index.
+LINK_WEIGHTS = {"shared_telephone": 1.0, "shared_email": 1.0, "shared_address": 0.3, "similar_name": 0.3}
+
+
+def _supplier_graph(backend: Backend, dataset: str, min_jaccard: float) -> nx.Graph:
+    d = sql_literal(dataset)
+    weights = " ".join(f"WHEN '{kind}' THEN {weight}" for kind, weight in LINK_WEIGHTS.items())
+    rows = backend.query(f"""
+        WITH bids_per_firm AS (SELECT firm, count(DISTINCT ocid) AS n FROM _participants GROUP BY firm),
+        weighted AS (
+            SELECT e.source, e.target,
+                   CASE e.kind WHEN 'co_bid' THEN e.weight / (s.n + t.n - e.weight) {weights} END AS weight,
+                   e.kind
+            FROM network_edges AS e
+            LEFT JOIN bids_per_firm AS s ON s.firm = e.source
+            LEFT JOIN bids_per_firm AS t ON t.firm = e.target
+            WHERE e.dataset = {d} AND e.kind <> 'awarded'
+        )
+        SELECT source, target, sum(weight) FROM weighted
+        WHERE kind <> 'co_bid' OR weight >= {float(min_jaccard)}
+        GROUP BY source, target
+    """)
+    graph = nx.Graph()
+    graph.add_weighted_edges_from((source, target, float(weight)) for source, target, weight in rows)
+    return graph
+
+
+def _score_groups(backend: Backend, dataset: str, groups: list[list[str]]) -> None:
+    if not groups:
+        return
+    d = sql_literal(dataset)
+    membership = pa.table(
+        {
+            "firm": [firm for members in groups for firm in members],
+            "group_index": [index for index, members in enumerate(groups) for _ in members],
+        }
+    )
+    with backend.registered("_membership", membership):
+        rows = backend.query_dicts(f"""
+            WITH member_bids AS (
+                SELECT m.group_index, p.ocid, p.firm, p.won
+                FROM _participants AS p JOIN _membership AS m ON m.firm = p.firm
+            ),
+            joint AS (  -- processes in which at least two members of a group bid
+                SELECT group_index, ocid, bool_or(won) AS member_won
+                FROM member_bids GROUP BY group_index, ocid HAVING count(*) >= 2
+            ),
+            wins AS (
+                SELECT b.group_index, b.firm, count(*) AS wins
+                FROM member_bids AS b JOIN joint AS j ON j.group_index = b.group_index AND j.ocid = b.ocid
+                WHERE b.won GROUP BY b.group_index, b.firm
+            ),
+            links AS (
+                SELECT m1.group_index,
+                       count(DISTINCT (e.source, e.target)) FILTER (WHERE e.kind IN ('shared_telephone', 'shared_email'))
+                           AS shared,
+                       list(DISTINCT e.kind || ': ' || e.source || ' - ' || e.target) FILTER (WHERE e.kind <> 'co_bid')
+                           AS shared_links
+                FROM network_edges AS e
+                JOIN _membership AS m1 ON m1.firm = e.source JOIN _membership AS m2 ON m2.firm = e.target
+                WHERE e.dataset = {d} AND m1.group_index = m2.group_index
+                GROUP BY m1.group_index
+            )
+            SELECT j.group_index, count(*) AS joint_processes,
+                   avg(CASE WHEN j.member_won THEN 1.0 ELSE 0.0 END) AS member_win_share,
+                   (SELECT list({{'firm': w.firm, 'wins': w.wins}} ORDER BY w.wins DESC, w.firm)
+                    FROM wins AS w WHERE w.group_index = j.group_index) AS wins,
+                   any_value(l.shared) AS shared, any_value(l.shared_links) AS shared_links
+            FROM joint AS j LEFT JOIN links AS l ON l.group_index = j.group_index
+            GROUP BY j.group_index
+        """)
+    by_index = {row["group_index"]: row for row in rows}
+    scored = []
+    for index, members in enumerate(groups):
+        row = by_index.get(index, {})
+        joint = int(row.get("joint_processes") or 0)
+        wins = row.get("wins") or []
+        shared = int(row.get("shared") or 0)
+        win_share = float(row.get("member_win_share") or 0.0)
+        rotation = _evenness([int(item["wins"]) for item in wins], len(members))
+        # Enough joint processes to judge a group: saturates at five per member.
+        support = min(1.0, joint / (5 * len(members)))
+        identifiers = min(1.0, shared / (len(members) - 1))
+        score = max(win_share * rotation * support, identifiers)
+        evidence = {"wins": wins, "shared_links": (row.get("shared_links") or [])[:20]}
+        scored.append((score, members, joint, win_share, len(wins), rotation, shared, evidence))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    table = pa.table(
+        {
+            "dataset": [dataset] * len(scored),
+            "group_id": [f"G{rank}" for rank in range(1, len(scored) + 1)],
+            "members": [item[1] for item in scored],
+            "size": [len(item[1]) for item in scored],
+            "joint_processes": [item[2] for item in scored],
+            "member_win_share": [item[3] for item in scored],
+            "distinct_winners": [item[4] for item in scored],
+            "rotation": [item[5] for item in scored],
+            "shared_identifier_links": [item[6] for item in scored],
+            "score": [round(item[0], 6) for item in scored],
+            "evidence": [_json(item[7]) for item in scored],
+        }
+    )
+    backend.append_arrow("network_groups", table)
+
+
+def _evenness(wins: list[int], members: int) -> float:
+    """Normalised Shannon entropy of the wins over the members: 1 when every member won equally, 0 when one won all."""
+    total = sum(wins)
+    if total == 0 or members < 2:
+        return 0.0
+    entropy = -sum((w / total) * math.log(w / total) for w in wins if w)
+    return max(0.0, entropy / math.log(members))
+
+
+def _json(value: Any) -> str:
+    import orjson
+
+    return orjson.dumps(value).decode()
