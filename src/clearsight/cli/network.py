@@ -33,9 +33,7 @@ def build_command(
     with open_backend(state.database, memory_limit=state.memory_limit) as backend:
         try:
             with console.status("building the supplier network …"):
-                summary = build_network(
-                    backend, dataset, min_co_bids=min_co_bids, min_jaccard=min_jaccard, seed=seed
-                )
+                summary = build_network(backend, dataset, min_co_bids=min_co_bids, min_jaccard=min_jaccard, seed=seed)
                 if graphml is not None:
                     write_graphml(backend, dataset, graphml)
             top = backend.query(
@@ -97,5 +95,7 @@ def show_command(
     for column in ("kind", "between", "weight", "evidence"):
         links.add_column(column)
     for link in detail["links"][:40]:
-        links.add_row(link["kind"], f"{link['source']} – {link['target']}", f"{link['weight']:g}", str(link["evidence"]))
+        links.add_row(
+            link["kind"], f"{link['source']} – {link['target']}", f"{link['weight']:g}", str(link["evidence"])
+        )
     console.print(links)

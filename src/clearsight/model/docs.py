@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from clearsight.model.schema import BOOKKEEPING_TABLES, CONTRACTING_TABLES, FLAG_TABLES, NETWORK_TABLES, SCREEN_RESULTS, Table
+from clearsight.model.schema import (
+    BOOKKEEPING_TABLES,
+    CONTRACTING_TABLES,
+    FLAG_TABLES,
+    NETWORK_TABLES,
+    SCREEN_RESULTS,
+    Table,
+)
 
 INTRODUCTION = """\
 # Data model

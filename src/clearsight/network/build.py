@@ -33,9 +33,40 @@ from clearsight.model import ALL_TABLES
 
 # Words of legal forms and filler dropped from company names before comparing them.
 LEGAL_WORDS = (
-    "ltd", "limited", "llc", "llp", "plc", "inc", "incorporated", "corp", "corporation", "co", "company", "gmbh",
-    "ag", "sa", "sas", "sarl", "srl", "spa", "bv", "nv", "oy", "ab", "as", "kft", "sro", "doo", "tov", "ooo", "pp",
-    "group", "holding", "holdings", "the", "and",
+    "ltd",
+    "limited",
+    "llc",
+    "llp",
+    "plc",
+    "inc",
+    "incorporated",
+    "corp",
+    "corporation",
+    "co",
+    "company",
+    "gmbh",
+    "ag",
+    "sa",
+    "sas",
+    "sarl",
+    "srl",
+    "spa",
+    "bv",
+    "nv",
+    "oy",
+    "ab",
+    "as",
+    "kft",
+    "sro",
+    "doo",
+    "tov",
+    "ooo",
+    "pp",
+    "group",
+    "holding",
+    "holdings",
+    "the",
+    "and",
 )
 
 
@@ -144,7 +175,9 @@ def build_network(
     communities = nx.community.louvain_communities(graph, weight="weight", seed=seed) if graph.number_of_edges() else []
     groups = [sorted(members) for members in communities if len(members) >= 2]
     _score_groups(backend, dataset, groups)
-    edges = dict(backend.query(f"SELECT kind, count(*) FROM network_edges WHERE dataset = {d} GROUP BY kind ORDER BY 1"))
+    edges = dict(
+        backend.query(f"SELECT kind, count(*) FROM network_edges WHERE dataset = {d} GROUP BY kind ORDER BY 1")
+    )
     suspicious = backend.query_value(f"SELECT count(*) FROM network_groups WHERE dataset = {d} AND score >= 0.5")
     backend.execute("DROP TABLE IF EXISTS _participants")
     return NetworkSummary(dataset, graph.number_of_nodes(), edges, len(groups), int(suspicious))
@@ -204,8 +237,8 @@ def _score_groups(backend: Backend, dataset: str, groups: list[list[str]]) -> No
             ),
             links AS (
                 SELECT m1.group_index,
-                       count(DISTINCT (e.source, e.target)) FILTER (WHERE e.kind IN ('shared_telephone', 'shared_email'))
-                           AS shared,
+                       count(DISTINCT (e.source, e.target))
+                           FILTER (WHERE e.kind IN ('shared_telephone', 'shared_email')) AS shared,
                        list(DISTINCT e.kind || ': ' || e.source || ' - ' || e.target) FILTER (WHERE e.kind <> 'co_bid')
                            AS shared_links
                 FROM network_edges AS e

@@ -80,9 +80,7 @@ def write_graphml(backend: Backend, dataset: str, path: Path, group_id: str | No
     buyers = {source for source, _, kind, _ in rows if kind == "awarded"}
     group_of = {
         member: group
-        for group, members in backend.query(
-            "SELECT group_id, members FROM network_groups WHERE dataset = ?", [dataset]
-        )
+        for group, members in backend.query("SELECT group_id, members FROM network_groups WHERE dataset = ?", [dataset])
         for member in members
     }
     for source, target, kind, weight in rows:
