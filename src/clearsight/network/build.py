@@ -265,7 +265,8 @@ def _score_groups(backend: Backend, dataset: str, groups: list[list[str]]) -> No
         rotation = _evenness([int(item["wins"]) for item in wins], len(members))
         # Enough joint processes to judge a group: saturates at five per member.
         support = min(1.0, joint / (5 * len(members)))
-        identifiers = min(1.0, shared / (len(members) - 1))
+        # Pairs sharing a telephone or e-mail: three such pairs (a trio of shells) saturate.
+        identifiers = min(1.0, shared / 3)
         score = max(win_share * rotation * support, identifiers)
         evidence = {"wins": wins, "shared_links": (row.get("shared_links") or [])[:20]}
         scored.append((score, members, joint, win_share, len(wins), rotation, shared, evidence))
