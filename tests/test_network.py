@@ -196,3 +196,23 @@ def test_network_commands(tmp_path: Path) -> None:
 
     result = runner.invoke(app, ["--db", database, "network", "show", "G99999", "-d", "s"])
     assert result.exit_code == 2 and "no group" in result.output
+
+
+def test_group_scores_reach_processes_through_indicator_n003(synthetic: tuple, tmp_path: Path) -> None:
+    backend, truth = synthetic
+    summary = run_flags(backend, "synthetic", load_profile("default"), only=["N003"])
+    rows = backend.query_dicts(
+        "SELECT subject_id, status, evidence FROM flag_results WHERE run_id = ?", [summary.run_id]
+    )
+    flagged = {row["subject_id"] for row in rows if row["status"] == "flagged"}
+    planted = {row["ocid"] for row in truth if row["problem"] == "cartel_rotation"}
+    assert len(flagged & planted) / len(planted) > 0.9
+    assert len(flagged & planted) / len(flagged) > 0.5
+    evidence = json.loads(next(row["evidence"] for row in rows if row["subject_id"] in flagged & planted))
+    assert evidence["group_id"].startswith("G") and "," in evidence["firms"]
+
+    with DuckDBBackend(":memory:") as fresh:  # no network built: no verdict, and the reason says what to do
+        _ingest(fresh, tmp_path, [_process("1", ["A", "B"], "A")])
+        run = run_flags(fresh, "hand", load_profile("default"), only=["N003"])
+        row = fresh.query_dicts("SELECT status, evidence FROM flag_results WHERE run_id = ?", [run.run_id])[0]
+        assert row["status"] == "insufficient_data" and "network build" in json.loads(row["evidence"])["reason"]

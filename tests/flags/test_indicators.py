@@ -16,9 +16,10 @@ from typer.testing import CliRunner
 from clearsight.cli import app
 from clearsight.engine import DuckDBBackend
 from clearsight.flags.profile import Profile, ProfileError, load_profile
-from clearsight.flags.registry import indicators
+from clearsight.flags.registry import indicator, indicators
 from clearsight.flags.runner import run_flags
 from clearsight.ingest.pipeline import ingest_ocds
+from clearsight.network.build import build_network
 from tests.conftest import REPO, shared
 
 CODES = [item.code for item in indicators()]
@@ -49,6 +50,8 @@ def run_case(
         settings["indicators"][code] = {"params": params}
     with DuckDBBackend(":memory:") as backend:
         ingest_ocds(backend, [str(path)], "case", compiled=True, workers=1)
+        if indicator(code).needs_network:
+            build_network(backend, "case", min_co_bids=1, min_jaccard=0.0)
         summary = run_flags(backend, "case", Profile(**settings), only=[code])
         return backend.query_dicts(
             "SELECT subject_type, subject_id, status, value, threshold, evidence FROM flag_results WHERE run_id = ?",

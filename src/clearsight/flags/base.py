@@ -55,6 +55,8 @@ class Indicator:
     params: type[Params] = NoParams
     # Statistical indicators judge a subject only when at least this many values are available.
     minimum_sample: int | None = None
+    # Reads the supplier network (network_groups), which `clearsight network build` makes before `flags run`.
+    needs_network: bool = False
     snippets: Any = None  # optional: params -> {name: SQL} for placeholders literals cannot express
     sql_path: Path = field(default=Path())
     # Plain-language sentence per subject type for a flagged row; fields: value, threshold, subject_id and the
