@@ -116,7 +116,7 @@ def test_planted_cartels_are_among_the_most_suspicious_groups(synthetic: tuple) 
     groups = backend.query_dicts("SELECT * FROM network_groups WHERE dataset = 'synthetic' ORDER BY score DESC")
     assert len(groups) > 50
     top = groups[:10]
-    for leader, members in cartels.items():
+    for members in cartels.values():
         found = [group for group in top if members <= set(group["members"])]
         assert found, f"cartel {sorted(members)} not within one of the ten most suspicious groups"
         group = found[0]
@@ -175,7 +175,9 @@ def test_network_commands(tmp_path: Path) -> None:
     generate_procurement(1500, 3, data, tmp_path / "p.truth.csv")
     assert runner.invoke(app, ["--db", database, "ingest", "ocds", str(data), "--dataset", "s"]).exit_code == 0
     graph_path = tmp_path / "all.graphml"
-    result = runner.invoke(app, ["--db", database, "network", "build", "-d", "s", "--graphml", str(graph_path), "--json"])
+    result = runner.invoke(
+        app, ["--db", database, "network", "build", "-d", "s", "--graphml", str(graph_path), "--json"]
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["groups"] > 0 and summary["edges"]["co_bid"] > 0
