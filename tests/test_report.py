@@ -25,6 +25,7 @@ def flagged_warehouse(tmp_path_factory: pytest.TempPathFactory) -> str:
     for command in (
         ["synth", "procurement", "-n", "1500", "--seed", "11", "--out", str(data)],
         ["--db", db, "ingest", "ocds", str(data), "-d", "syn"],
+        ["--db", db, "network", "build", "-d", "syn"],
         ["--db", db, "flags", "run", "-d", "syn"],
     ):
         result = runner.invoke(app, command)
@@ -61,6 +62,8 @@ def test_report_renders_in_chromium_without_errors(flagged_warehouse: str, tmp_p
         page.goto(out.as_uri())
         assert page.locator("svg.chart").count() >= 4  # indicators, risk, buyers, suppliers (+ trend)
         assert page.locator("section.process").count() > 10
+        assert page.locator("section.group svg.network").count() == 3  # the three most suspicious groups
+        assert page.locator("section.group svg.network circle").count() >= 6
         from clearsight.flags.registry import indicators
 
         first = page.locator("section.process li").first.inner_text()

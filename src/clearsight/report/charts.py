@@ -113,3 +113,71 @@ def line(points: Sequence[tuple[str, float]], title: str, width: int = 720, heig
             parts.append(f'<text x="{x - 18:.1f}" y="{height - 12}" font-size="10">{escape(label)}</text>')
     parts.append(f'<text x="0" y="16" font-size="10">{top:,.0f}</text>')
     return _svg(width, height, "".join(parts), title)
+
+
+LINK_COLOURS = {
+    "co_bid": "#7f8c8d",
+    "shared_telephone": "#c0392b",
+    "shared_email": "#c0392b",
+    "shared_address": "#e67e22",
+    "similar_name": "#8e44ad",
+}
+
+
+def network(
+    nodes: Sequence[tuple[str, str, int]],
+    links: Sequence[tuple[str, str, str, float]],
+    title: str,
+    width: int = 720,
+    height: int = 420,
+) -> str:
+    """A group of suppliers on a circle: nodes (id, label, wins) sized by wins, links (source, target, kind, weight)
+    coloured by kind, co-bidding links as thick as how often the two met."""
+    if not nodes:
+        return f"<p>No data for {escape(title)}.</p>"
+    import math
+
+    cx, cy, radius = width / 2, (height - 30) / 2 + 5, min(width / 2 - 150, (height - 30) / 2 - 30)
+    position = {}
+    for index, (node, _, _) in enumerate(nodes):
+        angle = 2 * math.pi * index / len(nodes) - math.pi / 2
+        position[node] = (cx + radius * math.cos(angle), cy + radius * math.sin(angle))
+    heaviest = max((weight for _, _, kind, weight in links if kind == "co_bid"), default=1.0) or 1.0
+    parts = []
+    for source, target, kind, weight in links:
+        if source not in position or target not in position:
+            continue
+        (x1, y1), (x2, y2) = position[source], position[target]
+        thickness = 1 + 5 * weight / heaviest if kind == "co_bid" else 2
+        dash = ' stroke-dasharray="5 3"' if kind in ("shared_address", "similar_name") else ""
+        parts.append(
+            f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{LINK_COLOURS.get(kind, "#999")}" '
+            f'stroke-width="{thickness:.1f}" stroke-opacity="0.7"{dash}>'
+            f"<title>{escape(source)} – {escape(target)}: {kind.replace('_', ' ')} ({weight:g})</title></line>"
+        )
+    most = max((wins for _, _, wins in nodes), default=1) or 1
+    for node, label, wins in nodes:
+        x, y = position[node]
+        size = 6 + 12 * wins / most
+        anchor = "start" if x >= cx else "end"
+        dx = size + 4 if x >= cx else -(size + 4)
+        parts.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{size:.1f}" fill="#2c3e50"><title>{escape(node)}: {wins} wins'
+            f'</title></circle><text x="{x + dx:.1f}" y="{y + 4:.1f}" font-size="11" text-anchor="{anchor}">'
+            f"{escape(label)} ({wins})</text>"
+        )
+    legend_y = height - 10
+    for index, (kind, colour) in enumerate(
+        (
+            ("co-bidding", LINK_COLOURS["co_bid"]),
+            ("telephone/e-mail", "#c0392b"),
+            ("address", "#e67e22"),
+            ("similar name", "#8e44ad"),
+        )
+    ):
+        x = 10 + index * 150
+        parts.append(
+            f'<line x1="{x}" y1="{legend_y - 4}" x2="{x + 20}" y2="{legend_y - 4}" stroke="{colour}" '
+            f'stroke-width="3"/><text x="{x + 24}" y="{legend_y}" font-size="11">{kind}</text>'
+        )
+    return _svg(width, height, "".join(parts), title).replace('class="chart"', 'class="chart network"', 1)

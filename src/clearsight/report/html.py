@@ -141,6 +141,7 @@ def build_report(backend: Backend, dataset: str, run_id: str | None = None, proc
         f'<li><span class="flag">{escape(row["indicator"])}</span> {escape(_sentence(row))}</li>'
         for row in organisations
     )
+    network_sections = _network_sections(backend, dataset)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>clearsight report: {escape(dataset)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>
@@ -151,7 +152,8 @@ def build_report(backend: Backend, dataset: str, run_id: str | None = None, proc
     }
  · {escape(str(meta["finished_at"]))}</p>
 <nav><a href="#summary">Summary</a><a href="#risk">Risk</a><a href="#trend">Trend</a>
-<a href="#organisations">Organisations</a><a href="#processes">Processes</a></nav>
+<a href="#organisations">Organisations</a><a href="#networks">Supplier networks</a>
+<a href="#processes">Processes</a></nav>
 <h2 id="summary">Summary</h2>
 <p>{total_processes:,} contracting processes; {flagged_processes:,} flagged by at least one indicator. A flag is a
 reason to look closer, not a finding: read each explanation and the evidence before acting.</p>
@@ -171,7 +173,47 @@ reason to look closer, not a finding: read each explanation and the evidence bef
 {charts.line([(str(month), float(count)) for month, count in trend], "Flagged processes per month")}
 <h2 id="organisations">Organisations</h2>
 <ul>{organisation_items or "<li>No organisation was flagged.</li>"}</ul>
+<h2 id="networks">Supplier networks</h2>
+{network_sections}
 <h2 id="processes">Processes (riskiest first)</h2>
 {"".join(process_sections) or "<p>No process was flagged.</p>"}
 </body></html>
 """
+
+
+def _network_sections(backend: Backend, dataset: str, groups: int = 3) -> str:
+    """The most suspicious supplier groups (from `clearsight network build`), each with its picture."""
+    if not backend.has_table("network_groups"):
+        return "<p>The supplier network is not built (run <code>clearsight network build</code>).</p>"
+    rows = backend.query_dicts(
+        "SELECT * FROM network_groups WHERE dataset = ? ORDER BY score DESC, group_id LIMIT ?", [dataset, groups]
+    )
+    if not rows:
+        return "<p>The supplier network is not built (run <code>clearsight network build</code>).</p>"
+    sections = []
+    for group in rows:
+        members = list(group["members"])
+        wins = {item["firm"]: int(item["wins"]) for item in json.loads(group["evidence"])["wins"]}
+        names = dict(
+            backend.query(
+                "SELECT party_id, any_value(name) FROM parties WHERE dataset = ? AND list_contains(?, party_id) "
+                "GROUP BY party_id",
+                [dataset, members],
+            )
+        )
+        links = backend.query(
+            "SELECT source, target, kind, weight FROM network_edges WHERE dataset = ? AND kind <> 'awarded' "
+            "AND list_contains(?, source) AND list_contains(?, target)",
+            [dataset, members, members],
+        )
+        nodes = [(member, str(names.get(member) or member), wins.get(member, 0)) for member in members]
+        picture = charts.network(nodes, links, "Supplier group " + str(group["group_id"]))
+        sections.append(
+            f'<section class="group"><h3>{escape(group["group_id"])}: score {group["score"]:.2f}</h3>'
+            f"<p>{group['size']} suppliers. In {group['joint_processes']:,} processes at least two of them bid; a "
+            f"member won {group['member_win_share']:.0%} of those, and {group['distinct_winners']} members took "
+            f"turns (evenness {group['rotation']:.2f}); {group['shared_identifier_links']} pairs share a telephone "
+            f"or e-mail. Details: <code>clearsight network show {escape(group['group_id'])}</code>.</p>"
+            f"{picture}</section>"
+        )
+    return "".join(sections)
