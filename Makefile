@@ -19,6 +19,8 @@ demo: setup
 	$(BIN)/clearsight synth procurement --processes $(DEMO_PROCESSES) --seed 42 --out demo/synthetic.jsonl.gz
 	$(BIN)/clearsight --db $(DB) ingest ocds demo/synthetic.jsonl.gz --dataset synthetic
 	$(BIN)/clearsight --db $(DB) summary
+	$(BIN)/clearsight --db $(DB) screens run --dataset synthetic
+	$(BIN)/clearsight --db $(DB) network build --dataset synthetic
 	$(BIN)/clearsight --db $(DB) flags run --dataset synthetic
 	$(BIN)/clearsight --db $(DB) report --dataset synthetic --out demo/report.html
 
