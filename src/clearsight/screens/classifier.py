@@ -1,4 +1,4 @@
-"""The cartel classifier: gradient boosting on the screens of labelled tenders, with calibrated probabilities.
+"""The cartel classifier: extremely randomised trees on the screens of labelled tenders, with calibrated probabilities.
 
 Training data: the labelled bid-rigging datasets of García Rodríguez et al. (2022) (Switzerland, Japan, Italy,
 Brazil; one row per bid). Every tender's screens are recomputed with clearsight's own SQL (`screens_sql`), so the
