@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_PROCESSES ?= 3000
 DB ?= clearsight.duckdb
 
-.PHONY: demo test setup lint bench-ingest bench-flags bench-ledger clean docs
+.PHONY: demo test setup lint bench-ingest bench-flags bench-ledger bench-screens clean docs
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ bench-ingest: setup
 
 bench-flags: setup
 	$(BIN)/python benchmarks/flags.py
+
+bench-screens: setup
+	$(BIN)/python benchmarks/screens.py
 
 bench-ledger: setup
 	$(BIN)/python benchmarks/ledger.py
