@@ -13,7 +13,8 @@ communities.
 Communities are Louvain communities (networkx, seeded) of the supplier graph, where a co-bidding link weighs its
 Jaccard index (joint processes / processes either bid in; links below `min_jaccard` are left out: firms of one
 market meet now and then, a ring's members nearly always), a shared telephone or e-mail weighs 1, and a shared address
-or similar name 0.3 (addresses of office blocks and common names collide).
+or similar name 0.5; a pair held only by an address or only by a name is left out (office blocks and common names
+collide), one sharing both is kept.
 A group is then scored by what cartels do (docs/network.md): its members win the processes they bid in together,
 take turns doing so, and share identifiers.
 """
@@ -184,7 +185,8 @@ def build_network(
 
 
 # Weight of each kind of link in the community graph; co-bidding links weigh their Jaccard index.
-LINK_WEIGHTS = {"shared_telephone": 1.0, "shared_email": 1.0, "shared_address": 0.3, "similar_name": 0.3}
+# A pair linked only by an address or only by a name (0.5) stays out: on their own they collide too often.
+LINK_WEIGHTS = {"shared_telephone": 1.0, "shared_email": 1.0, "shared_address": 0.5, "similar_name": 0.5}
 
 
 def _supplier_graph(backend: Backend, dataset: str, min_jaccard: float) -> nx.Graph:
@@ -204,6 +206,7 @@ def _supplier_graph(backend: Backend, dataset: str, min_jaccard: float) -> nx.Gr
         SELECT source, target, sum(weight) FROM weighted
         WHERE kind <> 'co_bid' OR weight >= {float(min_jaccard)}
         GROUP BY source, target
+        HAVING bool_or(kind = 'co_bid') OR sum(weight) >= 1.0
     """)
     graph = nx.Graph()
     graph.add_weighted_edges_from((source, target, float(weight)) for source, target, weight in rows)
