@@ -44,6 +44,31 @@ class FlagRunSummary:
         }
 
 
+def participation(dataset: str) -> dict[str, str]:
+    """Who bid and who won, for indicators and the supplier network alike.
+
+    - `submitted_tenderers` (ocid, tenderer_id): tenderers of submitted bids (valid, disqualified or pending);
+    - `active_winners` (ocid, supplier_id): suppliers of active awards;
+    - `bid_outcomes` (ocid, firm, won): each submitted tenderer and whether it won in that process.
+    """
+    d = sql_literal(dataset)
+    submitted = (
+        "(SELECT DISTINCT t.ocid, t.tenderer_id FROM bid_tenderers AS t JOIN bids AS b ON b.dataset = t.dataset "
+        f"AND b.ocid = t.ocid AND b.bid_position = t.bid_position WHERE t.dataset = {d} "
+        "AND t.tenderer_id IS NOT NULL AND b.status IN ('valid', 'disqualified', 'pending'))"
+    )
+    winners = (
+        "(SELECT DISTINCT s.ocid, s.supplier_id FROM award_suppliers AS s JOIN awards AS a ON a.dataset = s.dataset "
+        f"AND a.ocid = s.ocid AND a.award_position = s.award_position WHERE s.dataset = {d} AND a.status = 'active' "
+        "AND s.supplier_id IS NOT NULL)"
+    )
+    outcomes = (
+        f"(SELECT b.ocid, b.tenderer_id AS firm, w.supplier_id IS NOT NULL AS won FROM {submitted} AS b "
+        f"LEFT JOIN {winners} AS w ON w.ocid = b.ocid AND w.supplier_id = b.tenderer_id)"
+    )
+    return {"submitted_tenderers": submitted, "active_winners": winners, "bid_outcomes": outcomes}
+
+
 def run_context(dataset: str, profile: Profile) -> dict[str, str]:
     """SQL snippets every indicator may use, for one dataset and profile.
 
@@ -53,7 +78,8 @@ def run_context(dataset: str, profile: Profile) -> dict[str, str]:
       in the main currency (converted with the profile's rates; NULL when no rate is known);
     - `${awards_final}` (ocid, all_final, active_awards), `${sole_winner}` (ocid, winner), `${bid_tenderer}`
       (bids by one tenderer, with tenderer_id), `${second_lowest}` (ocid, winner, winner_amount, lowest_other,
-      lowest_other_tenderer).
+      lowest_other_tenderer);
+    - `${submitted_tenderers}`, `${active_winners}`, `${bid_outcomes}`: see `participation`.
     """
     d = sql_literal(dataset)
     conditions = [f"dataset = {d}"]
@@ -144,6 +170,7 @@ def run_context(dataset: str, profile: Profile) -> dict[str, str]:
         "sole_winner": sole_winner,
         "bid_tenderer": bid_tenderer,
         "second_lowest": second_lowest,
+        **participation(dataset),
     }
 
 

@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from clearsight.engine import Backend
 from clearsight.flags.base import sql_literal
+from clearsight.flags.runner import participation
 from clearsight.model import ALL_TABLES
 
 # Words of legal forms and filler dropped from company names before comparing them.
@@ -89,26 +90,6 @@ class NetworkSummary:
         }
 
 
-def _participants_sql(dataset: str) -> str:
-    """Tenderers of submitted bids per process, and whether each won (supplier of an active award)."""
-    d = sql_literal(dataset)
-    return f"""
-        WITH bidders AS (
-            SELECT DISTINCT t.ocid, t.tenderer_id AS firm FROM bid_tenderers AS t
-            JOIN bids AS b ON b.dataset = t.dataset AND b.ocid = t.ocid AND b.bid_position = t.bid_position
-            WHERE t.dataset = {d} AND t.tenderer_id IS NOT NULL
-              AND b.status IN ('valid', 'disqualified', 'pending')
-        ),
-        winners AS (
-            SELECT DISTINCT s.ocid, s.supplier_id FROM award_suppliers AS s
-            JOIN awards AS a ON a.dataset = s.dataset AND a.ocid = s.ocid AND a.award_position = s.award_position
-            WHERE s.dataset = {d} AND a.status = 'active' AND s.supplier_id IS NOT NULL
-        )
-        SELECT b.ocid, b.firm, w.supplier_id IS NOT NULL AS won
-        FROM bidders AS b LEFT JOIN winners AS w ON w.ocid = b.ocid AND w.supplier_id = b.firm
-    """
-
-
 def _name_key_sql(column: str) -> str:
     words = "|".join(LEGAL_WORDS)
     cleaned = f"regexp_replace(lower(strip_accents({column})), '[^a-z0-9 ]', ' ', 'g')"
@@ -127,7 +108,9 @@ def build_network(
     """(Re)build network_edges and network_groups for `dataset`."""
     backend.ensure_tables(ALL_TABLES)
     d = sql_literal(dataset)
-    backend.execute(f"CREATE OR REPLACE TEMP TABLE _participants AS {_participants_sql(dataset)}")
+    backend.execute(
+        f"CREATE OR REPLACE TEMP TABLE _participants AS SELECT * FROM {participation(dataset)['bid_outcomes']}"
+    )
     backend.execute(f"DELETE FROM network_edges WHERE dataset = {d}")
     backend.execute(f"DELETE FROM network_groups WHERE dataset = {d}")
     backend.execute(f"""

@@ -1,15 +1,7 @@
 -- C036 Winner did not bid: in a process that publishes bids with tenderers, a supplier of an active award is not
 -- among the tenderers of any submitted bid.
-WITH bidders AS (
-    SELECT DISTINCT t.ocid, t.tenderer_id FROM bid_tenderers AS t
-    JOIN bids AS b ON b.dataset = t.dataset AND b.ocid = t.ocid AND b.bid_position = t.bid_position
-    WHERE t.dataset = ${dataset} AND t.tenderer_id IS NOT NULL AND b.status IN ('valid', 'disqualified', 'pending')
-),
-winners AS (
-    SELECT DISTINCT s.ocid, s.supplier_id FROM award_suppliers AS s
-    JOIN awards AS a ON a.dataset = s.dataset AND a.ocid = s.ocid AND a.award_position = s.award_position
-    WHERE s.dataset = ${dataset} AND a.status = 'active' AND s.supplier_id IS NOT NULL
-),
+WITH bidders AS (SELECT * FROM ${submitted_tenderers}),
+winners AS (SELECT * FROM ${active_winners}),
 per_process AS (
     SELECT w.ocid, list(w.supplier_id) FILTER (WHERE b.tenderer_id IS NULL) AS outsiders,
            count(*) FILTER (WHERE b.tenderer_id IS NULL) AS missing

@@ -2,16 +2,8 @@
 -- an active award) and a loser (a tenderer of a submitted bid who won nothing in that process), count across the
 -- dataset the processes in which that loser lost to that winner and those in which it beat it. A process is flagged
 -- when one of its losers has lost to its winner at least minimum_losses times and never beaten it.
-WITH bidders AS (
-    SELECT DISTINCT t.ocid, t.tenderer_id FROM bid_tenderers AS t
-    JOIN bids AS b ON b.dataset = t.dataset AND b.ocid = t.ocid AND b.bid_position = t.bid_position
-    WHERE t.dataset = ${dataset} AND t.tenderer_id IS NOT NULL AND b.status IN ('valid', 'disqualified', 'pending')
-),
-winners AS (
-    SELECT DISTINCT s.ocid, s.supplier_id FROM award_suppliers AS s
-    JOIN awards AS a ON a.dataset = s.dataset AND a.ocid = s.ocid AND a.award_position = s.award_position
-    WHERE s.dataset = ${dataset} AND a.status = 'active' AND s.supplier_id IS NOT NULL
-),
+WITH bidders AS (SELECT * FROM ${submitted_tenderers}),
+winners AS (SELECT * FROM ${active_winners}),
 beats AS (  -- winner beat loser in process ocid
     SELECT w.ocid, w.supplier_id AS winner, b.tenderer_id AS loser
     FROM winners AS w JOIN bidders AS b ON b.ocid = w.ocid AND b.tenderer_id <> w.supplier_id

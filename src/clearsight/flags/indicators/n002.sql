@@ -2,16 +2,8 @@
 -- set of tenderers of its submitted bids (at least two firms). Across the dataset, clearsight counts the processes
 -- with exactly that group and which members won them. A process is flagged when its group bid together in at least
 -- minimum_joint processes and at least minimum_winners different members won them.
-WITH bidders AS (
-    SELECT DISTINCT t.ocid, t.tenderer_id FROM bid_tenderers AS t
-    JOIN bids AS b ON b.dataset = t.dataset AND b.ocid = t.ocid AND b.bid_position = t.bid_position
-    WHERE t.dataset = ${dataset} AND t.tenderer_id IS NOT NULL AND b.status IN ('valid', 'disqualified', 'pending')
-),
-winners AS (
-    SELECT DISTINCT s.ocid, s.supplier_id FROM award_suppliers AS s
-    JOIN awards AS a ON a.dataset = s.dataset AND a.ocid = s.ocid AND a.award_position = s.award_position
-    WHERE s.dataset = ${dataset} AND a.status = 'active' AND s.supplier_id IS NOT NULL
-),
+WITH bidders AS (SELECT * FROM ${submitted_tenderers}),
+winners AS (SELECT * FROM ${active_winners}),
 groups AS (
     SELECT ocid, list_sort(list(tenderer_id)) AS members FROM bidders GROUP BY ocid HAVING count(*) >= 2
 ),

@@ -2,11 +2,7 @@
 -- the same supplier-network group (network_groups, from `clearsight network build`) whose score reaches threshold.
 -- The value is the highest score of such a group; without a built network every process is insufficient_data.
 WITH built AS (SELECT count(*) AS groups FROM network_groups WHERE dataset = ${dataset}),
-bidders AS (
-    SELECT DISTINCT t.ocid, t.tenderer_id FROM bid_tenderers AS t
-    JOIN bids AS b ON b.dataset = t.dataset AND b.ocid = t.ocid AND b.bid_position = t.bid_position
-    WHERE t.dataset = ${dataset} AND t.tenderer_id IS NOT NULL AND b.status IN ('valid', 'disqualified', 'pending')
-),
+bidders AS (SELECT * FROM ${submitted_tenderers}),
 named AS (SELECT ocid FROM bidders GROUP BY ocid HAVING count(*) >= 2),
 memberships AS (
     SELECT g.group_id, g.score, unnest(g.members) AS firm FROM network_groups AS g WHERE g.dataset = ${dataset}
