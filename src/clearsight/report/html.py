@@ -9,6 +9,7 @@ from typing import Any
 from clearsight.engine import Backend
 from clearsight.flags.base import STATUSES
 from clearsight.flags.registry import indicator, indicators
+from clearsight.network.export import group_detail
 from clearsight.report import charts
 
 STYLE = """
@@ -192,21 +193,10 @@ def _network_sections(backend: Backend, dataset: str, groups: int = 3) -> str:
         return "<p>The supplier network is not built (run <code>clearsight network build</code>).</p>"
     sections = []
     for group in rows:
-        members = list(group["members"])
-        wins = {item["firm"]: int(item["wins"]) for item in json.loads(group["evidence"])["wins"]}
-        names = dict(
-            backend.query(
-                "SELECT party_id, any_value(name) FROM parties WHERE dataset = ? AND list_contains(?, party_id) "
-                "GROUP BY party_id",
-                [dataset, members],
-            )
-        )
-        links = backend.query(
-            "SELECT source, target, kind, weight FROM network_edges WHERE dataset = ? AND kind <> 'awarded' "
-            "AND list_contains(?, source) AND list_contains(?, target)",
-            [dataset, members, members],
-        )
-        nodes = [(member, str(names.get(member) or member), wins.get(member, 0)) for member in members]
+        detail = group_detail(backend, dataset, group["group_id"])
+        wins = {item["firm"]: int(item["wins"]) for item in detail["evidence"]["wins"]}
+        nodes = [(item["id"], str(item["name"] or item["id"]), wins.get(item["id"], 0)) for item in detail["members"]]
+        links = [(link["source"], link["target"], link["kind"], link["weight"]) for link in detail["links"]]
         picture = charts.network(nodes, links, "Supplier group " + str(group["group_id"]))
         sections.append(
             f'<section class="group"><h3>{escape(group["group_id"])}: score {group["score"]:.2f}</h3>'
