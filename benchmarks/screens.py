@@ -53,10 +53,12 @@ def classifier() -> dict[str, object] | None:
         table.add_column(column, justify="right")
     for name, row in result["within_dataset_grouped_cv"].items():
         other = result["leave_one_dataset_out"][name]
+        borrowing = result["within_dataset_borrowing_when_it_helps"][name]
         table.add_row(
             name,
             f"{row['tenders']:,}",
             f"{row['auc']:.3f}",
+            f"{borrowing['auc']:.3f} ({borrowing['folds_borrowing']}/5 folds)",
             f"{row['baseline_auc']:.2f}",
             f"{row['balanced_accuracy']:.3f}",
             f"{row['precision_at_top_10pct']:.3f}",

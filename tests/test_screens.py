@@ -15,6 +15,8 @@ from clearsight.flags.profile import load_profile
 from clearsight.ingest.pipeline import ingest_ocds
 from clearsight.screens.classifier import (
     FEATURES,
+    Labelled,
+    borrowing_helps,
     fit_calibrated,
     grouped_folds,
     load_labelled,
@@ -72,6 +74,23 @@ def test_grouped_folds_never_split_a_tender() -> None:
             assert tender not in seen_in_test
             seen_in_test[tender] = fold
     assert set(seen_in_test) == set(tenders)
+
+
+def _planted(n: int, seed: int, sign: float, noise: float) -> Labelled:
+    """Tenders whose first screen carries the label (sign +1) or its opposite (sign -1), plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    features = rng.normal(size=(n, 9))
+    features[:, 0] = sign * labels + rng.normal(scale=noise, size=n)
+    return Labelled(f"s{seed}", np.array([f"s{seed}-{i}" for i in range(n)]), features, labels)
+
+
+def test_other_countries_are_borrowed_only_when_an_inner_cv_says_they_help() -> None:
+    small = _planted(60, 1, 1.0, 1.5)  # a weak signal in few tenders
+    alike = _planted(600, 2, 1.0, 0.3)  # the same signal, clearer and plentiful
+    opposite = _planted(600, 3, -1.0, 0.3)  # the opposite pattern
+    assert borrowing_helps(small.features, small.labels, small.tenders, alike)
+    assert not borrowing_helps(small.features, small.labels, small.tenders, opposite)
 
 
 def test_training_is_deterministic_and_labels_are_per_tender() -> None:

@@ -61,7 +61,8 @@ def evaluate_command(
     data: Annotated[Path, typer.Option(help="Folder of the labelled collusion datasets.")] = COLLUSION_DATA,
     json_output: JsonOption = False,
 ) -> None:
-    """Evaluate the classifier: grouped 5-fold CV per dataset and leave-one-dataset-out, against the baselines."""
+    """Evaluate the classifier: grouped 5-fold CV per dataset (own tenders only, and adding other countries' tenders
+    where an inner CV on the training folds says it helps) and leave-one-dataset-out, against the baselines."""
     from clearsight.screens.classifier import evaluate
 
     if not data.exists():
@@ -72,6 +73,11 @@ def evaluate_command(
         return
     for section, rows in (
         ("within each dataset (grouped 5-fold CV)", result["within_dataset_grouped_cv"]),
+        (
+            "within each dataset, adding the other countries' tenders where an inner CV on the training folds says "
+            "it helps",
+            result["within_dataset_borrowing_when_it_helps"],
+        ),
         ("train on the others, test on one", result["leave_one_dataset_out"]),
     ):
         table = Table(title=section)

@@ -75,14 +75,39 @@ def new_model(training_tenders: int) -> Any:
     )
 
 
-def fit_calibrated(features: np.ndarray, labels: np.ndarray, tenders: np.ndarray) -> Any:
+def fit_calibrated(
+    features: np.ndarray, labels: np.ndarray, tenders: np.ndarray, weights: np.ndarray | None = None
+) -> Any:
     """Trees on all the given tenders, with one sigmoid calibration fitted on their out-of-fold predictions
     (5 folds grouped by tender). A sigmoid is monotone: calibration changes probabilities, never the ranking."""
     from sklearn.calibration import CalibratedClassifierCV
 
     splits = grouped_folds(tenders, 5)
     model = CalibratedClassifierCV(new_model(len(labels)), method="sigmoid", cv=splits, ensemble=False)
-    return model.fit(features, labels)
+    return model.fit(features, labels, sample_weight=weights)
+
+
+def _with_borrowed(
+    features: np.ndarray, labels: np.ndarray, borrowed: Labelled
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Own tenders plus borrowed ones (other countries), own tenders weighted to count as much as all borrowed."""
+    weights = np.concatenate(
+        [np.full(len(labels), len(borrowed.labels) / max(1, len(labels))), np.ones(len(borrowed.labels))]
+    )
+    return np.vstack([features, borrowed.features]), np.concatenate([labels, borrowed.labels]), weights
+
+
+def borrowing_helps(features: np.ndarray, labels: np.ndarray, tenders: np.ndarray, borrowed: Labelled) -> bool:
+    """Whether adding other countries' tenders to these ranks these better, by 3-fold CV grouped by tender on these
+    tenders only (so it can run inside an outer fold without seeing its test tenders)."""
+    from sklearn.metrics import roc_auc_score
+
+    own, pooled = np.zeros(len(labels)), np.zeros(len(labels))
+    for train, test in grouped_folds(tenders, 3):
+        own[test] = new_model(len(train)).fit(features[train], labels[train]).predict_proba(features[test])[:, 1]
+        x, y, w = _with_borrowed(features[train], labels[train], borrowed)
+        pooled[test] = new_model(len(y)).fit(x, y, sample_weight=w).predict_proba(features[test])[:, 1]
+    return bool(roc_auc_score(labels, pooled) > roc_auc_score(labels, own))
 
 
 def metrics(labels: np.ndarray, probabilities: np.ndarray, top_share: float = 0.1) -> dict[str, float]:
@@ -107,18 +132,47 @@ def grouped_folds(tenders: np.ndarray, folds: int = 5) -> list[tuple[np.ndarray,
     return list(GroupKFold(n_splits=folds).split(indices, groups=tenders))
 
 
-def cross_validate(data: Labelled, folds: int = 5) -> dict[str, float]:
+def cross_validate(data: Labelled, folds: int = 5, borrowed: Labelled | None = None) -> dict[str, float]:
+    """Grouped CV. With `borrowed` (other countries' tenders), each outer fold decides on its training tenders alone
+    (`borrowing_helps`, an inner grouped CV) whether to add them — what an agency retraining on its own cases does."""
     probabilities = np.zeros(len(data.labels))
+    borrowing_folds = 0
     for train, test in grouped_folds(data.tenders, folds):
-        model = fit_calibrated(data.features[train], data.labels[train], data.tenders[train])
+        features, labels, tenders = data.features[train], data.labels[train], data.tenders[train]
+        if borrowed is not None and borrowing_helps(features, labels, tenders, borrowed):
+            borrowing_folds += 1
+            x, y, w = _with_borrowed(features, labels, borrowed)
+            groups = np.concatenate([tenders.astype(str), [f"borrowed:{t}" for t in borrowed.tenders]])
+            model = fit_calibrated(x, y, groups, w)
+        else:
+            model = fit_calibrated(features, labels, tenders)
         probabilities[test] = model.predict_proba(data.features[test])[:, 1]
-    return metrics(data.labels, probabilities)
+    result = metrics(data.labels, probabilities)
+    if borrowed is not None:
+        result["folds_borrowing"] = borrowing_folds
+    return result
+
+
+def _pooled(items: list[Labelled]) -> Labelled:
+    return Labelled(
+        "+".join(item.name for item in items),
+        np.array([f"{item.name}:{tender}" for item in items for tender in item.tenders]),
+        np.vstack([item.features for item in items]),
+        np.concatenate([item.labels for item in items]),
+    )
 
 
 def evaluate(folder: Path) -> dict[str, Any]:
     """Per dataset (grouped 5-fold CV) and across datasets (leave one country out), against the baselines."""
     data = {name: load_labelled(folder, name) for name in DATASETS}
     within = {name: {**cross_validate(labelled), "baseline_auc": BASELINE_AUC[name]} for name, labelled in data.items()}
+    borrowing = {
+        name: {
+            **cross_validate(labelled, borrowed=_pooled([data[other] for other in DATASETS if other != name])),
+            "baseline_auc": BASELINE_AUC[name],
+        }
+        for name, labelled in data.items()
+    }
     across = {}
     for held_out in DATASETS:
         train = [data[name] for name in DATASETS if name != held_out]
@@ -131,6 +185,7 @@ def evaluate(folder: Path) -> dict[str, Any]:
         across[held_out] = metrics(data[held_out].labels, probabilities)
     return {
         "within_dataset_grouped_cv": within,
+        "within_dataset_borrowing_when_it_helps": borrowing,
         "leave_one_dataset_out": across,
         "features": list(FEATURES),
         "minimum_bids": MINIMUM_BIDS,
