@@ -219,3 +219,43 @@ def test_group_scores_reach_processes_through_indicator_n003(synthetic: tuple, t
         run = run_flags(fresh, "hand", load_profile("default"), only=["N003"])
         row = fresh.query_dicts("SELECT status, evidence FROM flag_results WHERE run_id = ?", [run.run_id])[0]
         assert row["status"] == "insufficient_data" and "network build" in json.loads(row["evidence"])["reason"]
+
+
+def test_identifiers_from_a_company_register_link_parties(tmp_path: Path) -> None:
+    register = tmp_path / "register.csv"
+    register.write_text(
+        "party_id,kind,value\n"
+        "A,Bank account,GB29 NWBK 6016 1331 9268 19\n"
+        "B,bank account,gb29 nwbk 6016 1331 9268 19\n"  # the same account, written differently
+        "C,director,Jane Roe\n"
+        "D,director,JANE ROE\n"
+        "E,director,\n"  # rejected: empty value
+        ",owner,Holding X\n"  # rejected: empty party id
+        "F,bank_account,DE89 3704\n"  # F and G never bid together: linked all the same
+        "G,bank_account,DE89 3704\n"
+    )
+    runner = CliRunner()
+    database = str(tmp_path / "w.duckdb")
+    data = tmp_path / "in.jsonl"
+    data.write_text(json.dumps(_process("1", ["A", "B"], "A")) + "\n" + json.dumps(_process("2", ["C", "D"], "D")))
+    assert runner.invoke(app, ["--db", database, "ingest", "ocds", str(data), "-d", "r", "--compiled"]).exit_code == 0
+    result = runner.invoke(
+        app, ["--db", database, "network", "build", "-d", "r", "--identifiers", str(register), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["identifiers_read"] == 8
+    assert summary["identifiers_rejected"] == {"empty party_id": 1, "empty value": 1}
+    assert summary["edges"]["shared_bank_account"] == 2 and summary["edges"]["shared_director"] == 1
+    with DuckDBBackend(database) as backend:
+        groups = backend.query("SELECT members, shared_identifier_links FROM network_groups ORDER BY group_id")
+    assert sorted((list(members), links) for members, links in groups) == [
+        (["A", "B"], 1),
+        (["C", "D"], 1),
+        (["F", "G"], 1),
+    ]
+
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("id,account\nA,1\n")
+    result = runner.invoke(app, ["--db", database, "network", "build", "-d", "r", "--identifiers", str(wrong)])
+    assert result.exit_code == 2 and "wrong.csv" in result.output and "party_id" in result.output

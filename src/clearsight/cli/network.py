@@ -22,18 +22,32 @@ def build_command(
         float, typer.Option(min=0, max=1, help="Co-bidding links weaker than this stay out of the communities.")
     ] = 0.25,
     seed: Annotated[int, typer.Option(help="Seed of the Louvain community detection.")] = 42,
+    identifiers: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV or Parquet of party_id,kind,value rows from outside the OCDS data (bank accounts, owners, "
+            "directors from a company register): each kind links the parties sharing a value."
+        ),
+    ] = None,
     graphml: Annotated[Path | None, typer.Option(help="Also write the whole network as GraphML here.")] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Link suppliers (co-bidding, shared address/telephone/e-mail, similar names) and buyers, find communities,
     score each group → network_edges, network_groups."""
-    from clearsight.network.build import build_network
+    from clearsight.network.build import IdentifiersError, build_network
     from clearsight.network.export import write_graphml
 
     with open_backend(state.database, memory_limit=state.memory_limit) as backend:
         try:
             with console.status("building the supplier network …"):
-                summary = build_network(backend, dataset, min_co_bids=min_co_bids, min_jaccard=min_jaccard, seed=seed)
+                summary = build_network(
+                    backend,
+                    dataset,
+                    min_co_bids=min_co_bids,
+                    min_jaccard=min_jaccard,
+                    seed=seed,
+                    identifiers=identifiers,
+                )
                 if graphml is not None:
                     write_graphml(backend, dataset, graphml)
             top = backend.query(
@@ -41,11 +55,19 @@ def build_command(
                 "FROM network_groups WHERE dataset = ? ORDER BY score DESC, group_id LIMIT 10",
                 [dataset],
             )
+        except IdentifiersError as error:
+            fail(str(error), 2)
         except EngineError as error:
             fail(str(error))
     if json_output:
         print_json(summary.to_dict())
         return
+    if identifiers is not None:
+        rejected = ", ".join(f"{count:,} {reason}" for reason, count in summary.identifiers_rejected.items())
+        console.print(
+            f"{identifiers}: {summary.identifiers_read:,} identifier rows read"
+            + (f"; rejected: {rejected}" if rejected else "; none rejected")
+        )
     links = ", ".join(f"{count:,} {kind}" for kind, count in summary.edges.items())
     console.print(f"{summary.suppliers:,} linked suppliers; links: {links}; {summary.groups:,} groups")
     table = Table(title="most suspicious groups (clearsight network show GROUP)")

@@ -547,7 +547,12 @@ NETWORK_EDGES = Table(
         _c("dataset", "VARCHAR", "Dataset."),
         _c("source", "VARCHAR", "Party id (for supplier links, the smaller of the two ids; for awards, the buyer)."),
         _c("target", "VARCHAR", "Party id (the other supplier, or the supplier a buyer awarded)."),
-        _c("kind", "VARCHAR", "co_bid, shared_address, shared_telephone, shared_email, similar_name or awarded."),
+        _c(
+            "kind",
+            "VARCHAR",
+            "co_bid, shared_address, shared_telephone, shared_email, similar_name, shared_<kind> (from --identifiers) "
+            "or awarded.",
+        ),
         _c("weight", "DOUBLE", "co_bid: processes bid in together; awarded: active awards; shared links: 1."),
         _c("evidence", "JSON", "What links them (processes, wins of each against the other, the shared value)."),
     ),
@@ -565,7 +570,11 @@ NETWORK_GROUPS = Table(
         _c("member_win_share", "DOUBLE", "Share of the joint processes won by a member."),
         _c("distinct_winners", "INTEGER", "Members that won a joint process."),
         _c("rotation", "DOUBLE", "Evenness of the members' wins (normalised entropy: 1 = perfect turn-taking)."),
-        _c("shared_identifier_links", "INTEGER", "Pairs of members sharing a telephone or an e-mail address."),
+        _c(
+            "shared_identifier_links",
+            "INTEGER",
+            "Pairs of members sharing a telephone, an e-mail address or an identifier from --identifiers.",
+        ),
         _c("score", "DOUBLE", "Suspicion score in [0, 1]; see docs/network.md."),
         _c("evidence", "JSON", "Wins per member and the links inside the group."),
     ),

@@ -22,13 +22,14 @@ take turns doing so, and share identifiers.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
 import pyarrow as pa
 
-from clearsight.engine import Backend
+from clearsight.engine import Backend, EngineError
 from clearsight.flags.base import sql_literal
 from clearsight.flags.runner import participation
 from clearsight.model import ALL_TABLES
@@ -79,6 +80,8 @@ class NetworkSummary:
     edges: dict[str, int]
     groups: int
     suspicious_groups: int
+    identifiers_read: int = 0
+    identifiers_rejected: dict[str, int] = field(default_factory=dict)  # reason -> rows
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -87,7 +90,57 @@ class NetworkSummary:
             "edges": self.edges,
             "groups": self.groups,
             "suspicious_groups": self.suspicious_groups,
+            "identifiers_read": self.identifiers_read,
+            "identifiers_rejected": self.identifiers_rejected,
         }
+
+
+class IdentifiersError(ValueError):
+    """An identifiers file that cannot be used (missing, unreadable, or without the required columns)."""
+
+
+IDENTIFIER_COLUMNS = ("party_id", "kind", "value")
+
+
+def _load_identifiers(backend: Backend, path: Path) -> tuple[int, dict[str, int]]:
+    """Read (party_id, kind, value) rows — bank accounts, owners, directors from a company register, … — into the
+    temp table _identifiers; rows with an empty field are counted as rejected, by reason, never silently dropped."""
+    if not path.exists():
+        raise IdentifiersError(f"{path}: no such file")
+    reader = "read_parquet" if path.suffix.lower() == ".parquet" else "read_csv"
+    options = "" if reader == "read_parquet" else ", header = true, all_varchar = true"
+    source = f"{reader}({sql_literal(str(path))}{options})"
+    try:
+        columns = {row[0] for row in backend.query(f"DESCRIBE SELECT * FROM {source}")}
+    except EngineError as error:
+        raise IdentifiersError(f"{path}: cannot be read: {error.args[0]}") from error
+    missing = [column for column in IDENTIFIER_COLUMNS if column not in columns]
+    if missing:
+        raise IdentifiersError(
+            f"{path}: missing column(s) {', '.join(missing)}; an identifiers file has columns "
+            f"{', '.join(IDENTIFIER_COLUMNS)} (e.g. S1,bank_account,GB29NWBK60161331926819)"
+        )
+    backend.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _identifiers_raw AS
+        SELECT row_number() OVER () + 1 AS line, nullif(trim(CAST(party_id AS VARCHAR)), '') AS party_id,
+               nullif(regexp_replace(lower(trim(CAST(kind AS VARCHAR))), '[^a-z0-9]+', '_', 'g'), '') AS kind,
+               nullif(lower(regexp_replace(trim(CAST(value AS VARCHAR)), '\\s+', ' ', 'g')), '') AS value
+        FROM {source}
+    """)
+    rejected = dict(
+        backend.query("""
+            SELECT CASE WHEN party_id IS NULL THEN 'empty party_id' WHEN kind IS NULL THEN 'empty kind'
+                        ELSE 'empty value' END, count(*)
+            FROM _identifiers_raw WHERE party_id IS NULL OR kind IS NULL OR value IS NULL GROUP BY 1 ORDER BY 1
+        """)
+    )
+    backend.execute("""
+        CREATE OR REPLACE TEMP TABLE _identifiers AS SELECT party_id, kind, value FROM _identifiers_raw
+        WHERE party_id IS NOT NULL AND kind IS NOT NULL AND value IS NOT NULL
+    """)
+    read = int(backend.query_value("SELECT count(*) FROM _identifiers_raw"))
+    backend.execute("DROP TABLE _identifiers_raw")
+    return read, {reason: int(count) for reason, count in rejected.items()}
 
 
 def _name_key_sql(column: str) -> str:
@@ -104,9 +157,17 @@ def build_network(
     min_jaccard: float = 0.25,
     max_shared: int = 20,
     seed: int = 42,
+    identifiers: Path | None = None,
 ) -> NetworkSummary:
-    """(Re)build network_edges and network_groups for `dataset`."""
+    """(Re)build network_edges and network_groups for `dataset`.
+
+    `identifiers`: an optional CSV or Parquet file of (party_id, kind, value) rows from outside the OCDS data — bank
+    accounts, owners, directors from a company register — each kind giving `shared_<kind>` links that weigh like a
+    shared telephone."""
     backend.ensure_tables(ALL_TABLES)
+    identifiers_read, identifiers_rejected = 0, dict[str, int]()
+    if identifiers is not None:
+        identifiers_read, identifiers_rejected = _load_identifiers(backend, identifiers)
     d = sql_literal(dataset)
     backend.execute(
         f"CREATE OR REPLACE TEMP TABLE _participants AS SELECT * FROM {participation(dataset)['bid_outcomes']}"
@@ -146,6 +207,20 @@ def build_network(
             FROM firms AS a JOIN firms AS b ON b.value = a.value AND a.party_id < b.party_id
             WHERE a.value IN (SELECT value FROM values_)
         """)
+    if identifiers is not None:
+        backend.execute(f"""
+            INSERT INTO network_edges
+            WITH values_ AS (
+                SELECT kind, value FROM _identifiers GROUP BY kind, value
+                HAVING count(DISTINCT party_id) BETWEEN 2 AND {int(max_shared)}
+            )
+            SELECT DISTINCT {d}, a.party_id, b.party_id, 'shared_' || a.kind, 1.0,
+                   to_json({{'value': a.value, 'source': {sql_literal(identifiers.name)}}})
+            FROM _identifiers AS a
+            JOIN _identifiers AS b ON b.kind = a.kind AND b.value = a.value AND a.party_id < b.party_id
+            WHERE (a.kind, a.value) IN (SELECT (kind, value) FROM values_)
+        """)
+        backend.execute("DROP TABLE _identifiers")
     backend.execute(f"""
         INSERT INTO network_edges
         SELECT {d}, p.buyer_id, s.supplier_id, 'awarded', count(DISTINCT a.ocid), to_json({{'awards': count(*)}})
@@ -164,7 +239,9 @@ def build_network(
     )
     suspicious = backend.query_value(f"SELECT count(*) FROM network_groups WHERE dataset = {d} AND score >= 0.5")
     backend.execute("DROP TABLE IF EXISTS _participants")
-    return NetworkSummary(dataset, graph.number_of_nodes(), edges, len(groups), int(suspicious))
+    return NetworkSummary(
+        dataset, graph.number_of_nodes(), edges, len(groups), int(suspicious), identifiers_read, identifiers_rejected
+    )
 
 
 # Weight of each kind of link in the community graph; co-bidding links weigh their Jaccard index.
@@ -179,7 +256,7 @@ def _supplier_graph(backend: Backend, dataset: str, min_jaccard: float) -> nx.Gr
         WITH bids_per_firm AS (SELECT firm, count(DISTINCT ocid) AS n FROM _participants GROUP BY firm),
         weighted AS (
             SELECT e.source, e.target,
-                   CASE e.kind WHEN 'co_bid' THEN e.weight / (s.n + t.n - e.weight) {weights} END AS weight,
+                   CASE e.kind WHEN 'co_bid' THEN e.weight / (s.n + t.n - e.weight) {weights} ELSE 1.0 END AS weight,
                    e.kind
             FROM network_edges AS e
             LEFT JOIN bids_per_firm AS s ON s.firm = e.source
@@ -224,7 +301,7 @@ def _score_groups(backend: Backend, dataset: str, groups: list[list[str]]) -> No
             links AS (
                 SELECT m1.group_index,
                        count(DISTINCT (e.source, e.target))
-                           FILTER (WHERE e.kind IN ('shared_telephone', 'shared_email')) AS shared,
+                           FILTER (WHERE e.kind NOT IN ('co_bid', 'shared_address', 'similar_name')) AS shared,
                        list(DISTINCT e.kind || ': ' || e.source || ' - ' || e.target) FILTER (WHERE e.kind <> 'co_bid')
                            AS shared_links
                 FROM network_edges AS e
@@ -232,13 +309,15 @@ def _score_groups(backend: Backend, dataset: str, groups: list[list[str]]) -> No
                 WHERE e.dataset = {d} AND m1.group_index = m2.group_index
                 GROUP BY m1.group_index
             )
-            SELECT j.group_index, count(*) AS joint_processes,
+            SELECT g.group_index, count(j.ocid) AS joint_processes,
                    avg(CASE WHEN j.member_won THEN 1.0 ELSE 0.0 END) AS member_win_share,
                    (SELECT list({{'firm': w.firm, 'wins': w.wins}} ORDER BY w.wins DESC, w.firm)
-                    FROM wins AS w WHERE w.group_index = j.group_index) AS wins,
+                    FROM wins AS w WHERE w.group_index = g.group_index) AS wins,
                    any_value(l.shared) AS shared, any_value(l.shared_links) AS shared_links
-            FROM joint AS j LEFT JOIN links AS l ON l.group_index = j.group_index
-            GROUP BY j.group_index
+            FROM (SELECT DISTINCT group_index FROM _membership) AS g
+            LEFT JOIN joint AS j ON j.group_index = g.group_index
+            LEFT JOIN links AS l ON l.group_index = g.group_index
+            GROUP BY g.group_index
         """)
     by_index = {row["group_index"]: row for row in rows}
     scored = []
@@ -251,7 +330,8 @@ def _score_groups(backend: Backend, dataset: str, groups: list[list[str]]) -> No
         rotation = _evenness([int(item["wins"]) for item in wins], len(members))
         # Enough joint processes to judge a group: saturates at five per member.
         support = min(1.0, joint / (5 * len(members)))
-        # Pairs sharing a telephone or e-mail: three such pairs (a trio of shells) saturate.
+        # Pairs sharing a telephone, an e-mail or an identifier from a file (bank account, owner, director): three
+        # such pairs (a trio of shells) saturate.
         identifiers = min(1.0, shared / 3)
         score = max(win_share * rotation * support, identifiers)
         evidence = {"wins": wins, "shared_links": (row.get("shared_links") or [])[:20]}
