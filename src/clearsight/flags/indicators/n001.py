@@ -21,7 +21,7 @@ INDICATOR = Indicator(
     summary="A losing bidder has lost to this process's winner again and again and has never beaten it.",
     subject_types=("process",),
     source=(
-        "OECD Guidelines for Fighting Bid Rigging in Public Procurement (2009, rev. 2025): cover bidding; "
+        "OECD Guidelines for Fighting Bid Rigging in Public Procurement (2009): cover bidding; "
         "Imhof, Karagök & Rutz (2018) on Swiss cartels' complementary bids."
     ),
     params=N001Params,
