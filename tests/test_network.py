@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -246,6 +248,10 @@ def test_identifiers_from_a_company_register_link_parties(tmp_path: Path) -> Non
     summary = json.loads(result.output)
     assert summary["identifiers_read"] == 8
     assert summary["identifiers_rejected"] == {"empty party_id": 1, "empty value": 1}
+    assert summary["identifiers_rejected_examples"] == [
+        f"{register}: line 6: field value is empty",
+        f"{register}: line 7: field party_id is empty",
+    ]
     assert summary["edges"]["shared_bank_account"] == 2 and summary["edges"]["shared_director"] == 1
     with DuckDBBackend(database) as backend:
         groups = backend.query("SELECT members, shared_identifier_links FROM network_groups ORDER BY group_id")
@@ -254,6 +260,13 @@ def test_identifiers_from_a_company_register_link_parties(tmp_path: Path) -> Non
         (["C", "D"], 1),
         (["F", "G"], 1),
     ]
+
+    parquet = tmp_path / "register.parquet"
+    pq.write_table(pa.table({"party_id": ["A", "B", None], "kind": ["owner"] * 3, "value": ["X Holding"] * 3}), parquet)
+    with DuckDBBackend(database) as backend:
+        summary = build_network(backend, "r", identifiers=parquet).to_dict()
+    assert summary["edges"]["shared_owner"] == 1
+    assert summary["identifiers_rejected_examples"] == [f"{parquet}: row 3: field party_id is empty"]
 
     wrong = tmp_path / "wrong.csv"
     wrong.write_text("id,account\nA,1\n")

@@ -68,6 +68,8 @@ def build_command(
             f"{identifiers}: {summary.identifiers_read:,} identifier rows read"
             + (f"; rejected: {rejected}" if rejected else "; none rejected")
         )
+        for example in summary.identifiers_rejected_examples:
+            console.print(f"  [yellow]{example}[/]")
     links = ", ".join(f"{count:,} {kind}" for kind, count in summary.edges.items())
     console.print(f"{summary.suppliers:,} linked suppliers; links: {links}; {summary.groups:,} groups")
     table = Table(title="most suspicious groups (clearsight network show GROUP)")

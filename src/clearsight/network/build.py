@@ -82,6 +82,7 @@ class NetworkSummary:
     suspicious_groups: int
     identifiers_read: int = 0
     identifiers_rejected: dict[str, int] = field(default_factory=dict)  # reason -> rows
+    identifiers_rejected_examples: list[str] = field(default_factory=list)  # the first 20, by file, line and field
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -92,6 +93,7 @@ class NetworkSummary:
             "suspicious_groups": self.suspicious_groups,
             "identifiers_read": self.identifiers_read,
             "identifiers_rejected": self.identifiers_rejected,
+            "identifiers_rejected_examples": self.identifiers_rejected_examples,
         }
 
 
@@ -102,14 +104,18 @@ class IdentifiersError(ValueError):
 IDENTIFIER_COLUMNS = ("party_id", "kind", "value")
 
 
-def _load_identifiers(backend: Backend, path: Path) -> tuple[int, dict[str, int]]:
+def _load_identifiers(backend: Backend, path: Path) -> tuple[int, dict[str, int], list[str]]:
     """Read (party_id, kind, value) rows — bank accounts, owners, directors from a company register, … — into the
-    temp table _identifiers; rows with an empty field are counted as rejected, by reason, never silently dropped."""
+    temp table _identifiers. Rows with an empty field are rejected, never silently dropped: counted by reason, and
+    the first ones named by file, line (CSV; row for Parquet) and field."""
     if not path.exists():
         raise IdentifiersError(f"{path}: no such file")
-    reader = "read_parquet" if path.suffix.lower() == ".parquet" else "read_csv"
-    options = "" if reader == "read_parquet" else ", header = true, all_varchar = true"
-    source = f"{reader}({sql_literal(str(path))}{options})"
+    if path.suffix.lower() == ".parquet":
+        source = f"read_parquet({sql_literal(str(path))}, file_row_number = true)"
+        position, first = "file_row_number + 1", "row"
+    else:
+        source = f"read_csv({sql_literal(str(path))}, header = true, all_varchar = true)"
+        position, first = "NULL", ""
     try:
         columns = {row[0] for row in backend.query(f"DESCRIBE SELECT * FROM {source}")}
     except EngineError as error:
@@ -120,27 +126,55 @@ def _load_identifiers(backend: Backend, path: Path) -> tuple[int, dict[str, int]
             f"{path}: missing column(s) {', '.join(missing)}; an identifiers file has columns "
             f"{', '.join(IDENTIFIER_COLUMNS)} (e.g. S1,bank_account,GB29NWBK60161331926819)"
         )
+    if not first:  # CSV: number the lines in Python, so a rejected row names its line exactly
+        table = _csv_with_lines(path)
+        backend.execute("DROP TABLE IF EXISTS _identifiers_source")
+        with backend.registered("_identifiers_lines", table):
+            backend.execute("CREATE TEMP TABLE _identifiers_source AS SELECT * FROM _identifiers_lines")
+        source, position, first = "_identifiers_source", "position", "line"
     backend.execute(f"""
         CREATE OR REPLACE TEMP TABLE _identifiers_raw AS
-        SELECT row_number() OVER () + 1 AS line, nullif(trim(CAST(party_id AS VARCHAR)), '') AS party_id,
+        SELECT {position} AS position, nullif(trim(CAST(party_id AS VARCHAR)), '') AS party_id,
                nullif(regexp_replace(lower(trim(CAST(kind AS VARCHAR))), '[^a-z0-9]+', '_', 'g'), '') AS kind,
                nullif(lower(regexp_replace(trim(CAST(value AS VARCHAR)), '\\s+', ' ', 'g')), '') AS value
         FROM {source}
     """)
+    backend.execute("DROP TABLE IF EXISTS _identifiers_source")
+    reasons = """CASE WHEN party_id IS NULL THEN 'party_id' WHEN kind IS NULL THEN 'kind' ELSE 'value' END"""
+    bad = "party_id IS NULL OR kind IS NULL OR value IS NULL"
     rejected = dict(
-        backend.query("""
-            SELECT CASE WHEN party_id IS NULL THEN 'empty party_id' WHEN kind IS NULL THEN 'empty kind'
-                        ELSE 'empty value' END, count(*)
-            FROM _identifiers_raw WHERE party_id IS NULL OR kind IS NULL OR value IS NULL GROUP BY 1 ORDER BY 1
-        """)
+        backend.query(f"SELECT 'empty ' || {reasons}, count(*) FROM _identifiers_raw WHERE {bad} GROUP BY 1 ORDER BY 1")
     )
-    backend.execute("""
-        CREATE OR REPLACE TEMP TABLE _identifiers AS SELECT party_id, kind, value FROM _identifiers_raw
-        WHERE party_id IS NOT NULL AND kind IS NOT NULL AND value IS NOT NULL
+    examples = [
+        f"{path}: {first} {row_position}: field {field} is empty"
+        for row_position, field in backend.query(
+            f"SELECT position, {reasons} FROM _identifiers_raw WHERE {bad} ORDER BY position LIMIT 20"
+        )
+    ]
+    backend.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _identifiers AS
+        SELECT party_id, kind, value FROM _identifiers_raw WHERE NOT ({bad})
     """)
     read = int(backend.query_value("SELECT count(*) FROM _identifiers_raw"))
     backend.execute("DROP TABLE _identifiers_raw")
-    return read, {reason: int(count) for reason, count in rejected.items()}
+    return read, {reason: int(count) for reason, count in rejected.items()}, examples
+
+
+def _csv_with_lines(path: Path) -> pa.Table:
+    """The identifier columns of a CSV file with the line each row starts on (quoted fields may span lines)."""
+    import csv
+
+    rows: dict[str, list[str | None]] = {column: [] for column in IDENTIFIER_COLUMNS}
+    lines: list[int] = []
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        start = reader.line_num + 1
+        for record in reader:
+            lines.append(start)
+            for column in IDENTIFIER_COLUMNS:
+                rows[column].append(record.get(column))
+            start = reader.line_num + 1
+    return pa.table({"position": pa.array(lines, pa.int64()), **{k: pa.array(v, pa.string()) for k, v in rows.items()}})
 
 
 def _name_key_sql(column: str) -> str:
@@ -165,9 +199,9 @@ def build_network(
     accounts, owners, directors from a company register — each kind giving `shared_<kind>` links that weigh like a
     shared telephone."""
     backend.ensure_tables(ALL_TABLES)
-    identifiers_read, identifiers_rejected = 0, dict[str, int]()
+    identifiers_read, identifiers_rejected, rejected_examples = 0, dict[str, int](), list[str]()
     if identifiers is not None:
-        identifiers_read, identifiers_rejected = _load_identifiers(backend, identifiers)
+        identifiers_read, identifiers_rejected, rejected_examples = _load_identifiers(backend, identifiers)
     d = sql_literal(dataset)
     backend.execute(
         f"CREATE OR REPLACE TEMP TABLE _participants AS SELECT * FROM {participation(dataset)['bid_outcomes']}"
@@ -240,7 +274,14 @@ def build_network(
     suspicious = backend.query_value(f"SELECT count(*) FROM network_groups WHERE dataset = {d} AND score >= 0.5")
     backend.execute("DROP TABLE IF EXISTS _participants")
     return NetworkSummary(
-        dataset, graph.number_of_nodes(), edges, len(groups), int(suspicious), identifiers_read, identifiers_rejected
+        dataset,
+        graph.number_of_nodes(),
+        edges,
+        len(groups),
+        int(suspicious),
+        identifiers_read,
+        identifiers_rejected,
+        rejected_examples,
     )
 
 
