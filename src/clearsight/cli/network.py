@@ -71,7 +71,10 @@ def build_command(
         for example in summary.identifiers_rejected_examples:
             console.print(f"  [yellow]{example}[/]")
     links = ", ".join(f"{count:,} {kind}" for kind, count in summary.edges.items())
-    console.print(f"{summary.suppliers:,} linked suppliers; links: {links}; {summary.groups:,} groups")
+    console.print(
+        f"{summary.suppliers:,} suppliers strongly linked (in the community graph); links: {links}; "
+        f"{summary.groups:,} groups"
+    )
     table = Table(title="most suspicious groups (clearsight network show GROUP)")
     for column in ("group", "size", "joint processes", "members' win share", "rotation", "shared ids", "score"):
         table.add_column(column)
