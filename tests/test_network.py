@@ -133,14 +133,15 @@ def test_planted_shell_suppliers_are_linked_by_their_shared_telephone(synthetic:
     backend, truth = synthetic
     shells = {row["detail"] for row in truth if row["problem"] == "shell_supplier"}
     assert shells
-    linked = {
-        firm
-        for source, target in backend.query(
-            "SELECT source, target FROM network_edges WHERE dataset = 'synthetic' AND kind = 'shared_telephone'"
-        )
-        for firm in (source, target)
-    }
-    assert shells <= linked
+    for kind in ("shared_telephone", "shared_address"):  # the shells share both
+        linked = {
+            firm
+            for source, target in backend.query(
+                "SELECT source, target FROM network_edges WHERE dataset = 'synthetic' AND kind = ?", [kind]
+            )
+            for firm in (source, target)
+        }
+        assert shells <= linked, kind
     for firm in shells:
         group = backend.query_dicts(
             "SELECT shared_identifier_links, score FROM network_groups WHERE list_contains(members, ?)", [firm]
