@@ -153,6 +153,65 @@ def ingest_ocds_command(
         )
 
 
+@ingest_app.command("registry")
+def ingest_registry_command(
+    kind: Annotated[str, typer.Argument(help="civil, payroll, beneficiaries, voters or companies.")],
+    path: Annotated[Path, typer.Argument(help="The extract: CSV (with a header row) or Parquet.")],
+    mapping: Annotated[Path, typer.Option("--mapping", "-m", help="YAML mapping of canonical fields to columns.")],
+    dataset: Annotated[str, typer.Option("--dataset", "-d", help="Name of the registry's dataset.")] = "default",
+    json_output: JsonOption = False,
+) -> None:
+    """Ingest a registry extract through its mapping into registry_records.
+
+    Rows missing a required field, with a date not in the mapping's format, a non-numeric amount or a repeated
+    record_id are rejected with file, line, column, value and reason (registry_rejects). A record whose content
+    changed since the last ingest becomes a new version; every new version's canonical JSON is appended to the
+    ledger's `registry-KIND` log.
+    """
+    from clearsight.ledger.store import Ledger
+    from clearsight.registry.ingest import ingest_registry
+    from clearsight.registry.mapping import KINDS, MappingError, load_mapping
+
+    if kind not in KINDS:
+        fail(f"unknown registry kind {kind!r}; known: {', '.join(KINDS)}", 2)
+    if not path.exists():
+        fail(f"{path}: no such file", 2)
+    try:
+        settings = load_mapping(mapping, kind)
+    except MappingError as error:
+        fail(str(error), 2)
+    log_name = f"registry-{kind}"
+    with _backend() as backend, Ledger(state.ledger) as ledger:
+        log = ledger.log(log_name)
+        first = log.size()
+
+        def to_ledger(versions: list[str]) -> None:
+            log.append((text.encode() for text in versions), f"registry_{kind}")
+
+        try:
+            with console.status(f"reading {path} …", spinner="dots"):
+                summary = ingest_registry(backend, path, settings, dataset, to_ledger)
+        except MappingError as error:
+            fail(str(error), 2)
+        except EngineError as error:
+            fail(str(error))
+        appended = log.size() - first
+    data = {**summary.to_dict(), "ledger": {"file": state.ledger, "log": log_name, "appended": appended}}
+    if json_output:
+        print_json(data)
+        return
+    console.print(
+        f"{summary.rows:,} rows of {path}: {summary.new_versions:,} new versions, {summary.unchanged:,} unchanged, "
+        f"{summary.rejected_rows:,} rejected; {appended:,} entries appended to the ledger log {log_name}."
+    )
+    if summary.reasons:
+        console.print(
+            "[yellow]rejects by reason:[/] "
+            + ", ".join(f"{reason} ({count})" for reason, count in sorted(summary.reasons.items()))
+        )
+        console.print(f"  details: SELECT * FROM registry_rejects WHERE run_id = '{summary.run_id}'")
+
+
 def _record_ingest_run(summary: dict[str, Any]) -> dict[str, Any]:
     """Append the run (inputs with their SHA-256, counts) to the ledger's `ingest-runs` log."""
     from clearsight.ledger.store import Ledger

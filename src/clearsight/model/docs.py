@@ -7,6 +7,7 @@ from clearsight.model.schema import (
     CONTRACTING_TABLES,
     FLAG_TABLES,
     NETWORK_TABLES,
+    REGISTRY_TABLES,
     SCREEN_RESULTS,
     Table,
 )
@@ -54,6 +55,8 @@ def render() -> str:
     parts.append(_table_markdown(SCREEN_RESULTS))
     parts.append("## Supplier network\n")
     parts += [_table_markdown(table) for table in NETWORK_TABLES]
+    parts.append("## Registries\n")
+    parts += [_table_markdown(table) for table in REGISTRY_TABLES]
     return "\n".join(parts)
 
 

@@ -581,8 +581,64 @@ NETWORK_GROUPS = Table(
     group="network",
 )
 NETWORK_TABLES: tuple[Table, ...] = (NETWORK_EDGES, NETWORK_GROUPS)
+
+REGISTRY_RECORDS = Table(
+    "registry_records",
+    "Registry extracts (civil registry, payroll, beneficiaries, voter roll, company register) mapped to canonical "
+    "fields by a mapping file; every changed record is a new version, kept beside the older ones.",
+    (
+        _c("dataset", "VARCHAR", "Dataset (the registry's publisher or extract), chosen at ingest."),
+        _c("kind", "VARCHAR", "civil, payroll, beneficiaries, voters or companies."),
+        _c("record_id", "VARCHAR", "The record's identifier in its registry (unique within one file)."),
+        _c("version", "INTEGER", "1 for the first version seen, +1 each time the record's content changes."),
+        _c("record_hash", "VARCHAR", "SHA-256 (hex) of `canonical`, the bytes appended to the ledger."),
+        _c("canonical", "VARCHAR", "The record as canonical JSON (the ledger entry)."),
+        _c("national_id", "VARCHAR", "National identity number."),
+        _c("given_name", "VARCHAR", "Given name(s)."),
+        _c("family_name", "VARCHAR", "Family name(s)."),
+        _c("full_name", "VARCHAR", "Full name, where the registry does not split it."),
+        _c("date_of_birth", "DATE", "Date of birth."),
+        _c("date_of_death", "DATE", "Date of death (civil registry)."),
+        _c("sex", "VARCHAR", "Sex as recorded."),
+        _c("address", "VARCHAR", "Address."),
+        _c("phone", "VARCHAR", "Telephone."),
+        _c("email", "VARCHAR", "E-mail."),
+        _c("bank_account", "VARCHAR", "Bank account (payroll, beneficiaries)."),
+        _c("employer", "VARCHAR", "Employer (payroll)."),
+        _c("pay_period", "VARCHAR", "Pay period (payroll)."),
+        _c("amount", "DOUBLE", "Amount paid (payroll, beneficiaries)."),
+        _c("programme", "VARCHAR", "Benefit programme (beneficiaries)."),
+        _c("household_id", "VARCHAR", "Household (beneficiaries)."),
+        _c("income", "DOUBLE", "Declared income (beneficiaries)."),
+        _c("polling_station", "VARCHAR", "Polling station (voter roll)."),
+        _c("company_id", "VARCHAR", "Company identifier (company register)."),
+        _c("company_name", "VARCHAR", "Company name (company register)."),
+        _c("role", "VARCHAR", "The person's role in the company: owner, director (company register)."),
+        _c("attributes", "JSON", "Further columns the mapping keeps, by their names in the file."),
+        _c("source_file", "VARCHAR", "File the version was read from."),
+        _c("source_line", "BIGINT", "Line (CSV) or row (Parquet) it was read from."),
+        _c("run_id", "VARCHAR", "Registry ingest run."),
+    ),
+    group="registry",
+)
+REGISTRY_REJECTS = Table(
+    "registry_rejects",
+    "Registry rows not loaded, each with where it was and why: nothing is dropped silently.",
+    (
+        _c("run_id", "VARCHAR", "Registry ingest run."),
+        _c("dataset", "VARCHAR", "Dataset."),
+        _c("kind", "VARCHAR", "Registry kind."),
+        _c("source_file", "VARCHAR", "File."),
+        _c("source_line", "BIGINT", "Line (CSV) or row (Parquet)."),
+        _c("column_name", "VARCHAR", "The file's column at fault (NULL when the row as a whole is)."),
+        _c("value", "VARCHAR", "The offending value."),
+        _c("reason", "VARCHAR", "Why the row was rejected."),
+    ),
+    group="registry",
+)
+REGISTRY_TABLES: tuple[Table, ...] = (REGISTRY_RECORDS, REGISTRY_REJECTS)
 ALL_TABLES: tuple[Table, ...] = (
-    CONTRACTING_TABLES + BOOKKEEPING_TABLES + FLAG_TABLES + (SCREEN_RESULTS,) + NETWORK_TABLES
+    CONTRACTING_TABLES + BOOKKEEPING_TABLES + FLAG_TABLES + (SCREEN_RESULTS,) + NETWORK_TABLES + REGISTRY_TABLES
 )
 TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in ALL_TABLES}
 

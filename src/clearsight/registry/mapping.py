@@ -1,0 +1,108 @@
+"""Mapping files: which column of an agency's extract holds which canonical field.
+
+```yaml
+kind: payroll
+columns:            # canonical field: the extract's column
+  record_id: PAYMENT_NO
+  national_id: NIN
+  family_name: SURNAME
+  given_name: FORENAMES
+  date_of_birth: DOB
+  bank_account: IBAN
+  employer: DEPARTMENT
+  pay_period: PERIOD
+  amount: NET_PAY
+date_format: "%d/%m/%Y"   # strptime format of every date column; default ISO 8601 (%Y-%m-%d)
+keep: [GRADE]             # further columns kept as attributes
+```
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from clearsight.model import REGISTRY_RECORDS
+
+# Canonical fields a mapping may fill (the registry_records columns that come from the extract).
+FIELDS = tuple(
+    column.name
+    for column in REGISTRY_RECORDS.columns
+    if column.name not in ("dataset", "kind", "version", "record_hash", "canonical", "attributes")
+    and not column.name.startswith(("source_", "run_"))
+)
+DATE_FIELDS = ("date_of_birth", "date_of_death")
+NUMBER_FIELDS = ("amount", "income")
+
+# What each kind of registry must give. A name is family_name or full_name.
+KINDS: dict[str, tuple[str, ...]] = {
+    "civil": ("record_id", "name", "date_of_birth"),
+    "payroll": ("record_id", "name", "amount"),
+    "beneficiaries": ("record_id", "name", "programme"),
+    "voters": ("record_id", "name"),
+    "companies": ("record_id", "company_id"),
+}
+
+
+class MappingError(ValueError):
+    pass
+
+
+class Mapping(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: str
+    columns: dict[str, str]
+    date_format: str = "%Y-%m-%d"
+    keep: tuple[str, ...] = ()
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
+        return kind
+
+    @field_validator("columns")
+    @classmethod
+    def _known_fields(cls, columns: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(columns) - set(FIELDS))
+        if unknown:
+            raise ValueError(f"unknown canonical field(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}")
+        return columns
+
+    @model_validator(mode="after")
+    def _required_fields(self) -> Mapping:
+        missing = []
+        for required in KINDS[self.kind]:
+            if required == "name":
+                if "family_name" not in self.columns and "full_name" not in self.columns:
+                    missing.append("family_name or full_name")
+            elif required not in self.columns:
+                missing.append(required)
+        if missing:
+            raise ValueError(f"a {self.kind} mapping must map {', '.join(missing)}")
+        return self
+
+
+def load_mapping(path: Path, kind: str | None = None) -> Mapping:
+    """Read and validate a mapping file; errors name the file and what is wrong."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise MappingError(f"{path}: cannot be read: {error}") from error
+    if not isinstance(data, dict):
+        raise MappingError(f"{path}: a mapping file is a YAML mapping with kind and columns")
+    if kind is not None:
+        if data.get("kind", kind) != kind:
+            raise MappingError(f"{path}: maps a {data.get('kind')} registry, not {kind}")
+        data.setdefault("kind", kind)
+    try:
+        return Mapping(**data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc']) or 'mapping'}: {item['msg']}" for item in error.errors()
+        )
+        raise MappingError(f"{path}: {problems}") from error
