@@ -33,6 +33,7 @@ from clearsight.engine import Backend, EngineError
 from clearsight.flags.base import sql_literal
 from clearsight.flags.runner import participation
 from clearsight.model import ALL_TABLES
+from clearsight.registry.ingest import csv_batches
 
 # Words of legal forms and filler dropped from company names before comparing them.
 LEGAL_WORDS = (
@@ -161,20 +162,14 @@ def _load_identifiers(backend: Backend, path: Path) -> tuple[int, dict[str, int]
 
 
 def _csv_with_lines(path: Path) -> pa.Table:
-    """The identifier columns of a CSV file with the line each row starts on (quoted fields may span lines)."""
-    import csv
-
-    rows: dict[str, list[str | None]] = {column: [] for column in IDENTIFIER_COLUMNS}
-    lines: list[int] = []
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        start = reader.line_num + 1
-        for record in reader:
-            lines.append(start)
-            for column in IDENTIFIER_COLUMNS:
-                rows[column].append(record.get(column))
-            start = reader.line_num + 1
-    return pa.table({"position": pa.array(lines, pa.int64()), **{k: pa.array(v, pa.string()) for k, v in rows.items()}})
+    """The identifier columns of a CSV file, with the line each row starts on (column `position`)."""
+    batches = list(csv_batches(path, list(IDENTIFIER_COLUMNS), batch_rows=1_000_000))
+    if not batches:
+        return pa.table(
+            {"position": pa.array([], pa.int64()), **{c: pa.array([], pa.string()) for c in IDENTIFIER_COLUMNS}}
+        )
+    table = pa.concat_tables(batches)
+    return table.rename_columns(["position", *IDENTIFIER_COLUMNS])
 
 
 def _name_key_sql(column: str) -> str:

@@ -58,7 +58,10 @@ def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _csv_batches(path: Path, needed: list[str]) -> Iterator[pa.Table]:
+def csv_batches(path: Path, needed: list[str], batch_rows: int | None = None) -> Iterator[pa.Table]:
+    """The `needed` columns of a CSV file (header row) as text, in batches, named c0, c1, … in that order, with the
+    line each row starts on (quoted fields may span lines) in column LINE."""
+    batch_rows = batch_rows or BATCH_ROWS
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         header = reader.fieldnames or []
@@ -73,7 +76,7 @@ def _csv_batches(path: Path, needed: list[str]) -> Iterator[pa.Table]:
             for column in needed:
                 columns[column].append(record.get(column))
             start = reader.line_num + 1
-            if len(lines) == BATCH_ROWS:
+            if len(lines) == batch_rows:
                 yield _table(columns, lines)
                 columns = {column: [] for column in needed}
                 lines = []
@@ -112,7 +115,7 @@ def ingest_registry(
     summary = RegistrySummary(run_id, dataset, mapping.kind, str(path))
     needed = list(dict.fromkeys([*mapping.columns.values(), *mapping.keep]))
     position = {column: f"c{index}" for index, column in enumerate(needed)}
-    batches = _parquet_batches(path, needed) if path.suffix.lower() == ".parquet" else _csv_batches(path, needed)
+    batches = _parquet_batches(path, needed) if path.suffix.lower() == ".parquet" else csv_batches(path, needed)
     backend.execute("CREATE OR REPLACE TEMP TABLE _registry_seen (record_id VARCHAR, line BIGINT)")
     for batch in batches:
         with backend.registered("_registry_batch", batch):
