@@ -182,9 +182,13 @@ def prove_command(
     if json_output:
         print_json(result)
     else:
-        console.print(f"entry {index} of log '{log}' at size {tree_size}, root {result['root']}")
-        for number, item in enumerate(proof_to_json(proof)):
-            console.print(f"  {number}: {item}")
+        _print_proof(f"entry {index} of log '{log}' at size {tree_size}, root {result['root']}", proof)
+
+
+def _print_proof(heading: str, proof: list[bytes]) -> None:
+    console.print(heading)
+    for number, item in enumerate(proof_to_json(proof)):
+        console.print(f"  {number}: {item}")
 
 
 @ledger_app.command("consistency")
@@ -213,9 +217,7 @@ def consistency_command(
     if json_output:
         print_json(result)
     else:
-        console.print(f"log '{log}': size {old} → {new_size}")
-        for number, item in enumerate(proof_to_json(proof)):
-            console.print(f"  {number}: {item}")
+        _print_proof(f"log '{log}': size {old} → {new_size}", proof)
 
 
 @ledger_app.command("verify")

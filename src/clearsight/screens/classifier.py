@@ -175,12 +175,8 @@ def evaluate(folder: Path) -> dict[str, Any]:
     }
     across = {}
     for held_out in DATASETS:
-        train = [data[name] for name in DATASETS if name != held_out]
-        model = fit_calibrated(
-            np.vstack([item.features for item in train]),
-            np.concatenate([item.labels for item in train]),
-            np.array([f"{item.name}:{tender}" for item in train for tender in item.tenders]),
-        )
+        train = _pooled([data[name] for name in DATASETS if name != held_out])
+        model = fit_calibrated(train.features, train.labels, train.tenders)
         probabilities = model.predict_proba(data[held_out].features)[:, 1]
         across[held_out] = metrics(data[held_out].labels, probabilities)
     return {
@@ -198,11 +194,8 @@ def train(folder: Path, out: Path) -> dict[str, Any]:
     import sklearn
 
     data = [load_labelled(folder, name) for name in DATASETS]
-    model = fit_calibrated(
-        np.vstack([item.features for item in data]),
-        np.concatenate([item.labels for item in data]),
-        np.array([f"{item.name}:{tender}" for item in data for tender in item.tenders]),
-    )
+    pooled = _pooled(data)
+    model = fit_calibrated(pooled.features, pooled.labels, pooled.tenders)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "wb") as handle:
         pickle.dump(
