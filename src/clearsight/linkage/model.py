@@ -1,0 +1,361 @@
+"""The linkage model: Fellegi–Sunter with Splink 5, on DuckDB (Splink's Spark backend takes the same settings).
+
+Comparisons are written once as DuckDB SQL conditions in `CustomLevel`s, which Splink translates (sqlglot) for
+other backends. Each level starts from prior m and u probabilities, so a model exists before any training; with
+enough records, training replaces them: u by random sampling (seeded), the prior match probability from
+deterministic rules, m by expectation maximisation on blocked pairs. Every scored pair carries its explanation:
+the prior weight plus one weight per comparison, which add up to the pair's match weight.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from splink import Linker, SettingsCreator
+from splink.comparison_level_library import CustomLevel
+from splink.comparison_library import CustomComparison
+from splink.internals.duckdb.database_api import DuckDBAPI
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Level:
+    label: str
+    sql: str  # condition on <column>_l and <column>_r, DuckDB dialect
+    m: float
+    u: float
+
+
+@dataclass(frozen=True)
+class Field:
+    """One comparison: the prepared column it reads (null level when either side lacks it) and its levels."""
+
+    name: str
+    column: str
+    levels: tuple[Level, ...]
+    term_frequency: bool = False  # adjust the exact level for how common the value is
+
+
+def _jw(column: str, threshold: float) -> str:
+    return f"jaro_winkler_similarity({column}_l, {column}_r) >= {threshold}"
+
+
+FIELDS: tuple[Field, ...] = (
+    Field(
+        "name",
+        "name_sorted",
+        (
+            Level("same name tokens (any order)", "name_sorted_l = name_sorted_r", 0.70, 0.0005),
+            Level("same after nicknames", "name_canon_l = name_canon_r", 0.08, 0.0005),
+            Level("very similar (Jaro-Winkler ≥ 0.94)", _jw("name_sorted", 0.94), 0.10, 0.002),
+            Level("similar (Jaro-Winkler ≥ 0.85)", _jw("name_sorted", 0.85), 0.06, 0.02),
+            Level(
+                "a name token in common",
+                "len(list_intersect(string_split(name_sorted_l, ' '), string_split(name_sorted_r, ' '))) > 0",
+                0.04,
+                0.05,
+            ),
+            Level("different", "ELSE", 0.02, 0.927),
+        ),
+        term_frequency=True,
+    ),
+    Field(
+        "date_of_birth",
+        "dob",
+        (
+            Level("same date", "dob_l = dob_r", 0.85, 0.0001),
+            Level(
+                "day and month swapped",
+                "left(dob_l, 4) = left(dob_r, 4) AND substr(dob_l, 6, 2) = substr(dob_r, 9, 2) "
+                "AND substr(dob_l, 9, 2) = substr(dob_r, 6, 2)",
+                0.03,
+                0.00002,
+            ),
+            Level("one typo (Damerau-Levenshtein ≤ 1)", "damerau_levenshtein(dob_l, dob_r) <= 1", 0.07, 0.002),
+            Level("same year", "left(dob_l, 4) = left(dob_r, 4)", 0.03, 0.012),
+            Level("different", "ELSE", 0.02, 0.98588),
+        ),
+    ),
+    Field(
+        "national_id",
+        "nid",
+        (
+            Level("same identifier", "nid_l = nid_r", 0.90, 0.00001),
+            Level("one typo (Damerau-Levenshtein ≤ 1)", "damerau_levenshtein(nid_l, nid_r) <= 1", 0.07, 0.0001),
+            Level("different", "ELSE", 0.03, 0.99989),
+        ),
+    ),
+    Field(
+        "address",
+        "address",
+        (
+            Level("same address", "address_l = address_r", 0.60, 0.001),
+            Level("very similar (Jaro-Winkler ≥ 0.92)", _jw("address", 0.92), 0.20, 0.005),
+            Level("similar (Jaro-Winkler ≥ 0.8)", _jw("address", 0.8), 0.10, 0.05),
+            Level("different", "ELSE", 0.10, 0.944),
+        ),
+        term_frequency=True,
+    ),
+    Field(
+        "phone",
+        "phone",
+        (
+            Level("same number", "phone_l = phone_r", 0.75, 0.0001),
+            Level("one typo", "damerau_levenshtein(phone_l, phone_r) <= 1", 0.05, 0.001),
+            Level("different", "ELSE", 0.20, 0.9989),
+        ),
+    ),
+    Field(
+        "email",
+        "email",
+        (
+            Level("same e-mail", "email_l = email_r", 0.70, 0.0001),
+            Level("different", "ELSE", 0.30, 0.9999),
+        ),
+    ),
+    Field(
+        "sex",
+        "sex",
+        (
+            Level("same", "sex_l = sex_r", 0.97, 0.5),
+            Level("different", "ELSE", 0.03, 0.5),
+        ),
+    ),
+)
+
+# Blocking: a pair is scored when one of these holds (and the columns exist). Chosen to keep the number of
+# pairs near linear in the records while tolerating one error in any field.
+BLOCKING: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("nid",), "l.nid = r.nid"),
+    (("dob", "name_sorted"), "l.dob = r.dob AND left(l.name_sorted, 1) = left(r.name_sorted, 1)"),
+    (("dob", "given"), "l.dob = r.dob AND l.given = r.given"),
+    (("dob", "family"), "l.dob = r.dob AND l.family = r.family"),
+    # The same name, and birth years that agree or are unknown on one side.
+    (
+        ("dob", "name_sorted"),
+        "l.name_sorted = r.name_sorted AND (left(l.dob, 4) = left(r.dob, 4) OR l.dob IS NULL OR r.dob IS NULL)",
+    ),
+    (("dob", "name_canon"), "l.name_canon = r.name_canon AND left(l.dob, 4) = left(r.dob, 4)"),
+    (("name_sorted",), "l.name_sorted = r.name_sorted"),  # used only when there are no dates of birth
+    (("phone",), "l.phone = r.phone"),
+    (("email",), "l.email = r.email"),
+    (("address", "name_sorted"), "l.address = r.address AND left(l.name_sorted, 1) = left(r.name_sorted, 1)"),
+)
+
+
+@dataclass
+class LinkOptions:
+    threshold: float = 0.9  # match probability from which a pair is reported (and clustered)
+    seed: int = 42
+    train: bool = True
+    min_training_records: int = 1_000  # below this the prior parameters are used
+    u_sample_pairs: float = 1e6
+    prior_match_probability: float | None = None  # P(two random records match); estimated when None
+    threads: int | None = None
+    memory_limit: str | None = None
+
+
+@dataclass
+class LinkResult:
+    pairs: pa.Table  # source_l, id_l, source_r, id_r, match_probability, match_weight, cluster_id, explanation
+    clusters: pa.Table  # source_dataset, record_id, cluster_id (every record, singletons included)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def _columns_with_values(connection: duckdb.DuckDBPyConnection, tables: Sequence[str]) -> set[str]:
+    """Prepared columns that have at least one value in every input (a comparison needs both sides)."""
+    found = None
+    for table in tables:
+        counts = connection.execute(
+            "SELECT " + ", ".join(f"count({name}) AS {name}" for name in _prepared_columns()) + f" FROM {table}"
+        ).fetchall()[0]
+        here = {name for name, count in zip(_prepared_columns(), counts, strict=True) if count}
+        found = here if found is None else found & here
+    return found or set()
+
+
+def _prepared_columns() -> tuple[str, ...]:
+    from clearsight.linkage.prepare import PREPARED
+
+    return PREPARED
+
+
+def _comparison(item: Field) -> CustomComparison:
+    levels: list[Any] = [
+        CustomLevel(f"{item.column}_l IS NULL OR {item.column}_r IS NULL", "null", base_dialect_str="duckdb").configure(
+            is_null_level=True
+        )
+    ]
+    for index, level in enumerate(item.levels):
+        options: dict[str, Any] = {"m_probability": level.m, "u_probability": level.u}
+        if item.term_frequency and index == 0:
+            options["tf_adjustment_column"] = item.column
+        levels.append(CustomLevel(level.sql, level.label, base_dialect_str="duckdb").configure(**options))
+    return CustomComparison(levels, output_column_name=item.name)
+
+
+def fields_for(columns: set[str]) -> list[Field]:
+    return [item for item in FIELDS if item.column in columns]
+
+
+def blocking_for(columns: set[str]) -> list[str]:
+    rules = [rule for needed, rule in BLOCKING if set(needed) <= columns]
+    if "dob" in columns:  # names alone block too widely when dates can narrow them
+        rules = [rule for rule in rules if rule != "l.name_sorted = r.name_sorted"]
+    return rules
+
+
+def link(
+    connection: duckdb.DuckDBPyConnection,
+    tables: Sequence[str],
+    options: LinkOptions,
+) -> LinkResult:
+    """Score pairs of records in one prepared table (deduplication) or across two (linkage)."""
+    started = time.perf_counter()
+    if options.threads:
+        connection.execute(f"SET threads = {int(options.threads)}")
+    if options.memory_limit:
+        connection.execute(f"SET memory_limit = '{options.memory_limit}'")
+    columns = _columns_with_values(connection, tables)
+    fields = fields_for(columns)
+    if not fields or "name" not in {item.name for item in fields}:
+        raise ValueError("linkage needs names on every side (given/family or full name)")
+    rules = blocking_for(columns)
+    dedupe = len(tables) == 1
+    sizes = [int(connection.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]) for table in tables]
+    settings = SettingsCreator(
+        link_type="dedupe_only" if dedupe else "link_only",
+        comparisons=[_comparison(item) for item in fields],
+        blocking_rules_to_generate_predictions=rules,
+        retain_intermediate_calculation_columns=True,
+        retain_matching_columns=True,
+        probability_two_random_records_match=options.prior_match_probability or _default_prior(sizes, dedupe),
+    )
+    api = DuckDBAPI(connection)
+    frames = [api.register(table, table_name=f"{table}_input") for table in tables]
+    linker = Linker(frames if not dedupe else frames[0], settings, log_level=logging.WARNING)
+    trained = "priors"
+    if options.train and min(sizes) >= options.min_training_records:
+        trained = _train(linker, columns, options)
+    scored = linker.inference.predict(threshold_match_probability=options.threshold)
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        scored, threshold_match_probability=options.threshold
+    )
+    prior = linker._settings_obj._probability_two_random_records_match
+    prior_weight = math.log2(prior / (1 - prior))
+    explanation = ", ".join(
+        f"'{item.name}': {{'level': {_level_label_sql(item)}, 'weight': round({_weight_sql(item)}, 6)}}" for item in fields
+    )
+    if dedupe:  # one input: Splink keeps no source column; every record comes from that input
+        source = connection.execute(f"SELECT any_value(source_dataset) FROM {tables[0]}").fetchall()[0][0]
+        literal = "'" + str(source).replace("'", "''") + "'"
+        source_l, source_r, cluster_source, on_source = literal, literal, f"{literal} AS source_dataset", "TRUE"
+    else:
+        source_l, source_r = "p.source_dataset_l", "p.source_dataset_r"
+        cluster_source, on_source = "source_dataset", "c.source_dataset = p.source_dataset_l"
+    pairs = connection.sql(f"""
+        WITH clusters AS (SELECT {cluster_source}, unique_id, cluster_id FROM {clusters.physical_name})
+        SELECT {source_l} AS source_l, p.unique_id_l AS id_l, {source_r} AS source_r,
+               p.unique_id_r AS id_r, p.match_probability, p.match_weight, c.cluster_id,
+               CAST(to_json({{'prior': round({prior_weight!r}, 6), 'fields': {{{explanation}}}}}) AS VARCHAR)
+                   AS explanation
+        FROM {scored.physical_name} AS p
+        JOIN clusters AS c ON {on_source} AND c.unique_id = p.unique_id_l
+        ORDER BY source_l, id_l, source_r, id_r
+    """).to_arrow_table()
+    cluster_table = connection.sql(
+        f"SELECT {cluster_source}, unique_id AS record_id, cluster_id FROM {clusters.physical_name} "
+        "ORDER BY source_dataset, record_id"
+    ).to_arrow_table()
+    summary = {
+        "records": sizes,
+        "comparisons": [item.name for item in fields],
+        "blocking_rules": rules,
+        "training": trained,
+        "prior_match_probability": prior,
+        "threshold": options.threshold,
+        "pairs": pairs.num_rows,
+        "clusters_with_several_records": int(
+            connection.execute(
+                f"SELECT count(*) FROM (SELECT cluster_id FROM {clusters.physical_name} GROUP BY 1 HAVING count(*) > 1)"
+            ).fetchall()[0][0]
+        ),
+        "seed": options.seed,
+        "seconds": round(time.perf_counter() - started, 3),
+        "parameters": _parameters(linker),
+    }
+    api.delete_tables_created_by_splink_from_db()
+    return LinkResult(pairs, cluster_table, summary)
+
+
+def _default_prior(sizes: list[int], dedupe: bool) -> float:
+    """Before training: assume each record has about one match on the other side (or one duplicate in 20)."""
+    if dedupe:
+        n = max(sizes[0], 2)
+        return min(0.5, max(1e-9, (n / 20) / (n * (n - 1) / 2)))
+    return min(0.5, max(1e-9, min(sizes) / max(1, sizes[0] * sizes[1])))
+
+
+def _train(linker: Linker, columns: set[str], options: LinkOptions) -> str:
+    deterministic = [
+        rule
+        for needed, rule in (
+            (("nid", "dob"), "l.nid = r.nid AND l.dob = r.dob"),
+            (("name_sorted", "dob"), "l.name_sorted = r.name_sorted AND l.dob = r.dob"),
+            (("name_sorted", "address"), "l.name_sorted = r.name_sorted AND l.address = r.address"),
+        )
+        if set(needed) <= columns
+    ]
+    try:
+        if options.prior_match_probability is None and deterministic:
+            linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.8)
+        linker.training.estimate_u_using_random_sampling(max_pairs=options.u_sample_pairs, seed=options.seed)
+        # m by EM, twice: blocking on dates of birth trains the names, blocking on names trains the dates.
+        if "dob" in columns:
+            linker.training.estimate_parameters_using_expectation_maximisation("l.dob = r.dob")
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            "l.name_sorted = r.name_sorted" + (" AND left(l.dob, 4) = left(r.dob, 4)" if "dob" in columns else "")
+        )
+    except Exception as error:  # Splink raises plain exceptions when a block yields no usable pairs
+        logger.warning("linkage training incomplete (%s); prior parameters kept where not trained", error)
+        return "partial"
+    return "em"
+
+
+def _weight_sql(item: Field) -> str:
+    """A comparison's contribution to the match weight, its term-frequency adjustment included."""
+    if item.term_frequency:
+        return f"mw_{item.name} + coalesce(mw_tf_adj_{item.name}, 0)"
+    return f"mw_{item.name}"
+
+
+def _level_label_sql(item: Field) -> str:
+    # Splink numbers levels from the last (0, "else") up; the null level is -1.
+    cases = " ".join(
+        f"WHEN {len(item.levels) - 1 - index} THEN '{level.label}'" for index, level in enumerate(item.levels)
+    )
+    return f"CASE gamma_{item.name} WHEN -1 THEN 'missing' {cases} END"
+
+
+def _parameters(linker: Linker) -> dict[str, list[dict[str, Any]]]:
+    """The trained (or prior) m and u of every level: the model card of a run."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for comparison in linker._settings_obj.comparisons:
+        out[comparison.output_column_name] = [
+            {
+                "level": level.label_for_charts,
+                "m": level.m_probability,
+                "u": level.u_probability,
+            }
+            for level in comparison.comparison_levels
+            if not level.is_null_level
+        ]
+    return out
