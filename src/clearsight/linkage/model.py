@@ -54,7 +54,8 @@ FIELDS: tuple[Field, ...] = (
         "name_sorted",
         (
             Level("same name tokens (any order)", "name_sorted_l = name_sorted_r", 0.70, 0.0005),
-            Level("same after nicknames", "name_canon_l = name_canon_r", 0.08, 0.0005),
+            Level("same after nicknames and transliteration", "name_canon_l = name_canon_r", 0.08, 0.0005),
+            Level("same letters, spaced or ordered differently", "name_letters_l = name_letters_r", 0.03, 0.0003),
             Level("very similar (Jaro-Winkler ≥ 0.94)", _jw("name_sorted", 0.94), 0.10, 0.002),
             Level("similar (Jaro-Winkler ≥ 0.85)", _jw("name_sorted", 0.85), 0.06, 0.02),
             Level(
@@ -63,7 +64,7 @@ FIELDS: tuple[Field, ...] = (
                 0.04,
                 0.05,
             ),
-            Level("different", "ELSE", 0.02, 0.927),
+            Level("different", "ELSE", 0.02, 0.9267),
         ),
         term_frequency=True,
     ),
@@ -80,8 +81,14 @@ FIELDS: tuple[Field, ...] = (
                 0.00002,
             ),
             Level("one typo (Damerau-Levenshtein ≤ 1)", "damerau_levenshtein(dob_l, dob_r) <= 1", 0.07, 0.002),
-            Level("same year", "left(dob_l, 4) = left(dob_r, 4)", 0.03, 0.012),
-            Level("different", "ELSE", 0.02, 0.98588),
+            Level(
+                "within 10 days",
+                "abs(date_diff('day', TRY_CAST(dob_l AS DATE), TRY_CAST(dob_r AS DATE))) <= 10",
+                0.03,
+                0.0006,
+            ),
+            Level("same year", "left(dob_l, 4) = left(dob_r, 4)", 0.01, 0.012),
+            Level("different", "ELSE", 0.01, 0.98528),
         ),
     ),
     Field(

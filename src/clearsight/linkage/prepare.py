@@ -30,9 +30,23 @@ LINK_FIELDS = (
     "email",
 )
 # The prepared columns, each compared by the model when both sides have values for it.
-PREPARED = ("name_sorted", "name_canon", "given", "family", "dob", "nid", "address", "phone", "email", "sex")
+PREPARED = ("name_sorted", "name_canon", "name_letters", "given", "family", "dob", "nid", "address", "phone", "email", "sex")
 
 _NOT_LETTER = re.compile(r"[^a-z]+")
+# Spellings that transliteration systems and clerks write differently, folded to one (applied in order).
+_FOLDS = (
+    ("kh", "h"), ("zh", "z"), ("ch", "c"), ("sh", "s"), ("ts", "c"), ("tz", "c"), ("ph", "f"), ("th", "t"),
+    ("ya", "ia"), ("ja", "ia"), ("yu", "iu"), ("ju", "iu"), ("ye", "e"), ("je", "e"), ("yo", "io"),
+    ("y", "i"), ("j", "i"), ("w", "v"), ("x", "ks"), ("q", "k"),
+)  # fmt: skip
+_DOUBLE = re.compile(r"(.)\1+")
+
+
+def fold(token: str) -> str:
+    """A token with transliteration variants folded: 'tatyana', 'tatjana', 'tatiana' → 'tatiana'."""
+    for spelling, folded in _FOLDS:
+        token = token.replace(spelling, folded)
+    return _DOUBLE.sub(r"\1", token)
 
 
 @cache
@@ -52,21 +66,27 @@ def tokens(name: str | None) -> list[str]:
         return []
     # Chinese characters are one syllable each: transliterate them apart so that 张伟 gives "zhang wei".
     spaced = "".join(f" {character} " if _is_cjk(character) else character for character in name)
-    text = anyascii(unicodedata.normalize("NFKC", spaced).replace("'", "").replace("’", "")).lower()
+    # Apostrophes join (O'Brien, and the soft sign that transliteration writes as ' in Ol'ga).
+    text = anyascii(unicodedata.normalize("NFKC", spaced)).replace("'", "").lower()
     return [token for token in _NOT_LETTER.split(text) if token]
 
 
 def normalise_name(given: str | None, family: str | None, full: str | None) -> tuple[str | None, ...]:
-    """(name_sorted, name_canon, given, family) for one person's name fields."""
+    """(name_sorted, name_canon, name_letters, given, family) for one person's name fields.
+
+    name_canon: nicknames resolved and transliteration variants folded; name_letters: the name's letters in
+    alphabetical order (the same for "JunFang Zhao", "Zhao Jun Fang" and 赵军芳).
+    """
     given_tokens, family_tokens = tokens(given), tokens(family)
     every = given_tokens + family_tokens if (given_tokens or family_tokens) else tokens(full)
     if not every:
-        return (None, None, None, None)
+        return (None, None, None, None, None)
     names = nicknames()
-    canonical = sorted(names.get(token, token) for token in every)
+    canonical = sorted(fold(names.get(token, token)) for token in every)
     return (
         " ".join(sorted(every)),
         " ".join(canonical),
+        "".join(sorted("".join(every))),
         " ".join(given_tokens) or None,
         " ".join(family_tokens) or None,
     )
@@ -90,9 +110,9 @@ def prepare(connection: duckdb.DuckDBPyConnection, source: str, target: str, sou
             "g": [row[0] for row in spellings],
             "f": [row[1] for row in spellings],
             "n": [row[2] for row in spellings],
-            **{name: [row[i] for row in normalised] for i, name in enumerate(PREPARED[:4])},
+            **{name: [row[i] for row in normalised] for i, name in enumerate(PREPARED[:5])},
         },
-        schema=pa.schema([(name, pa.string()) for name in ("g", "f", "n", *PREPARED[:4])]),
+        schema=pa.schema([(name, pa.string()) for name in ("g", "f", "n", *PREPARED[:5])]),
     )
     connection.register("_link_names", lookup)
     quoted = (source_dataset or "").replace("'", "''")
@@ -105,7 +125,7 @@ def prepare(connection: duckdb.DuckDBPyConnection, source: str, target: str, sou
     connection.execute(f"""
         CREATE OR REPLACE TABLE {target} AS
         SELECT CAST(s.record_id AS VARCHAR) AS unique_id, {dataset}
-               l.name_sorted, l.name_canon, l.given, l.family,
+               l.name_sorted, l.name_canon, l.name_letters, l.given, l.family,
                coalesce({dob}, nullif(trim({column("date_of_birth")}), '')) AS dob,
                nullif(upper(regexp_replace({column("national_id")}, '[^0-9A-Za-z]', '', 'g')), '') AS nid,
                nullif(trim(regexp_replace(lower(strip_accents({column("address")})), '[^a-z0-9]+', ' ', 'g')), '')

@@ -636,7 +636,52 @@ REGISTRY_REJECTS = Table(
     ),
     group="registry",
 )
-REGISTRY_TABLES: tuple[Table, ...] = (REGISTRY_RECORDS, REGISTRY_REJECTS)
+REGISTRY_LINK_RUNS = Table(
+    "registry_link_runs",
+    "One linkage of two registries of a dataset (or of one registry with itself): model, training and counts.",
+    (
+        _c("run_id", "VARCHAR", "Linkage run."),
+        _c("dataset", "VARCHAR", "Dataset whose registries were linked."),
+        _c("linkage", "VARCHAR", "Which: '<left kind>~<right kind>' ('payroll~civil'; 'voters~voters' deduplicates)."),
+        _c("left_kind", "VARCHAR", "Registry kind on the left."),
+        _c("right_kind", "VARCHAR", "Registry kind on the right (the same kind when deduplicating)."),
+        _c("mode", "VARCHAR", "plain (identifiers compared as given) or encoded (keyed Bloom-filter encodings)."),
+        _c("left_records", "BIGINT", "Records on the left (latest versions)."),
+        _c("right_records", "BIGINT", "Records on the right."),
+        _c("pairs", "BIGINT", "Pairs stored (match probability at or above the threshold)."),
+        _c("threshold", "DOUBLE", "Match probability from which pairs are stored and clustered."),
+        _c("training", "VARCHAR", "em (trained on the data), partial, or priors (too few records to train)."),
+        _c("seed", "INTEGER", "Seed of the random sampling that estimates u probabilities."),
+        _c("model", "JSON", "Comparisons, blocking rules, prior match probability, m and u of every level."),
+        _c("started_at", "TIMESTAMPTZ", "When the run started."),
+        _c("seconds", "DOUBLE", "How long it took."),
+    ),
+    group="registry",
+)
+REGISTRY_LINKS = Table(
+    "registry_links",
+    "Scored pairs of registry records that probably are the same person, each with its explanation.",
+    (
+        _c("run_id", "VARCHAR", "Linkage run."),
+        _c("dataset", "VARCHAR", "Dataset."),
+        _c("linkage", "VARCHAR", "As in registry_link_runs."),
+        _c("left_kind", "VARCHAR", "Kind of the left record."),
+        _c("left_id", "VARCHAR", "record_id of the left record."),
+        _c("right_kind", "VARCHAR", "Kind of the right record."),
+        _c("right_id", "VARCHAR", "record_id of the right record."),
+        _c("match_probability", "DOUBLE", "Probability that both records are the same person."),
+        _c("match_weight", "DOUBLE", "log2 of the Bayes factor: prior weight plus the weights in `explanation`."),
+        _c("cluster_id", "VARCHAR", "Cluster (connected records at the threshold) the pair belongs to."),
+        _c(
+            "explanation",
+            "JSON",
+            "{prior, fields: {comparison: {level, weight}}}: each comparison's level and weight; they sum to "
+            "match_weight.",
+        ),
+    ),
+    group="registry",
+)
+REGISTRY_TABLES: tuple[Table, ...] = (REGISTRY_RECORDS, REGISTRY_REJECTS, REGISTRY_LINK_RUNS, REGISTRY_LINKS)
 ALL_TABLES: tuple[Table, ...] = (
     CONTRACTING_TABLES + BOOKKEEPING_TABLES + FLAG_TABLES + (SCREEN_RESULTS,) + NETWORK_TABLES + REGISTRY_TABLES
 )
