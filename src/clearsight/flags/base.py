@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from string import Template
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-SUBJECT_TYPES = ("process", "buyer", "procuring_entity", "tenderer")
+SUBJECT_TYPES = (
+    "process",
+    "buyer",
+    "procuring_entity",
+    "tenderer",
+    # registry checks
+    "payroll_record",
+    "beneficiary",
+    "voter",
+    "civil_person",
+    "bank_account",
+    "company_role",
+)
 STATUSES = ("flagged", "clear", "insufficient_data", "not_applicable")
 RESULT_COLUMNS = ("subject_type", "subject_id", "ocid", "status", "value", "threshold", "evidence")
 
@@ -35,6 +48,8 @@ def sql_literal(value: Any) -> str:
         return repr(float(value)) if isinstance(value, float) else str(value)
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, date):
+        return f"DATE '{value.isoformat()}'"
     if isinstance(value, (list, tuple, set, frozenset)):
         items = sorted(value) if isinstance(value, (set, frozenset)) else list(value)
         if not items:
@@ -57,6 +72,9 @@ class Indicator:
     minimum_sample: int | None = None
     # Reads the supplier network (network_groups), which `clearsight network build` makes before `flags run`.
     needs_network: bool = False
+    # Reads these registry linkages (registry_links), which `clearsight link registries` makes; a registry check
+    # answers insufficient_data until they exist.
+    needs_links: tuple[str, ...] = ()
     snippets: Any = None  # optional: params -> {name: SQL} for placeholders literals cannot express
     sql_path: Path = field(default=Path())
     # Plain-language sentence per subject type for a flagged row; fields: value, threshold, subject_id and the

@@ -171,6 +171,39 @@ def run_context(dataset: str, profile: Profile) -> dict[str, str]:
         "bid_tenderer": bid_tenderer,
         "second_lowest": second_lowest,
         **participation(dataset),
+        **registry_context(dataset),
+    }
+
+
+def registry_context(dataset: str) -> dict[str, str]:
+    """What the registry checks read (indicators L001–L010) for one dataset of registries.
+
+    - `${registry}`: the latest version of every registry record;
+    - `${link_runs}` and `${links}`: the dataset's linkage runs and scored pairs (`clearsight link registries`);
+    - `${best_civil}` (kind, record_id, person, probability, explanation): each record's most probable
+      civil-registry match, with the civil record's `date_of_birth` and `date_of_death` as `civil_birth` and
+      `civil_death`.
+    """
+    d = sql_literal(dataset)
+    registry = (
+        f"(SELECT * FROM registry_records WHERE dataset = {d} "
+        "QUALIFY version = max(version) OVER (PARTITION BY kind, record_id))"
+    )
+    links = f"(SELECT * FROM registry_links WHERE dataset = {d})"
+    best_civil = f"""(
+        SELECT b.*, c.date_of_birth AS civil_birth, c.date_of_death AS civil_death
+        FROM (
+            SELECT left_kind AS kind, left_id AS record_id, arg_max(right_id, match_probability) AS person,
+                   max(match_probability) AS probability, arg_max(explanation, match_probability) AS explanation
+            FROM {links} WHERE right_kind = 'civil' AND left_kind <> 'civil' GROUP BY left_kind, left_id
+        ) AS b
+        LEFT JOIN {registry} AS c ON c.kind = 'civil' AND c.record_id = b.person
+    )"""
+    return {
+        "registry": registry,
+        "link_runs": f"(SELECT * FROM registry_link_runs WHERE dataset = {d})",
+        "links": links,
+        "best_civil": best_civil,
     }
 
 
@@ -184,6 +217,11 @@ def _inputs(backend: Backend, dataset: str) -> list[dict[str, Any]]:
     rows = backend.query_dicts(
         "SELECT r.run_id, r.finished_at, f.path, f.sha256 FROM ingest_runs r "
         "LEFT JOIN ingest_files f USING (run_id) WHERE r.dataset = ? ORDER BY r.started_at, f.path",
+        [dataset],
+    )
+    rows += backend.query_dicts(
+        "SELECT run_id, linkage, started_at AS finished_at, model ->> 'prior_match_probability' AS prior "
+        "FROM registry_link_runs WHERE dataset = ? ORDER BY linkage",
         [dataset],
     )
     return rows

@@ -56,8 +56,9 @@ FIELDS: tuple[Field, ...] = (
             Level("same name tokens (any order)", "name_sorted_l = name_sorted_r", 0.70, 0.0005),
             Level("same after nicknames and transliteration", "name_canon_l = name_canon_r", 0.08, 0.0005),
             Level("same letters, spaced or ordered differently", "name_letters_l = name_letters_r", 0.03, 0.0003),
-            Level("very similar (Jaro-Winkler ≥ 0.94)", _jw("name_sorted", 0.94), 0.10, 0.002),
-            Level("similar (Jaro-Winkler ≥ 0.85)", _jw("name_sorted", 0.85), 0.06, 0.02),
+            Level("very similar (Jaro-Winkler ≥ 0.94)", _jw("name_canon", 0.94), 0.10, 0.002),
+            Level("similar (Jaro-Winkler ≥ 0.9)", _jw("name_canon", 0.9), 0.04, 0.006),
+            Level("somewhat similar (Jaro-Winkler ≥ 0.85)", _jw("name_canon", 0.85), 0.02, 0.014),
             Level(
                 "a name token in common",
                 "len(list_intersect(string_split(name_sorted_l, ' '), string_split(name_sorted_r, ' '))) > 0",
@@ -158,9 +159,29 @@ BLOCKING: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 
 
+# Second pass (linkage of two inputs): left records that found no candidate at all are compared again under
+# looser rules. Few records are left by then, so rules that would pair too many for everyone are affordable.
+SECOND_PASS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("dob",), "l.dob = r.dob"),
+    (
+        ("dob",),
+        "left(l.dob, 4) = left(r.dob, 4) "
+        "AND least(substr(l.dob, 6, 2), substr(l.dob, 9, 2)) = least(substr(r.dob, 6, 2), substr(r.dob, 9, 2)) "
+        "AND greatest(substr(l.dob, 6, 2), substr(l.dob, 9, 2)) = greatest(substr(r.dob, 6, 2), substr(r.dob, 9, 2))",
+    ),
+    (("dob", "family"), "l.family = r.family AND left(l.dob, 4) = left(r.dob, 4)"),
+    (("dob", "given"), "l.given = r.given AND left(l.dob, 4) = left(r.dob, 4)"),
+    (("name_sorted",), "l.name_sorted = r.name_sorted"),
+    (("name_letters",), "l.name_letters = r.name_letters"),
+)
+
+
 @dataclass
 class LinkOptions:
-    threshold: float = 0.9  # match probability from which a pair is reported (and clustered)
+    threshold: float = 0.9  # match probability from which two records are one (clusters)
+    # Pairs are reported from this probability (default: the threshold); lower keeps weaker candidates too, which
+    # checks of absence (no match at all) need.
+    candidate_threshold: float | None = None
     seed: int = 42
     train: bool = True
     min_training_records: int = 1_000  # below this the prior parameters are used
@@ -168,6 +189,7 @@ class LinkOptions:
     prior_match_probability: float | None = None  # P(two random records match); estimated when None
     threads: int | None = None
     memory_limit: str | None = None
+    second_pass: bool = True  # linkage only: compare records left without a candidate under looser rules
 
 
 @dataclass
@@ -252,14 +274,19 @@ def link(
     trained = "priors"
     if options.train and min(sizes) >= options.min_training_records:
         trained = _train(linker, columns, options)
-    scored = linker.inference.predict(threshold_match_probability=options.threshold)
+    candidates = options.threshold if options.candidate_threshold is None else options.candidate_threshold
+    scored = linker.inference.predict(threshold_match_probability=min(candidates, options.threshold))
+    second_pass = 0
+    if not dedupe and options.second_pass:
+        scored, second_pass = _second_pass(connection, api, linker, scored, tables, frames, columns, candidates)
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
         scored, threshold_match_probability=options.threshold
     )
     prior = linker._settings_obj._probability_two_random_records_match
     prior_weight = math.log2(prior / (1 - prior))
     explanation = ", ".join(
-        f"'{item.name}': {{'level': {_level_label_sql(item)}, 'weight': round({_weight_sql(item)}, 6)}}" for item in fields
+        f"'{item.name}': {{'level': {_level_label_sql(item)}, 'weight': round({_weight_sql(item)}, 6)}}"
+        for item in fields
     )
     if dedupe:  # one input: Splink keeps no source column; every record comes from that input
         source = connection.execute(f"SELECT any_value(source_dataset) FROM {tables[0]}").fetchall()[0][0]
@@ -286,9 +313,11 @@ def link(
         "records": sizes,
         "comparisons": [item.name for item in fields],
         "blocking_rules": rules,
+        "second_pass_records": second_pass,
         "training": trained,
         "prior_match_probability": prior,
         "threshold": options.threshold,
+        "candidate_threshold": candidates,
         "pairs": pairs.num_rows,
         "clusters_with_several_records": int(
             connection.execute(
@@ -301,6 +330,44 @@ def link(
     }
     api.delete_tables_created_by_splink_from_db()
     return LinkResult(pairs, cluster_table, summary)
+
+
+def _second_pass(
+    connection: duckdb.DuckDBPyConnection,
+    api: DuckDBAPI,
+    linker: Linker,
+    scored: Any,
+    tables: Sequence[str],
+    frames: list[Any],
+    columns: set[str],
+    candidates: float,
+) -> tuple[Any, int]:
+    """Score the left records that found no candidate against the right under SECOND_PASS rules, same model."""
+    left_source = connection.execute(f"SELECT any_value(source_dataset) FROM {tables[0]}").fetchall()[0][0]
+    rest = f"{tables[0]}_rest"
+    connection.execute(
+        f"""
+        CREATE OR REPLACE TABLE {rest} AS
+        SELECT * FROM {tables[0]} WHERE unique_id NOT IN (
+            SELECT unique_id_l FROM {scored.physical_name} WHERE source_dataset_l = $source
+            UNION ALL SELECT unique_id_r FROM {scored.physical_name} WHERE source_dataset_r = $source)
+    """,
+        {"source": left_source},
+    )
+    remaining = int(connection.execute(f"SELECT count(*) FROM {rest}").fetchall()[0][0])
+    rules = [rule for needed, rule in SECOND_PASS if set(needed) <= columns]
+    if not remaining or not rules:
+        return scored, 0
+    model = linker.misc.save_model_to_json()
+    model["blocking_rules_to_generate_predictions"] = rules
+    second = Linker([api.register(rest, table_name=f"{rest}_input"), frames[1]], model, log_level=logging.WARNING)
+    extra = second.inference.predict(threshold_match_probability=candidates)
+    both = f"{tables[0]}_scored_all"
+    connection.execute(
+        f"CREATE OR REPLACE TABLE {both} AS SELECT * FROM {scored.physical_name} "
+        f"UNION ALL BY NAME SELECT * FROM {extra.physical_name}"
+    )
+    return api.register(both, table_name=f"{both}_input"), remaining
 
 
 def _default_prior(sizes: list[int], dedupe: bool) -> float:

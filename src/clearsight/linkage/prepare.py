@@ -30,7 +30,19 @@ LINK_FIELDS = (
     "email",
 )
 # The prepared columns, each compared by the model when both sides have values for it.
-PREPARED = ("name_sorted", "name_canon", "name_letters", "given", "family", "dob", "nid", "address", "phone", "email", "sex")
+PREPARED = (
+    "name_sorted",
+    "name_canon",
+    "name_letters",
+    "given",
+    "family",
+    "dob",
+    "nid",
+    "address",
+    "phone",
+    "email",
+    "sex",
+)
 
 _NOT_LETTER = re.compile(r"[^a-z]+")
 # Spellings that transliteration systems and clerks write differently, folded to one (applied in order).

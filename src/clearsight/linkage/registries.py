@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 import duckdb
 import orjson
 import pyarrow as pa
-import pyarrow.compute  # noqa: F401  (pa.compute)
+import pyarrow.compute
 
 from clearsight.engine import Backend
 from clearsight.linkage.model import LinkOptions, link
@@ -73,7 +73,7 @@ def link_registries(
     progress: Callable[[str], None] | None = None,
 ) -> list[LinkageRun]:
     """Run every standard linkage whose registries the dataset has; replaces earlier links of the same linkage."""
-    options = options or LinkOptions(threshold=0.5)
+    options = options or LinkOptions(threshold=0.9, candidate_threshold=0.01)
     backend.ensure_tables(REGISTRY_TABLES)
     kinds = {row[0] for row in backend.query("SELECT DISTINCT kind FROM registry_records WHERE dataset = ?", [dataset])}
     runs = []
@@ -107,6 +107,7 @@ def _link_pair(backend: Backend, dataset: str, left: str, right: str, options: L
     pairs = result.pairs
     # Splink puts the alphabetically lower source on the left; store every pair as linkage's left ~ right.
     swapped = pa.compute.not_equal(pairs.column("source_l"), pa.scalar(left))
+
     def side(first: str, second: str) -> pa.ChunkedArray:
         return pa.compute.if_else(swapped, pairs.column(second), pairs.column(first))
 
@@ -132,7 +133,7 @@ def _link_pair(backend: Backend, dataset: str, left: str, right: str, options: L
         backend.execute("DELETE FROM registry_link_runs WHERE dataset = ? AND linkage = ?", [dataset, name])
         backend.append_arrow("registry_links", stored)
         backend.execute(
-            "INSERT INTO registry_link_runs VALUES (?, ?, ?, ?, ?, 'plain', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO registry_link_runs VALUES (?, ?, ?, ?, ?, 'plain', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 run_id,
                 dataset,
@@ -142,6 +143,7 @@ def _link_pair(backend: Backend, dataset: str, left: str, right: str, options: L
                 sizes[0],
                 sizes[-1],
                 pairs.num_rows,
+                result.summary["candidate_threshold"],
                 options.threshold,
                 result.summary["training"],
                 options.seed,

@@ -302,6 +302,7 @@ def generate_registries(
     problems: dict[str, int] = dict.fromkeys(PROBLEMS, 0)
     payment, beneficiary, voter, entry, company, household = 0, 0, 0, 0, 0, 0
     officials: list[tuple[Person, str]] = []  # recent payroll officials, for planting directors
+    on_payroll: set[str] = set()  # people of the current chunk paid as officials (never a company's by chance)
 
     def truth(problem: str, kind: str, record_id: str, detail: str) -> None:
         problems[problem] += 1
@@ -403,7 +404,8 @@ def generate_registries(
         rng = random.Random(seed * 1_000_003 + start)
         chunk = [world.person(rng, number) for number in range(start, min(people, start + CHUNK))]
         shared_pool: list[Person] = []
-        for person in chunk:
+        on_payroll.clear()
+        for index, person in enumerate(chunk):
             given, family = world.native_name(person)
             files.write(
                 "civil",
@@ -427,8 +429,10 @@ def generate_registries(
                 employer = rng.choice(EMPLOYERS)
                 if rng.random() < 0.004:
                     shared_pool.append(person)
+                    on_payroll.add(person.person_id)
                 else:
                     first = pay(rng, person, employer)
+                    on_payroll.add(person.person_id)
                     if rng.random() < 0.003:
                         second = pay(rng, person, rng.choice(EMPLOYERS))
                         truth("paid_twice", "payroll", second, f"same person as {first}")
@@ -475,7 +479,7 @@ def generate_registries(
                 planted = register_voter(rng, person)
                 truth("deceased_voter", "voters", planted, f"died {person.died.isoformat() if person.died else ''}")
             # Companies: one in a hundred people owns one, with a director.
-            if alive and age >= 25 and rng.random() < 0.01:
+            if alive and age >= 25 and person.person_id not in on_payroll and rng.random() < 0.01:
                 company += 1
                 company_id = f"C{company:08d}"
                 name = f"{world.latin_name(rng, person, 0)[1].title()} {rng.choice(('Trading', 'Build', 'Med'))} Ltd"
@@ -485,8 +489,13 @@ def generate_registries(
                     planted = company_entry(rng, official, company_id, name, "director")
                     truth("director_is_official", "companies", planted, employer)
                 else:
-                    director = rng.choice(chunk)
-                    if world.alive(director) and director is not person and world.age(director) >= 18:
+                    director = rng.choice(chunk[: index + 1])  # people whose payroll status is known
+                    if (
+                        world.alive(director)
+                        and director is not person
+                        and world.age(director) >= 18
+                        and director.person_id not in on_payroll
+                    ):
                         company_entry(rng, director, company_id, name, "director")
         # Ghost workers: paid, unknown to the civil registry (one per ~200 payees).
         for _ in range(max(1, len(chunk) // 1000)):

@@ -1,0 +1,38 @@
+-- L005 Duplicate beneficiary: one person enrolled twice in a programme, or in two programmes that exclude each
+-- other.
+WITH run AS (SELECT count(*) AS runs FROM ${link_runs} WHERE linkage = 'beneficiaries~beneficiaries'),
+enrolled AS (SELECT * FROM ${registry} WHERE kind = 'beneficiaries'),
+exclusive AS ${exclusive_pairs},
+twins AS (
+    SELECT l.left_id AS a, l.right_id AS b, l.match_probability, l.explanation,
+           x.programme AS programme_a, y.programme AS programme_b
+    FROM ${links} AS l
+    JOIN enrolled AS x ON x.record_id = l.left_id
+    JOIN enrolled AS y ON y.record_id = l.right_id
+    WHERE l.linkage = 'beneficiaries~beneficiaries' AND l.match_probability >= ${threshold}
+      AND (x.programme = y.programme OR EXISTS (
+          SELECT 1 FROM exclusive AS e
+          WHERE (e.first = x.programme AND e.second = y.programme) OR (e.first = y.programme AND e.second = x.programme)))
+),
+sides AS (
+    SELECT a AS record_id, b AS other, programme_b AS other_programme, match_probability, explanation FROM twins
+    UNION ALL SELECT b, a, programme_a, match_probability, explanation FROM twins
+),
+per_record AS (
+    SELECT record_id, list(other ORDER BY other) AS others, list(DISTINCT other_programme) AS other_programmes,
+           max(match_probability) AS probability, arg_max(explanation, match_probability) AS explanation
+    FROM sides GROUP BY record_id
+)
+SELECT
+    'beneficiary' AS subject_type, e.record_id AS subject_id, NULL AS ocid,
+    CASE WHEN run.runs = 0 THEN 'insufficient_data' WHEN r.record_id IS NOT NULL THEN 'flagged' ELSE 'clear' END
+        AS status,
+    coalesce(len(r.others), 0) AS value, 0 AS threshold,
+    to_json({
+        'name': coalesce(e.full_name, concat_ws(' ', e.given_name, e.family_name)), 'programme': e.programme,
+        'household_id': e.household_id, 'other_records': r.others, 'other_programmes': r.other_programmes,
+        'match_probability': r.probability, 'explanation': CAST(r.explanation AS JSON),
+        'reason': CASE WHEN run.runs = 0 THEN 'the beneficiaries have not been deduplicated '
+                                             || '(clearsight link registries)' END
+    }) AS evidence
+FROM enrolled AS e CROSS JOIN run LEFT JOIN per_record AS r ON r.record_id = e.record_id
