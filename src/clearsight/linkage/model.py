@@ -263,7 +263,7 @@ def link(
     settings = SettingsCreator(
         link_type="dedupe_only" if dedupe else "link_only",
         comparisons=[_comparison(item) for item in fields],
-        blocking_rules_to_generate_predictions=rules,
+        blocking_rules_to_generate_predictions=list[Any](rules),
         retain_intermediate_calculation_columns=True,
         retain_matching_columns=True,
         probability_two_random_records_match=options.prior_match_probability or _default_prior(sizes, dedupe),
@@ -328,7 +328,7 @@ def link(
         "seconds": round(time.perf_counter() - started, 3),
         "parameters": _parameters(linker),
     }
-    api.delete_tables_created_by_splink_from_db()
+    api.delete_tables_created_by_splink_from_db()  # type: ignore[no-untyped-call]
     return LinkResult(pairs, cluster_table, summary)
 
 
@@ -390,7 +390,7 @@ def _train(linker: Linker, columns: set[str], options: LinkOptions) -> str:
     ]
     try:
         if options.prior_match_probability is None and deterministic:
-            linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.8)
+            linker.training.estimate_probability_two_random_records_match(list[Any](deterministic), recall=0.8)
         linker.training.estimate_u_using_random_sampling(max_pairs=options.u_sample_pairs, seed=options.seed)
         # m by EM, twice: blocking on dates of birth trains the names, blocking on names trains the dates.
         if "dob" in columns:

@@ -73,7 +73,10 @@ def _is_cjk(character: str) -> bool:
 
 
 def tokens(name: str | None) -> list[str]:
-    """A name as lower-case Latin tokens: 'Müller-Lüdenscheidt' → ['muller', 'ludenscheidt']; '张伟' → ['zhang', 'wei']."""
+    """A name as lower-case Latin tokens.
+
+    'Müller-Lüdenscheidt' gives ['muller', 'ludenscheidt'] and '张伟' gives ['zhang', 'wei'].
+    """
     if not name:
         return []
     # Chinese characters are one syllable each: transliterate them apart so that 张伟 gives "zhang wei".

@@ -73,11 +73,11 @@ NICKNAMES = {
     "Edward": "Ted", "Francisco": "Paco", "Jose": "Pepe", "Peter": "Pete", "Samuel": "Sam", "Anthony": "Tony",
     "Stephen": "Steve",
 }  # fmt: skip
-EMPLOYERS = tuple(
-    f"Ministry of {name}"
-    for name in ("Finance", "Health", "Education", "Interior", "Justice", "Agriculture", "Transport", "Energy",
-                 "Defence", "Labour", "Environment", "Culture")
-) + ("National Roads Agency", "Tax Administration", "Customs Service", "Water Authority")  # fmt: skip
+EMPLOYERS = (
+    *(f"Ministry of {name}" for name in ("Finance", "Health", "Education", "Interior", "Justice", "Agriculture",
+                                         "Transport", "Energy", "Defence", "Labour", "Environment", "Culture")),
+    "National Roads Agency", "Tax Administration", "Customs Service", "Water Authority",
+)  # fmt: skip
 STREETS = ("High Street", "Station Road", "Church Lane", "Park Avenue", "Mill Road", "Victoria Street",
            "Lenina", "Shevchenka", "Zhongshan Road", "Renmin Road", "Calle Mayor", "Avenida Central")  # fmt: skip
 TOWNS = ("Northbury", "Eastfield", "Westport", "Southam", "Riverton", "Hillcrest", "Lakeside", "Oakham")
@@ -192,11 +192,13 @@ class _World:
 
     def person(self, rng: random.Random, number: int) -> Person:
         roll = rng.random()
+        given: Any
+        family: Any
         sex = rng.choice("FM")
         female = sex == "F"
         if roll < 0.7:
             culture, given = "latin", rng.choice(LATIN_GIVEN[0 if female else 1])
-            family: Any = rng.choice(LATIN_FAMILY)
+            family = rng.choice(LATIN_FAMILY)
         elif roll < 0.88:
             culture, given = "cyrillic", rng.choice(CYRILLIC_GIVEN[0 if female else 1])
             family = rng.choice(CYRILLIC_FAMILY)
@@ -243,6 +245,8 @@ class _World:
         return "".join(part[0] for part in person.given), person.family[0]
 
     def latin_name(self, rng: random.Random, person: Person, noise: float) -> tuple[str, str]:
+        given: str
+        family: str
         if person.culture == "latin":
             given, family = person.given, person.family
             if rng.random() < noise and given in NICKNAMES:
@@ -503,14 +507,13 @@ def generate_registries(
             ghost_number -= 1
             ghost.national_id = f"9{rng.randrange(10**9):09d}"
             planted = pay(rng, ghost, rng.choice(EMPLOYERS))
-            files.write("identities", {"kind": "ghost", "record_id": planted, "person_id": ""})
             truth("ghost_worker", "payroll", planted, "no such person")
         # Bank accounts shared by several payees.
         for index in range(0, len(shared_pool) - 2, 3):
             account = world.account()
             group = shared_pool[index : index + 3]
-            paid = [pay(rng, member, rng.choice(EMPLOYERS), account) for member in group]
-            for payment_id in paid:
+            payments = [pay(rng, member, rng.choice(EMPLOYERS), account) for member in group]
+            for payment_id in payments:
                 truth("shared_bank_account", "payroll", payment_id, account)
         for member in shared_pool[len(shared_pool) - len(shared_pool) % 3 :]:
             pay(rng, member, rng.choice(EMPLOYERS))

@@ -11,14 +11,14 @@ from clearsight.flags.base import Indicator, Params, sql_literal
 
 
 class EligibilityRule(Params):
-    min_age: int | None = Field(None, ge=0, description="Youngest eligible age, in whole years.")
-    max_age: int | None = Field(None, ge=0, description="Oldest eligible age, in whole years.")
-    max_income: float | None = Field(None, ge=0, description="Highest eligible declared income.")
+    min_age: int | None = Field(default=None, ge=0, description="Youngest eligible age, in whole years.")
+    max_age: int | None = Field(default=None, ge=0, description="Oldest eligible age, in whole years.")
+    max_income: float | None = Field(default=None, ge=0, description="Highest eligible declared income.")
 
 
 class L006Params(Params):
     threshold: float = Field(0.9, gt=0, le=1, description="Match probability that finds a beneficiary's civil record.")
-    as_of: date | None = Field(None, description="Date at which eligibility is judged (default: today).")
+    as_of: date | None = Field(default=None, description="Date at which eligibility is judged (default: today).")
     rules: dict[str, EligibilityRule] = Field(
         default_factory=lambda: {
             "pension": EligibilityRule(min_age=65),

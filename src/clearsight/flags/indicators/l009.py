@@ -13,7 +13,7 @@ from clearsight.flags.indicators.l006 import EligibilityRule, rules_sql
 
 class L009Params(Params):
     threshold: float = Field(0.5, gt=0, le=1, description="Match probability from which a person is enrolled.")
-    as_of: date | None = Field(None, description="Date at which eligibility is judged (default: today).")
+    as_of: date | None = Field(default=None, description="Date at which eligibility is judged (default: today).")
     universal_programmes: list[str] = Field(
         default_factory=lambda: ["pension"],
         description="Programmes every eligible person should receive (income is not in the civil registry, so "
