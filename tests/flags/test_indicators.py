@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import re
@@ -19,7 +20,11 @@ from clearsight.flags.profile import Profile, ProfileError, load_profile
 from clearsight.flags.registry import indicator, indicators
 from clearsight.flags.runner import run_flags
 from clearsight.ingest.pipeline import ingest_ocds
+from clearsight.linkage.model import LinkOptions
+from clearsight.linkage.registries import link_registries
 from clearsight.network.build import build_network
+from clearsight.registry.ingest import ingest_registry
+from clearsight.registry.mapping import Mapping
 from tests.conftest import REPO, shared
 
 CODES = [item.code for item in indicators()]
@@ -35,12 +40,27 @@ SECTIONS = [
 ]
 
 
+def load_registries(backend: DuckDBBackend, tmp_path: Path, registries: dict[str, list[dict[str, Any]]]) -> None:
+    """Registry rows given with canonical field names, ingested through a mapping as a user's files would be."""
+    for kind, rows in registries.items():
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        path = tmp_path / f"{kind}.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+        mapping = Mapping(kind=kind, columns={column: column for column in columns})
+        summary = ingest_registry(backend, path, mapping, "case")
+        assert summary.rejected_rows == 0, summary.to_dict()
+
+
 def run_case(
     tmp_path: Path,
     releases: list[dict[str, Any]],
     code: str,
     params: dict[str, Any] | None = None,
     profile: dict[str, Any] | None = None,
+    registries: dict[str, list[dict[str, Any]]] | None = None,
 ) -> list[dict[str, Any]]:
     path = tmp_path / "input.jsonl"
     path.write_text("".join(json.dumps(release) + "\n" for release in releases))
@@ -50,8 +70,13 @@ def run_case(
         settings["indicators"][code] = {"params": params}
     with DuckDBBackend(":memory:") as backend:
         ingest_ocds(backend, [str(path)], "case", compiled=True, workers=1)
+        if registries:
+            load_registries(backend, tmp_path, registries)
         if indicator(code).needs_network:
             build_network(backend, "case", min_co_bids=1, min_jaccard=0.0)
+        if indicator(code).needs_links and registries:
+            # Fixtures are small: the model's prior parameters, no training, so the answer is deterministic.
+            link_registries(backend, "case", LinkOptions(train=False, candidate_threshold=0.01), list(indicator(code).needs_links))
         summary = run_flags(backend, "case", Profile(**settings), only=[code])
         return backend.query_dicts(
             "SELECT subject_type, subject_id, status, value, threshold, evidence FROM flag_results WHERE run_id = ?",
@@ -103,7 +128,9 @@ def _cases() -> list[tuple[str, dict[str, Any]]]:
 
 @pytest.mark.parametrize("code,case", _cases(), ids=lambda value: value if isinstance(value, str) else value["name"])
 def test_yaml_cases(code: str, case: dict[str, Any], tmp_path: Path) -> None:
-    rows = run_case(tmp_path, case["releases"], code, case.get("params"), case.get("profile"))
+    rows = run_case(
+        tmp_path, case.get("releases", []), code, case.get("params"), case.get("profile"), case.get("registries")
+    )
     assert_rows(rows, case["expect"])
 
 
@@ -112,9 +139,10 @@ def test_documented_demonstration_runs(code: str, tmp_path: Path) -> None:
     page = (REPO / "docs" / "flags" / f"{code}.md").read_text()
     demonstration = page.split("## Demonstration", 1)[1]
     blocks = dict(re.findall(r"```(\w+)\n(.*?)```", demonstration, flags=re.DOTALL))
-    releases = [json.loads(line) for line in blocks["jsonl"].splitlines() if line.strip()]
+    releases = [json.loads(line) for line in blocks.get("jsonl", "").splitlines() if line.strip()]
     params = tomllib.loads(blocks["toml"])["indicators"][code]["params"] if "toml" in blocks else None
-    rows = run_case(tmp_path, releases, code, params)
+    registries = yaml.safe_load(blocks["yaml"]) if "yaml" in blocks else None
+    rows = run_case(tmp_path, releases, code, params, registries=registries)
     assert_rows(rows, json.loads(blocks["json"]))
 
 

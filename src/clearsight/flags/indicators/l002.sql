@@ -1,7 +1,7 @@
 -- L002 Paid after death: a payroll record whose payee, as found in the civil registry, died before the pay period.
 WITH run AS (SELECT count(*) AS runs FROM ${link_runs} WHERE linkage = 'payroll~civil'),
 payees AS (
-    SELECT *, TRY_CAST(strptime(left(pay_period, 7) || '-01', '%Y-%m-%d') AS DATE) AS period_start
+    SELECT *, CAST(try_strptime(left(pay_period, 7) || '-01', '%Y-%m-%d') AS DATE) AS period_start
     FROM ${registry} WHERE kind = 'payroll'
 ),
 best AS (SELECT * FROM ${best_civil} WHERE kind = 'payroll' AND probability >= ${threshold})

@@ -9,7 +9,7 @@ officials AS (
     GROUP BY l.left_id
 ),
 matched AS (
-    SELECT r.*, o.official, o.probability, o.explanation, p.employer
+    SELECT r.* EXCLUDE (employer), o.official, o.probability, o.explanation, p.employer
     FROM roles AS r JOIN officials AS o ON o.record_id = r.record_id
     LEFT JOIN ${registry} AS p ON p.kind = 'payroll' AND p.record_id = o.official
 ),
