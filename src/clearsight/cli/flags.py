@@ -115,11 +115,16 @@ def run_command(
         fail(str(error.args[0]), 2)
     total = len(codes) if codes else sum(settings.enabled(item.code) for item in indicators())
     with open_backend(state.database, memory_limit=state.memory_limit) as backend:
-        known = backend.has_table("processes") and backend.query_value(
-            "SELECT count(*) FROM processes WHERE dataset = ?", [dataset]
+        known = any(
+            backend.has_table(table)
+            and backend.query_value(f"SELECT count(*) FROM {table} WHERE dataset = ?", [dataset])
+            for table in ("processes", "registry_records")
         )
         if not known:
-            fail(f"dataset {dataset!r} has no processes in {state.database}: ingest it first", 2)
+            fail(
+                f"dataset {dataset!r} has neither processes nor registry records in {state.database}: ingest it first",
+                2,
+            )
         with counting_progress("indicators", json_output) as progress:
             task = progress.add_task("indicators", total=total)
             try:

@@ -13,6 +13,7 @@ from clearsight import __version__
 from clearsight.cli.common import JsonOption, console, counting_progress, errors, fail, print_json, state
 from clearsight.cli.flags import flags_app
 from clearsight.cli.ledger import ledger_app
+from clearsight.cli.link import link_app
 from clearsight.cli.network import network_app
 from clearsight.cli.screens import screens_app
 from clearsight.engine import DEFAULT_DATABASE, Backend, EngineError, open_backend
@@ -34,6 +35,7 @@ app.add_typer(flags_app, name="flags")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(screens_app, name="screens")
 app.add_typer(network_app, name="network")
+app.add_typer(link_app, name="link")
 
 
 def _version(value: bool) -> None:
@@ -401,3 +403,42 @@ def synth_land_titles_command(
         print_json(result)
     else:
         console.print(f"wrote {result['events']} events ({titles} registrations, {transfers} transfers) to {out}")
+
+
+@synth_app.command("registries")
+def synth_registries_command(
+    people: Annotated[int, typer.Option("--people", "-n", min=1, help="People in the civil registry.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 7,
+    out: Annotated[Path, typer.Option(help="Directory for the registries, their mappings and the answers.")] = Path(
+        "registries"
+    ),
+    noise: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="How often clerks mistype, abbreviate or swap (per field).")
+    ] = 0.15,
+    json_output: JsonOption = False,
+) -> None:
+    """Write a civil registry, payroll, beneficiaries, voter roll and company register with planted ghosts,
+    deceased payees, duplicates, shared accounts, ineligible and excluded people, and the answers (truth.csv,
+    identities.csv). Each registry comes with its mapping file for `clearsight ingest registry`."""
+    from clearsight.synth.registries import generate_registries
+
+    with counting_progress("people", json_output) as progress:
+        task = progress.add_task("people", total=people)
+        summary = generate_registries(
+            out, people, seed, noise, progress=lambda done: progress.update(task, advance=done)
+        )
+    if json_output:
+        print_json(summary.__dict__)
+        return
+    records = Table(title=f"synthetic registries in {out}")
+    records.add_column("registry")
+    records.add_column("records", justify="right")
+    for kind, count in summary.records.items():
+        records.add_row(kind, f"{count:,}")
+    console.print(records)
+    planted = Table(title="planted problems (truth.csv)")
+    planted.add_column("problem")
+    planted.add_column("records", justify="right")
+    for problem, count in summary.problems.items():
+        planted.add_row(problem, f"{count:,}")
+    console.print(planted)

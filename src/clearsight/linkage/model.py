@@ -176,6 +176,55 @@ SECOND_PASS: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 
 
+Rules = tuple[tuple[tuple[str, ...], str], ...]
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """How records are compared: plain prepared columns, or keyed Bloom-filter encodings (see encode.py)."""
+
+    name: str
+    fields: tuple[Field, ...]
+    columns: tuple[str, ...]  # the prepared columns a table of this scheme may have
+    blocking: Rules
+    second_pass: Rules
+    deterministic: Rules  # for estimating the prior match probability
+    em_blocks: Rules  # training blocks: each trains the comparisons it does not use
+    name_column: str  # the column every input must have
+
+
+PLAIN = Scheme(
+    name="plain",
+    fields=FIELDS,
+    columns=(
+        "name_sorted",
+        "name_canon",
+        "name_letters",
+        "given",
+        "family",
+        "dob",
+        "nid",
+        "address",
+        "phone",
+        "email",
+        "sex",
+    ),
+    blocking=BLOCKING,
+    second_pass=SECOND_PASS,
+    deterministic=(
+        (("nid", "dob"), "l.nid = r.nid AND l.dob = r.dob"),
+        (("name_sorted", "dob"), "l.name_sorted = r.name_sorted AND l.dob = r.dob"),
+        (("name_sorted", "address"), "l.name_sorted = r.name_sorted AND l.address = r.address"),
+    ),
+    em_blocks=(
+        (("dob",), "l.dob = r.dob"),
+        (("name_sorted", "dob"), "l.name_sorted = r.name_sorted AND left(l.dob, 4) = left(r.dob, 4)"),
+        (("name_sorted",), "l.name_sorted = r.name_sorted"),
+    ),
+    name_column="name_sorted",
+)
+
+
 @dataclass
 class LinkOptions:
     threshold: float = 0.9  # match probability from which two records are one (clusters)
@@ -199,22 +248,18 @@ class LinkResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def _columns_with_values(connection: duckdb.DuckDBPyConnection, tables: Sequence[str]) -> set[str]:
+def _columns_with_values(connection: duckdb.DuckDBPyConnection, tables: Sequence[str], scheme: Scheme) -> set[str]:
     """Prepared columns that have at least one value in every input (a comparison needs both sides)."""
     found = None
     for table in tables:
+        present = [row[0] for row in connection.execute(f"DESCRIBE {table}").fetchall()]
+        names = [name for name in scheme.columns if name in present]
         counts = connection.execute(
-            "SELECT " + ", ".join(f"count({name}) AS {name}" for name in _prepared_columns()) + f" FROM {table}"
+            "SELECT " + ", ".join(f"count({name}) AS {name}" for name in names) + f" FROM {table}"
         ).fetchall()[0]
-        here = {name for name, count in zip(_prepared_columns(), counts, strict=True) if count}
+        here = {name for name, count in zip(names, counts, strict=True) if count}
         found = here if found is None else found & here
     return found or set()
-
-
-def _prepared_columns() -> tuple[str, ...]:
-    from clearsight.linkage.prepare import PREPARED
-
-    return PREPARED
 
 
 def _comparison(item: Field) -> CustomComparison:
@@ -231,14 +276,15 @@ def _comparison(item: Field) -> CustomComparison:
     return CustomComparison(levels, output_column_name=item.name)
 
 
-def fields_for(columns: set[str]) -> list[Field]:
-    return [item for item in FIELDS if item.column in columns]
+def applicable(rules: Rules, columns: set[str]) -> list[str]:
+    return [rule for needed, rule in rules if set(needed) <= columns]
 
 
-def blocking_for(columns: set[str]) -> list[str]:
-    rules = [rule for needed, rule in BLOCKING if set(needed) <= columns]
-    if "dob" in columns:  # names alone block too widely when dates can narrow them
-        rules = [rule for rule in rules if rule != "l.name_sorted = r.name_sorted"]
+def blocking_for(columns: set[str], scheme: Scheme = PLAIN) -> list[str]:
+    rules = applicable(scheme.blocking, columns)
+    if len(rules) > 1:  # names alone block too widely when dates can narrow them
+        unnarrowed = [rule for needed, rule in scheme.blocking if needed == (scheme.name_column,)]
+        rules = [rule for rule in rules if rule not in unnarrowed] or rules
     return rules
 
 
@@ -246,18 +292,21 @@ def link(
     connection: duckdb.DuckDBPyConnection,
     tables: Sequence[str],
     options: LinkOptions,
+    scheme: Scheme = PLAIN,
 ) -> LinkResult:
     """Score pairs of records in one prepared table (deduplication) or across two (linkage)."""
     started = time.perf_counter()
+    # Splink reports untrainable levels and sampling advice as warnings; the run's summary says what was trained.
+    logging.getLogger("splink").setLevel(logging.ERROR)
     if options.threads:
         connection.execute(f"SET threads = {int(options.threads)}")
     if options.memory_limit:
         connection.execute(f"SET memory_limit = '{options.memory_limit}'")
-    columns = _columns_with_values(connection, tables)
-    fields = fields_for(columns)
-    if not fields or "name" not in {item.name for item in fields}:
+    columns = _columns_with_values(connection, tables, scheme)
+    fields = [item for item in scheme.fields if item.column in columns]
+    if scheme.name_column not in columns:
         raise ValueError("linkage needs names on every side (given/family or full name)")
-    rules = blocking_for(columns)
+    rules = blocking_for(columns, scheme)
     dedupe = len(tables) == 1
     sizes = [int(connection.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]) for table in tables]
     settings = SettingsCreator(
@@ -270,15 +319,16 @@ def link(
     )
     api = DuckDBAPI(connection)
     frames = [api.register(table, table_name=f"{table}_input") for table in tables]
-    linker = Linker(frames if not dedupe else frames[0], settings, log_level=logging.WARNING)
+    linker = Linker(frames if not dedupe else frames[0], settings, log_level=None)
     trained = "priors"
     if options.train and min(sizes) >= options.min_training_records:
-        trained = _train(linker, columns, options)
+        trained = _train(linker, columns, options, scheme)
     candidates = options.threshold if options.candidate_threshold is None else options.candidate_threshold
     scored = linker.inference.predict(threshold_match_probability=min(candidates, options.threshold))
     second_pass = 0
     if not dedupe and options.second_pass:
-        scored, second_pass = _second_pass(connection, api, linker, scored, tables, frames, columns, candidates)
+        rules_2 = applicable(scheme.second_pass, columns)
+        scored, second_pass = _second_pass(connection, api, linker, scored, tables, frames, rules_2, candidates)
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
         scored, threshold_match_probability=options.threshold
     )
@@ -339,7 +389,7 @@ def _second_pass(
     scored: Any,
     tables: Sequence[str],
     frames: list[Any],
-    columns: set[str],
+    rules: list[str],
     candidates: float,
 ) -> tuple[Any, int]:
     """Score the left records that found no candidate against the right under SECOND_PASS rules, same model."""
@@ -355,12 +405,11 @@ def _second_pass(
         {"source": left_source},
     )
     remaining = int(connection.execute(f"SELECT count(*) FROM {rest}").fetchall()[0][0])
-    rules = [rule for needed, rule in SECOND_PASS if set(needed) <= columns]
     if not remaining or not rules:
         return scored, 0
     model = linker.misc.save_model_to_json()
     model["blocking_rules_to_generate_predictions"] = rules
-    second = Linker([api.register(rest, table_name=f"{rest}_input"), frames[1]], model, log_level=logging.WARNING)
+    second = Linker([api.register(rest, table_name=f"{rest}_input"), frames[1]], model, log_level=None)
     extra = second.inference.predict(threshold_match_probability=candidates)
     both = f"{tables[0]}_scored_all"
     connection.execute(
@@ -378,26 +427,16 @@ def _default_prior(sizes: list[int], dedupe: bool) -> float:
     return min(0.5, max(1e-9, min(sizes) / max(1, sizes[0] * sizes[1])))
 
 
-def _train(linker: Linker, columns: set[str], options: LinkOptions) -> str:
-    deterministic = [
-        rule
-        for needed, rule in (
-            (("nid", "dob"), "l.nid = r.nid AND l.dob = r.dob"),
-            (("name_sorted", "dob"), "l.name_sorted = r.name_sorted AND l.dob = r.dob"),
-            (("name_sorted", "address"), "l.name_sorted = r.name_sorted AND l.address = r.address"),
-        )
-        if set(needed) <= columns
-    ]
+def _train(linker: Linker, columns: set[str], options: LinkOptions, scheme: Scheme) -> str:
+    deterministic = applicable(scheme.deterministic, columns)
     try:
         if options.prior_match_probability is None and deterministic:
             linker.training.estimate_probability_two_random_records_match(list[Any](deterministic), recall=0.8)
         linker.training.estimate_u_using_random_sampling(max_pairs=options.u_sample_pairs, seed=options.seed)
-        # m by EM, twice: blocking on dates of birth trains the names, blocking on names trains the dates.
-        if "dob" in columns:
-            linker.training.estimate_parameters_using_expectation_maximisation("l.dob = r.dob")
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            "l.name_sorted = r.name_sorted" + (" AND left(l.dob, 4) = left(r.dob, 4)" if "dob" in columns else "")
-        )
+        # m by EM on blocked pairs: blocking on dates of birth trains the names, blocking on names the dates.
+        blocks = applicable(scheme.em_blocks, columns)
+        for rule in blocks[:2]:
+            linker.training.estimate_parameters_using_expectation_maximisation(rule)
     except Exception as error:  # Splink raises plain exceptions when a block yields no usable pairs
         logger.warning("linkage training incomplete (%s); prior parameters kept where not trained", error)
         return "partial"

@@ -43,6 +43,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "beneficiaries": ("record_id", "name", "programme"),
     "voters": ("record_id", "name"),
     "companies": ("record_id", "company_id"),
+    "people": ("record_id", "name"),  # any list of people (clearsight link dedupe/pair)
 }
 
 
@@ -95,7 +96,9 @@ def load_mapping(path: Path, kind: str | None = None) -> Mapping:
         raise MappingError(f"{path}: cannot be read: {error}") from error
     if not isinstance(data, dict):
         raise MappingError(f"{path}: a mapping file is a YAML mapping with kind and columns")
-    if kind is not None:
+    if kind is None:
+        data.setdefault("kind", "people")
+    else:
         if data.get("kind", kind) != kind:
             raise MappingError(f"{path}: maps a {data.get('kind')} registry, not {kind}")
         data.setdefault("kind", kind)
