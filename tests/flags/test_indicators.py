@@ -76,7 +76,9 @@ def run_case(
             build_network(backend, "case", min_co_bids=1, min_jaccard=0.0)
         if indicator(code).needs_links and registries:
             # Fixtures are small: the model's prior parameters, no training, so the answer is deterministic.
-            link_registries(backend, "case", LinkOptions(train=False, candidate_threshold=0.01), list(indicator(code).needs_links))
+            link_registries(
+                backend, "case", LinkOptions(train=False, candidate_threshold=0.01), list(indicator(code).needs_links)
+            )
         summary = run_flags(backend, "case", Profile(**settings), only=[code])
         return backend.query_dicts(
             "SELECT subject_type, subject_id, status, value, threshold, evidence FROM flag_results WHERE run_id = ?",

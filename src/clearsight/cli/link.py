@@ -186,7 +186,9 @@ def encode_command(
 @link_app.command("registries")
 def registries_command(
     dataset: Annotated[str, typer.Option("--dataset", "-d", help="Dataset whose registries are linked.")] = "default",
-    only: Annotated[str | None, typer.Option(help="Comma-separated linkages, e.g. payroll~civil,voters~voters.")] = None,
+    only: Annotated[
+        str | None, typer.Option(help="Comma-separated linkages, e.g. payroll~civil,voters~voters.")
+    ] = None,
     threshold: Threshold = 0.9,
     seed: Seed = 42,
     json_output: JsonOption = False,
@@ -229,4 +231,6 @@ def registries_command(
             f"{run.seconds:.1f}",
         )
     console.print(table)
-    console.print(f"next: clearsight flags run --dataset {dataset} --only L001,L002,L003,L004,L005,L006,L007,L008,L009,L010")
+    console.print(
+        f"next: clearsight flags run --dataset {dataset} --only L001,L002,L003,L004,L005,L006,L007,L008,L009,L010"
+    )

@@ -34,7 +34,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from clearsight.linkage.model import Field, Level, Rules, Scheme
+from clearsight.linkage.model import Field, Level, Scheme
 
 ENCODING_VERSION = "clearsight-bf-1"
 HARDENINGS = ("balanced", "xor-fold", "none")
@@ -189,21 +189,31 @@ def _dice(column: str, threshold: float) -> str:
     )
 
 
-def _dice_field(name: str, column: str, exact: tuple[float, float], levels: tuple[tuple[float, float, float], ...]) -> Field:
+def _dice_field(
+    name: str, column: str, exact: tuple[float, float], levels: tuple[tuple[float, float, float], ...]
+) -> Field:
     return Field(
         name,
         column,
         (
             Level("same encoding", f"{column}_l = {column}_r", *exact),
             *(Level(f"Dice ≥ {threshold}", _dice(column, threshold), m, u) for threshold, m, u in levels),
-            Level("different", "ELSE", 1 - exact[0] - sum(m for _, m, _ in levels), 1 - exact[1] - sum(u for *_, u in levels)),
+            Level(
+                "different",
+                "ELSE",
+                1 - exact[0] - sum(m for _, m, _ in levels),
+                1 - exact[1] - sum(u for *_, u in levels),
+            ),
         ),
     )
 
 
 def encoded_scheme(hardening: str) -> Scheme:
-    # Balanced filters have half their bits in common even for unrelated values: their Dice levels sit higher.
-    scale = (lambda d: 0.5 + d / 2) if hardening == "balanced" else (lambda d: d)
+
+    def scale(dice: float) -> float:
+        # Balanced filters share about half their bits even for unrelated values: their Dice levels sit higher.
+        return 0.5 + dice / 2 if hardening == "balanced" else dice
+
     fields = (
         _dice_field("name", "name_bf", (0.7, 0.0005), ((scale(0.9), 0.15, 0.003), (scale(0.75), 0.1, 0.03))),
         _dice_field("date_of_birth", "dob_bf", (0.85, 0.0001), ((scale(0.8), 0.1, 0.002), (scale(0.6), 0.03, 0.02))),
@@ -256,5 +266,7 @@ def load_encoded(connection: duckdb.DuckDBPyConnection, table: pa.Table, target:
 def encoding_metadata(table: pa.Table, path: Path) -> dict[str, str]:
     metadata = {key.decode(): value.decode() for key, value in (table.schema.metadata or {}).items()}
     if metadata.get("clearsight.encoding") != ENCODING_VERSION:
-        raise EncodingError(f"{path}: not a clearsight encoding ({ENCODING_VERSION}); make it with clearsight link encode")
+        raise EncodingError(
+            f"{path}: not a clearsight encoding ({ENCODING_VERSION}); make it with clearsight link encode"
+        )
     return metadata

@@ -51,9 +51,7 @@ def read_people(path: Path, mapping: Mapping) -> tuple[pa.Table, InputReport]:
             "ORDER BY source_line LIMIT 20"
         )
         table = backend.query_arrow(f"SELECT record_id, {', '.join(LINK_FIELDS)} FROM registry_records")
-    report = InputReport(
-        str(path), summary.rows, table.num_rows, summary.rejected_rows, dict(summary.reasons), rejects
-    )
+    report = InputReport(str(path), summary.rows, table.num_rows, summary.rejected_rows, dict(summary.reasons), rejects)
     return table, report
 
 
@@ -146,7 +144,10 @@ def pair_files(
     pairs = result.pairs
     if pairs.num_rows and pairs.column("source_l")[0].as_py() != "left":  # Splink orders sources by name
         pairs = pairs.rename_columns(
-            [{"id_l": "id_r", "id_r": "id_l", "source_l": "source_r", "source_r": "source_l"}.get(n, n) for n in pairs.column_names]
+            [
+                {"id_l": "id_r", "id_r": "id_l", "source_l": "source_r", "source_r": "source_l"}.get(n, n)
+                for n in pairs.column_names
+            ]
         )
         result = LinkResult(pairs, result.clusters, result.summary)
     return _output(result, dedupe=False), {"inputs": inputs, **_summary(result)}

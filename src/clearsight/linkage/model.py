@@ -322,7 +322,9 @@ def link(
     linker = Linker(frames if not dedupe else frames[0], settings, log_level=None)
     trained = "priors"
     if options.train and min(sizes) >= options.min_training_records:
-        trained = _train(linker, columns, options, scheme)
+        trained, model = _train(linker, columns, options, scheme)
+        if trained == "partial":  # a failed EM session leaves the linker half-changed: restart from what held
+            linker = Linker(frames if not dedupe else frames[0], model, log_level=None)
     candidates = options.threshold if options.candidate_threshold is None else options.candidate_threshold
     scored = linker.inference.predict(threshold_match_probability=min(candidates, options.threshold))
     second_pass = 0
@@ -427,20 +429,29 @@ def _default_prior(sizes: list[int], dedupe: bool) -> float:
     return min(0.5, max(1e-9, min(sizes) / max(1, sizes[0] * sizes[1])))
 
 
-def _train(linker: Linker, columns: set[str], options: LinkOptions, scheme: Scheme) -> str:
+def _train(linker: Linker, columns: set[str], options: LinkOptions, scheme: Scheme) -> tuple[str, dict[str, Any]]:
+    """Train in steps; returns "em" (all done) or "partial" with the model as it was after the last good step."""
     deterministic = applicable(scheme.deterministic, columns)
-    try:
-        if options.prior_match_probability is None and deterministic:
-            linker.training.estimate_probability_two_random_records_match(list[Any](deterministic), recall=0.8)
-        linker.training.estimate_u_using_random_sampling(max_pairs=options.u_sample_pairs, seed=options.seed)
-        # m by EM on blocked pairs: blocking on dates of birth trains the names, blocking on names the dates.
-        blocks = applicable(scheme.em_blocks, columns)
-        for rule in blocks[:2]:
-            linker.training.estimate_parameters_using_expectation_maximisation(rule)
-    except Exception as error:  # Splink raises plain exceptions when a block yields no usable pairs
-        logger.warning("linkage training incomplete (%s); prior parameters kept where not trained", error)
-        return "partial"
-    return "em"
+    good = linker.misc.save_model_to_json()
+    steps: list[Any] = []
+    if options.prior_match_probability is None and deterministic:
+        steps.append(
+            lambda: linker.training.estimate_probability_two_random_records_match(list[Any](deterministic), recall=0.8)
+        )
+    steps.append(
+        lambda: linker.training.estimate_u_using_random_sampling(max_pairs=options.u_sample_pairs, seed=options.seed)
+    )
+    # m by EM on blocked pairs: blocking on dates of birth trains the names, blocking on names the dates.
+    for rule in applicable(scheme.em_blocks, columns)[:2]:
+        steps.append(lambda rule=rule: linker.training.estimate_parameters_using_expectation_maximisation(rule))
+    for step in steps:
+        try:
+            step()
+        except Exception as error:  # Splink raises plain exceptions when a block yields no usable pairs
+            logger.warning("linkage training stopped (%s); the model trained so far is kept", error)
+            return "partial", good
+        good = linker.misc.save_model_to_json()
+    return "em", good
 
 
 def _weight_sql(item: Field) -> str:

@@ -10,7 +10,7 @@ from clearsight.flags.base import Indicator, Params, sql_literal
 
 
 class L005Params(Params):
-    threshold: float = Field(0.9, gt=0, le=1, description="Match probability from which two records are one person.")
+    threshold: float = Field(0.5, gt=0, le=1, description="Match probability from which two records are one person.")
     exclusive_programmes: list[tuple[str, str]] = Field(
         default_factory=list, description="Pairs of programmes one person may not receive together."
     )

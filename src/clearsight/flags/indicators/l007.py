@@ -10,7 +10,7 @@ from clearsight.flags.base import Indicator, Params
 
 
 class L007Params(Params):
-    threshold: float = Field(0.9, gt=0, le=1, description="Match probability from which two entries are one person.")
+    threshold: float = Field(0.5, gt=0, le=1, description="Match probability from which two entries are one person.")
 
 
 INDICATOR = Indicator(
