@@ -3,9 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_PROCESSES ?= 3000
+DEMO_PEOPLE ?= 20000
+REGISTRIES := civil payroll beneficiaries voters companies
 DB ?= clearsight.duckdb
 
-.PHONY: demo test setup lint bench-ingest bench-flags bench-ledger bench-screens clean docs
+.PHONY: demo test setup lint bench-ingest bench-flags bench-ledger bench-screens bench-linkage clean docs
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +25,13 @@ demo: setup
 	$(BIN)/clearsight --db $(DB) network build --dataset synthetic
 	$(BIN)/clearsight --db $(DB) flags run --dataset synthetic
 	$(BIN)/clearsight --db $(DB) report --dataset synthetic --out demo/report.html
+	$(BIN)/clearsight synth registries --people $(DEMO_PEOPLE) --seed 7 --out demo/registries
+	for kind in $(REGISTRIES); do \
+	  $(BIN)/clearsight --db $(DB) ingest registry $$kind demo/registries/$$kind.csv \
+	    --mapping demo/registries/$$kind.yaml --dataset registries || exit 1; \
+	done
+	$(BIN)/clearsight --db $(DB) link registries --dataset registries
+	$(BIN)/clearsight --db $(DB) flags run --dataset registries --only L001,L002,L003,L004,L005,L006,L007,L008,L009,L010
 
 test: setup
 	$(BIN)/python -m pytest
@@ -43,6 +52,9 @@ bench-flags: setup
 
 bench-screens: setup
 	$(BIN)/python benchmarks/screens.py
+
+bench-linkage: setup
+	$(BIN)/python benchmarks/linkage.py
 
 bench-ledger: setup
 	$(BIN)/python benchmarks/ledger.py

@@ -71,7 +71,9 @@ def dedupe_command(
     settings = _mapping(mapping)
     try:
         with console.status(f"deduplicating {path} …"):
-            pairs, cluster_table, summary = dedupe_file(path, settings, LinkOptions(threshold=threshold, seed=seed))
+            pairs, cluster_table, summary = dedupe_file(
+                path, settings, LinkOptions(threshold=threshold, seed=seed, memory_limit=state.memory_limit)
+            )
     except (MappingError, ValueError) as error:
         fail(str(error), 2)
     write_table(pairs, out)
@@ -115,7 +117,11 @@ def pair_command(
     try:
         with console.status(f"matching {left} with {right} …"):
             pairs, summary = pair_files(
-                left, right, left_settings, right_settings, LinkOptions(threshold=threshold, seed=seed)
+                left,
+                right,
+                left_settings,
+                right_settings,
+                LinkOptions(threshold=threshold, seed=seed, memory_limit=state.memory_limit),
             )
     except (MappingError, EncodingError, ValueError) as error:
         fail(str(error), 2)
@@ -202,7 +208,9 @@ def registries_command(
     known = {f"{left}~{right}" for left, right in LINKAGES}
     if selected and set(selected) - known:
         fail(f"unknown linkage(s) {sorted(set(selected) - known)}; known: {', '.join(sorted(known))}", 2)
-    options = LinkOptions(threshold=threshold, candidate_threshold=min(0.01, threshold), seed=seed)
+    options = LinkOptions(
+        threshold=threshold, candidate_threshold=min(0.01, threshold), seed=seed, memory_limit=state.memory_limit
+    )
     with open_backend(state.database, memory_limit=state.memory_limit) as backend:
         try:
             with console.status("linking registries …") as status:

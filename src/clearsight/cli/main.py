@@ -415,6 +415,10 @@ def synth_registries_command(
     noise: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="How often clerks mistype, abbreviate or swap (per field).")
     ] = 0.15,
+    months: Annotated[int, typer.Option(min=1, help="Monthly pay periods in the payroll (ending October 2026).")] = 1,
+    employment: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of working-age people on the state payroll.")
+    ] = 0.3,
     json_output: JsonOption = False,
 ) -> None:
     """Write a civil registry, payroll, beneficiaries, voter roll and company register with planted ghosts,
@@ -425,7 +429,13 @@ def synth_registries_command(
     with counting_progress("people", json_output) as progress:
         task = progress.add_task("people", total=people)
         summary = generate_registries(
-            out, people, seed, noise, progress=lambda done: progress.update(task, advance=done)
+            out,
+            people,
+            seed,
+            noise,
+            progress=lambda done: progress.update(task, advance=done),
+            months=months,
+            employment=employment,
         )
     if json_output:
         print_json(summary.__dict__)

@@ -14,7 +14,8 @@ are the record-level variant). The filter is then hardened:
   one-to-one relation between set bits and tokens at some cost in accuracy.
 
 Blocking uses keyed, truncated hashes of blocking keys (date of birth, date with day and month in either order,
-birth year with family or given name, the whole name): they reveal only which records share a key.
+birth year with the family name, the given name or the whole name; never a name alone): they reveal only which
+records share a key.
 
 Matching (`link pair` on two encoded files) compares filters by their Dice coefficient, in levels, within the same
 Fellegi–Sunter model as plain linkage. The threat model and known attacks are in docs/linkage.md.
@@ -64,9 +65,9 @@ BLOCKING_KEYS = {
     "bk_year_family": "left(dob, 4) || '|' || family",
     "bk_year_given": "left(dob, 4) || '|' || given",
     "bk_year_name": "left(dob, 4) || '|' || name_canon",
-    "bk_name": "name_sorted",
-    "bk_letters": "name_letters",
+    "bk_year_letters": "left(dob, 4) || '|' || name_letters",
 }
+# No key is a name alone: the frequency of a hashed name would betray common names (see docs/linkage.md).
 
 
 class EncodingError(ValueError):
@@ -228,23 +229,21 @@ def encoded_scheme(hardening: str) -> Scheme:
             (("bk_nid",), "l.bk_nid = r.bk_nid"),
             (("bk_dob_initial",), "l.bk_dob_initial = r.bk_dob_initial"),
             (("bk_year_name",), "l.bk_year_name = r.bk_year_name"),
-            (("bk_name",), "l.bk_name = r.bk_name"),
         ),
         second_pass=(
             (("bk_dob",), "l.bk_dob = r.bk_dob"),
             (("bk_dob_unordered",), "l.bk_dob_unordered = r.bk_dob_unordered"),
             (("bk_year_family",), "l.bk_year_family = r.bk_year_family"),
             (("bk_year_given",), "l.bk_year_given = r.bk_year_given"),
-            (("bk_letters",), "l.bk_letters = r.bk_letters"),
+            (("bk_year_letters",), "l.bk_year_letters = r.bk_year_letters"),
         ),
         deterministic=(
             (("bk_nid", "bk_dob"), "l.bk_nid = r.bk_nid AND l.bk_dob = r.bk_dob"),
-            (("bk_name", "bk_dob"), "l.bk_name = r.bk_name AND l.bk_dob = r.bk_dob"),
+            (("bk_year_name", "bk_dob"), "l.bk_year_name = r.bk_year_name AND l.bk_dob = r.bk_dob"),
         ),
         em_blocks=(
             (("bk_dob",), "l.bk_dob = r.bk_dob"),
             (("bk_year_name",), "l.bk_year_name = r.bk_year_name"),
-            (("bk_name",), "l.bk_name = r.bk_name"),
         ),
         name_column="name_bf",
     )

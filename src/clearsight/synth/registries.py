@@ -25,8 +25,7 @@ from pathlib import Path
 from typing import Any
 
 CHUNK = 50_000
-PAY_PERIOD = "2026-10"
-PERIOD_START = date(2026, 10, 1)
+PERIOD_START = date(2026, 10, 1)  # the latest pay period; the registries are as of this day
 PENSION_AGE = 65
 LOW_INCOME_CEILING = 12_000.0
 
@@ -61,9 +60,114 @@ CYRILLIC_FAMILY = (
     ("Соколов", ("Sokolov",)), ("Ткаченко", ("Tkachenko", "Tkacenko")), ("Морозов", ("Morozov",)),
     ("Зайцев", ("Zaytsev", "Zaitsev")), ("Волков", ("Volkov",)), ("Мельник", ("Melnyk", "Melnik")),
 )  # fmt: skip
+# Further family names built from common parts, so that a large population has realistically many names (with the
+# lists above as the most common ones). Cyrillic ones are spelt in Latin letters by two systems.
+_LATIN_STEMS = (
+    "Ash",
+    "Bar",
+    "Black",
+    "Brad",
+    "Brook",
+    "Cald",
+    "Carl",
+    "Chad",
+    "Cole",
+    "Crom",
+    "Dal",
+    "Dun",
+    "Ed",
+    "Fair",
+    "Farn",
+    "Gold",
+    "Green",
+    "Hal",
+    "Har",
+    "Hart",
+    "Hol",
+    "Kings",
+    "Lang",
+    "Lind",
+    "Mar",
+    "Mont",
+    "Nor",
+    "Oak",
+    "Pem",
+    "Ray",
+    "Red",
+    "Ros",
+    "Sand",
+    "Shel",
+    "Stan",
+    "Thorn",
+    "War",
+    "Wes",
+    "Whit",
+    "Wood",
+)
+_LATIN_ENDINGS = (
+    "ley",
+    "ton",
+    "well",
+    "wood",
+    "field",
+    "ford",
+    "by",
+    "more",
+    "worth",
+    "ham",
+    "son",
+    "er",
+    "wick",
+    "bury",
+    "stead",
+    "ridge",
+    "dale",
+    "brook",
+    "man",
+    "cliffe",
+)
+LATIN_FAMILY_MORE = tuple(stem + ending for stem in _LATIN_STEMS for ending in _LATIN_ENDINGS)
+_CYRILLIC_STEMS = (
+    ("Кузн", "Kuzn"),
+    ("Лебед", "Lebed"),
+    ("Соловь", "Solov"),
+    ("Медвед", "Medved"),
+    ("Ворон", "Voron"),
+    ("Гончар", "Gonchar"),
+    ("Кравч", "Kravch"),
+    ("Павл", "Pavl"),
+    ("Петр", "Petr"),
+    ("Сидор", "Sidor"),
+    ("Федор", "Fedor"),
+    ("Григор", "Grigor"),
+    ("Орл", "Orl"),
+    ("Бел", "Bel"),
+    ("Черн", "Chern"),
+    ("Ковал", "Koval"),
+    ("Рыб", "Ryb"),
+    ("Козл", "Kozl"),
+    ("Жук", "Zhuk"),
+    ("Шевч", "Shevch"),
+)
+_CYRILLIC_ENDINGS = (
+    ("ов", ("ov",)),
+    ("ев", ("ev", "yev")),
+    ("ин", ("in",)),
+    ("енко", ("enko",)),
+    ("ук", ("uk",)),
+    ("ский", ("skiy", "skii", "sky")),
+)
+CYRILLIC_FAMILY_MORE = tuple(
+    (stem + ending, tuple(latin + spelling for spelling in spellings))
+    for stem, latin in _CYRILLIC_STEMS
+    for ending, spellings in _CYRILLIC_ENDINGS
+)
 CHINESE_FAMILY = (("王", "Wang"), ("李", "Li"), ("张", "Zhang"), ("刘", "Liu"), ("陈", "Chen"), ("杨", "Yang"),
                   ("黄", "Huang"), ("赵", "Zhao"), ("吴", "Wu"), ("周", "Zhou"))  # fmt: skip
 CHINESE_GIVEN = (("伟", "Wei"), ("芳", "Fang"), ("娜", "Na"), ("敏", "Min"), ("静", "Jing"), ("丽", "Li"),
+                 ("华", "Hua"), ("平", "Ping"), ("刚", "Gang"), ("桂", "Gui"), ("英", "Ying"), ("秀", "Xiu"),
+                 ("建", "Jian"), ("国", "Guo"), ("文", "Wen"), ("辉", "Hui"), ("玉", "Yu"), ("兰", "Lan"),
+                 ("海", "Hai"), ("红", "Hong"), ("霞", "Xia"), ("鹏", "Peng"), ("宇", "Yu"), ("鑫", "Xin"),
                  ("强", "Qiang"), ("磊", "Lei"), ("军", "Jun"), ("洋", "Yang"), ("勇", "Yong"), ("艳", "Yan"),
                  ("杰", "Jie"), ("涛", "Tao"), ("明", "Ming"), ("超", "Chao"))  # fmt: skip
 NICKNAMES = {
@@ -198,14 +302,16 @@ class _World:
         female = sex == "F"
         if roll < 0.7:
             culture, given = "latin", rng.choice(LATIN_GIVEN[0 if female else 1])
-            family = rng.choice(LATIN_FAMILY)
+            family = rng.choice(LATIN_FAMILY if rng.random() < 0.5 else LATIN_FAMILY_MORE)
         elif roll < 0.88:
             culture, given = "cyrillic", rng.choice(CYRILLIC_GIVEN[0 if female else 1])
-            family = rng.choice(CYRILLIC_FAMILY)
+            family = rng.choice(CYRILLIC_FAMILY if rng.random() < 0.4 else CYRILLIC_FAMILY_MORE)
             if female:  # Russian family names take -a for women
                 native, spellings = family
                 if native.endswith(("ов", "ев", "ин")):
                     family = (native + "а", tuple(spelling + "a" for spelling in spellings))
+                elif native.endswith("ский"):
+                    family = (native[:-2] + "ая", tuple(spelling.rstrip("kiy") + "kaya" for spelling in spellings))
         else:
             culture = "chinese"
             given = tuple(rng.choice(CHINESE_GIVEN) for _ in range(rng.choice((1, 2))))
@@ -298,8 +404,16 @@ def generate_registries(
     seed: int = 7,
     noise: float = 0.15,
     progress: Callable[[int], None] | None = None,
+    months: int = 1,
+    employment: float = 0.3,
 ) -> RegistriesSummary:
-    """Write the five registries, their mappings and the answers to `out`; returns counts."""
+    """Write the five registries, their mappings and the answers to `out`; returns counts.
+
+    The payroll covers `months` monthly pay periods ending with October 2026 (an employee's master data is the
+    same every month); `employment` is the share of working-age people the state employs.
+    """
+    last = PERIOD_START.year * 12 + PERIOD_START.month - 1  # months since year 0, zero-based
+    periods = [f"{index // 12:04d}-{index % 12 + 1:02d}" for index in range(last - months + 1, last + 1)]
     out.mkdir(parents=True, exist_ok=True)
     world = _World(seed)
     files = _Writers(out)
@@ -318,27 +432,30 @@ def generate_registries(
             {"kind": kind, "record_id": record_id, "person_id": person.person_id if person else ""},
         )
 
-    def pay(rng: random.Random, person: Person, employer: str, account: str | None = None) -> str:
+    def pay(rng: random.Random, person: Person, employer: str, account: str | None = None) -> list[tuple[str, str]]:
+        """One payment per pay period, all with the same master data; returns (payment id, period) pairs."""
         nonlocal payment
-        payment += 1
-        payment_id = f"PAY{payment:09d}"
         given, family = world.latin_name(rng, person, noise)
-        files.write(
-            "payroll",
-            {
-                "payment_id": payment_id,
-                "nin": world.national_id(rng, person, 0.3, noise),
-                "forename": given,
-                "surname": family,
-                "dob": world.birth_date(rng, person, noise),
-                "iban": account or world.account(),
-                "department": employer,
-                "period": PAY_PERIOD,
-                "net_pay": f"{rng.randint(900, 6000)}.00",
-            },
-        )
-        identity("payroll", payment_id, person)
-        return payment_id
+        master = {
+            "nin": world.national_id(rng, person, 0.3, noise),
+            "forename": given,
+            "surname": family,
+            "dob": world.birth_date(rng, person, noise),
+            "iban": account or world.account(),
+            "department": employer,
+        }
+        salary = rng.randint(900, 6000)
+        made = []
+        for period in periods:
+            payment += 1
+            payment_id = f"PAY{payment:09d}"
+            files.write(
+                "payroll",
+                {"payment_id": payment_id, **master, "period": period, "net_pay": f"{salary}.00"},
+            )
+            identity("payroll", payment_id, person)
+            made.append((payment_id, period))
+        return made
 
     def enrol(rng: random.Random, person: Person, programme: str, income: float | None = None) -> str:
         nonlocal beneficiary, household
@@ -429,7 +546,7 @@ def generate_registries(
             age = world.age(person)
             alive = world.alive(person)
             # Payroll: a third of working-age people work for the state.
-            if alive and 20 <= age < PENSION_AGE and rng.random() < 0.3:
+            if alive and 20 <= age < PENSION_AGE and rng.random() < employment:
                 employer = rng.choice(EMPLOYERS)
                 if rng.random() < 0.004:
                     shared_pool.append(person)
@@ -439,14 +556,16 @@ def generate_registries(
                     on_payroll.add(person.person_id)
                     if rng.random() < 0.003:
                         second = pay(rng, person, rng.choice(EMPLOYERS))
-                        truth("paid_twice", "payroll", second, f"same person as {first}")
+                        for (twice, _), (original, _) in zip(second, first, strict=True):
+                            truth("paid_twice", "payroll", twice, f"same person as {original}")
                     if len(officials) < 1000:
                         officials.append((person, employer))
                     else:
                         officials[rng.randrange(1000)] = (person, employer)
             if not alive and person.died and person.died >= date(2024, 1, 1) and rng.random() < 0.15:
-                paid = pay(rng, person, rng.choice(EMPLOYERS))
-                truth("paid_after_death", "payroll", paid, f"died {person.died.isoformat()}")
+                for paid, period in pay(rng, person, rng.choice(EMPLOYERS)):
+                    if date(int(period[:4]), int(period[5:]), 1) > person.died:
+                        truth("paid_after_death", "payroll", paid, f"died {person.died.isoformat()}")
             # Benefits.
             if alive and age >= PENSION_AGE:
                 if rng.random() < 0.01:
@@ -506,15 +625,15 @@ def generate_registries(
             ghost = world.person(rng, ghost_number)
             ghost_number -= 1
             ghost.national_id = f"9{rng.randrange(10**9):09d}"
-            planted = pay(rng, ghost, rng.choice(EMPLOYERS))
-            truth("ghost_worker", "payroll", planted, "no such person")
+            for planted, _ in pay(rng, ghost, rng.choice(EMPLOYERS)):
+                truth("ghost_worker", "payroll", planted, "no such person")
         # Bank accounts shared by several payees.
         for index in range(0, len(shared_pool) - 2, 3):
             account = world.account()
             group = shared_pool[index : index + 3]
-            payments = [pay(rng, member, rng.choice(EMPLOYERS), account) for member in group]
-            for payment_id in payments:
-                truth("shared_bank_account", "payroll", payment_id, account)
+            for member in group:
+                for payment_id, _ in pay(rng, member, rng.choice(EMPLOYERS), account):
+                    truth("shared_bank_account", "payroll", payment_id, account)
         for member in shared_pool[len(shared_pool) - len(shared_pool) % 3 :]:
             pay(rng, member, rng.choice(EMPLOYERS))
         if progress is not None:
