@@ -24,7 +24,6 @@ import json
 import sys
 import tempfile
 import time
-from collections import Counter
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -174,22 +173,14 @@ def synthetic(people: int, work: Path) -> dict[str, Any]:
             seconds = 0.0
             peak = 0
             for kind in ("payroll", "civil"):
-                encode = [*CLEARSIGHT, "link", "encode", str(directory / f"{kind}.csv"), "-m",
-                          str(directory / f"{kind}.yaml"), "--key", str(key), "--out", str(work / f"{kind}.parquet")]  # fmt: skip
+                encode = [*CLEARSIGHT, "link", "encode", str(directory / f"{kind}.csv"),
+                          "-m", str(directory / f"{kind}.yaml"), "--key", str(key),
+                          "--out", str(work / f"{kind}.parquet")]  # fmt: skip
                 spent, used, _ = run_measured(encode)
                 seconds, peak = seconds + spent, max(peak, used)
-            spent, used, _ = run_measured(
-                [
-                    *CLEARSIGHT,
-                    "link",
-                    "pair",
-                    str(work / "payroll.parquet"),
-                    str(work / "civil.parquet"),
-                    "--out",
-                    str(out),
-                    "--json",
-                ]  # fmt: skip
-            )
+            pair = [*CLEARSIGHT, "link", "pair", str(work / "payroll.parquet"), str(work / "civil.parquet"),
+                    "--out", str(out), "--json"]  # fmt: skip
+            spent, used, _ = run_measured(pair)
             seconds, peak = seconds + spent, max(peak, used)
         with out.open(encoding="utf-8") as handle:
             found = {(row["left_id"], row["right_id"]) for row in csv.DictReader(handle)}
@@ -277,9 +268,15 @@ def main() -> None:
     parser.add_argument("--synthetic-people", type=int, default=50_000)
     parser.add_argument("--memory-limit", default="3GB")
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--only-scale", action="store_true", help="skip FEBRL and the plain/encoded comparison")
     arguments = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     figures: dict[str, Any] = {}
+    if arguments.only_scale:
+        with tempfile.TemporaryDirectory(prefix="clearsight-linkage-") as scratch:
+            figures["scale"] = scale(arguments.people, Path(scratch), arguments.memory_limit)
+        console.print(json.dumps(figures["scale"], indent=2))
+        return
     console.print("[bold]FEBRL[/] …")
     figures["febrl"] = febrl()
     table = Table(title="FEBRL (match probability ≥ 0.9)")

@@ -209,7 +209,11 @@ def registries_command(
     if selected and set(selected) - known:
         fail(f"unknown linkage(s) {sorted(set(selected) - known)}; known: {', '.join(sorted(known))}", 2)
     options = LinkOptions(
-        threshold=threshold, candidate_threshold=min(0.01, threshold), seed=seed, memory_limit=state.memory_limit
+        threshold=threshold,
+        candidate_threshold=min(0.5, threshold),
+        candidate_min_evidence=6.0,
+        seed=seed,
+        memory_limit=state.memory_limit,
     )
     with open_backend(state.database, memory_limit=state.memory_limit) as backend:
         try:

@@ -180,9 +180,10 @@ def registry_context(dataset: str) -> dict[str, str]:
 
     - `${registry}`: the latest version of every registry record;
     - `${link_runs}` and `${links}`: the dataset's linkage runs and scored pairs (`clearsight link registries`);
-    - `${best_civil}` (kind, record_id, person, probability, explanation): each record's most probable
-      civil-registry match, with the civil record's `date_of_birth` and `date_of_death` as `civil_birth` and
-      `civil_death`.
+    - `${best_civil}` (kind, record_id, person, probability, evidence, explanation): each record's most probable
+      civil-registry match, its evidence (match weight minus the prior's weight: how much more likely the fields
+      agree so if it is the same person than if it is not, in bits, whatever the registry's size), and the civil
+      record's `date_of_birth` and `date_of_death` as `civil_birth` and `civil_death`.
     """
     d = sql_literal(dataset)
     registry = (
@@ -194,7 +195,8 @@ def registry_context(dataset: str) -> dict[str, str]:
         SELECT b.*, c.date_of_birth AS civil_birth, c.date_of_death AS civil_death
         FROM (
             SELECT left_kind AS kind, left_id AS record_id, arg_max(right_id, match_probability) AS person,
-                   max(match_probability) AS probability, arg_max(explanation, match_probability) AS explanation
+                   max(match_probability) AS probability, arg_max(explanation, match_probability) AS explanation,
+                   max(match_weight - CAST(json_extract(explanation, '$.prior') AS DOUBLE)) AS evidence
             FROM {links} WHERE right_kind = 'civil' AND left_kind <> 'civil' GROUP BY left_kind, left_id
         ) AS b
         LEFT JOIN {registry} AS c ON c.kind = 'civil' AND c.record_id = b.person

@@ -231,10 +231,14 @@ class LinkOptions:
     # Pairs are reported from this probability (default: the threshold); lower keeps weaker candidates too, which
     # checks of absence (no match at all) need.
     candidate_threshold: float | None = None
+    # Or: report pairs whose evidence (match weight minus the prior's weight, in bits) reaches this, whatever the
+    # population size — what checks of absence need, since the prior shrinks as registries grow.
+    candidate_min_evidence: float | None = None
     seed: int = 42
     train: bool = True
     min_training_records: int = 1_000  # below this the prior parameters are used
     u_sample_pairs: float = 1e6
+    em_max_pairs: float = 3e6  # EM trains on a (deterministic, hash-based) sample of blocked pairs beyond this
     prior_match_probability: float | None = None  # P(two random records match); estimated when None
     threads: int | None = None
     memory_limit: str | None = None
@@ -326,16 +330,20 @@ def link(
         if trained == "partial":  # a failed EM session leaves the linker half-changed: restart from what held
             linker = Linker(frames if not dedupe else frames[0], model, log_level=None)
     candidates = options.threshold if options.candidate_threshold is None else options.candidate_threshold
-    scored = linker.inference.predict(threshold_match_probability=min(candidates, options.threshold))
+    lowest = min(candidates, options.threshold)
+    prior = linker._settings_obj._probability_two_random_records_match
+    prior_weight = math.log2(prior / (1 - prior))
+    lowest_weight = math.log2(lowest / (1 - lowest)) if lowest < 1 else math.inf
+    if options.candidate_min_evidence is not None:
+        lowest_weight = min(lowest_weight, prior_weight + options.candidate_min_evidence)
+    scored = linker.inference.predict(threshold_match_weight=lowest_weight)
     second_pass = 0
     if not dedupe and options.second_pass:
         rules_2 = applicable(scheme.second_pass, columns)
-        scored, second_pass = _second_pass(connection, api, linker, scored, tables, frames, rules_2, candidates)
+        scored, second_pass = _second_pass(connection, api, linker, scored, tables, frames, rules_2, lowest_weight)
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
         scored, threshold_match_probability=options.threshold
     )
-    prior = linker._settings_obj._probability_two_random_records_match
-    prior_weight = math.log2(prior / (1 - prior))
     explanation = ", ".join(
         f"'{item.name}': {{'level': {_level_label_sql(item)}, 'weight': round({_weight_sql(item)}, 6)}}"
         for item in fields
@@ -370,6 +378,7 @@ def link(
         "prior_match_probability": prior,
         "threshold": options.threshold,
         "candidate_threshold": candidates,
+        "candidate_min_evidence": options.candidate_min_evidence,
         "pairs": pairs.num_rows,
         "clusters_with_several_records": int(
             connection.execute(
@@ -392,7 +401,7 @@ def _second_pass(
     tables: Sequence[str],
     frames: list[Any],
     rules: list[str],
-    candidates: float,
+    lowest_weight: float,
 ) -> tuple[Any, int]:
     """Score the left records that found no candidate against the right under SECOND_PASS rules, same model."""
     left_source = connection.execute(f"SELECT any_value(source_dataset) FROM {tables[0]}").fetchall()[0][0]
@@ -412,7 +421,7 @@ def _second_pass(
     model = linker.misc.save_model_to_json()
     model["blocking_rules_to_generate_predictions"] = rules
     second = Linker([api.register(rest, table_name=f"{rest}_input"), frames[1]], model, log_level=None)
-    extra = second.inference.predict(threshold_match_probability=candidates)
+    extra = second.inference.predict(threshold_match_weight=lowest_weight)
     both = f"{tables[0]}_scored_all"
     connection.execute(
         f"CREATE OR REPLACE TABLE {both} AS SELECT * FROM {scored.physical_name} "
@@ -443,7 +452,11 @@ def _train(linker: Linker, columns: set[str], options: LinkOptions, scheme: Sche
     )
     # m by EM on blocked pairs: blocking on dates of birth trains the names, blocking on names the dates.
     for rule in applicable(scheme.em_blocks, columns)[:2]:
-        steps.append(lambda rule=rule: linker.training.estimate_parameters_using_expectation_maximisation(rule))
+        steps.append(
+            lambda rule=rule: linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, max_pairs=options.em_max_pairs
+            )
+        )
     for step in steps:
         try:
             step()

@@ -73,7 +73,7 @@ def link_registries(
     progress: Callable[[str], None] | None = None,
 ) -> list[LinkageRun]:
     """Run every standard linkage whose registries the dataset has; replaces earlier links of the same linkage."""
-    options = options or LinkOptions(threshold=0.9, candidate_threshold=0.01)
+    options = options or LinkOptions(threshold=0.9, candidate_threshold=0.5, candidate_min_evidence=6.0)
     backend.ensure_tables(REGISTRY_TABLES)
     kinds = {row[0] for row in backend.query("SELECT DISTINCT kind FROM registry_records WHERE dataset = ?", [dataset])}
     runs = []

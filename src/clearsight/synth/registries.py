@@ -33,9 +33,13 @@ LOW_INCOME_CEILING = 12_000.0
 # nickname list of the linkage module. Cyrillic and Chinese names are written natively in the civil registry.
 LATIN_GIVEN = (
     ("Elizabeth", "Catherine", "Margaret", "Jennifer", "Patricia", "Susan", "Maria", "Ana", "Lucia", "Carmen",
-     "Sofia", "Isabel", "Laura", "Emma", "Olivia", "Grace", "Chloe", "Hannah", "Julia", "Rosa"),
+     "Sofia", "Isabel", "Laura", "Emma", "Olivia", "Grace", "Chloe", "Hannah", "Julia", "Rosa",
+     "Alice", "Amelia", "Beatriz", "Clara", "Diana", "Elena", "Eva", "Fiona", "Helen", "Irene", "Joan", "Karen",
+     "Linda", "Martha", "Nora", "Paula", "Rachel", "Sarah", "Teresa", "Victoria"),
     ("William", "Robert", "Richard", "James", "John", "Michael", "Thomas", "Joseph", "Charles", "David",
-     "Daniel", "Edward", "Francisco", "Jose", "Carlos", "Luis", "Peter", "Samuel", "Anthony", "Stephen"),
+     "Daniel", "Edward", "Francisco", "Jose", "Carlos", "Luis", "Peter", "Samuel", "Anthony", "Stephen",
+     "Adam", "Alan", "Brian", "Colin", "Dennis", "Eric", "Felix", "George", "Henry", "Ian", "Kevin", "Leo",
+     "Martin", "Nathan", "Oscar", "Patrick", "Ralph", "Simon", "Victor", "Walter"),
 )  # fmt: skip
 LATIN_FAMILY = (
     "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez",
@@ -126,7 +130,12 @@ _LATIN_ENDINGS = (
     "man",
     "cliffe",
 )
-LATIN_FAMILY_MORE = tuple(stem + ending for stem in _LATIN_STEMS for ending in _LATIN_ENDINGS)
+LATIN_FAMILY_MORE = tuple(
+    prefix + stem + ending
+    for prefix in ("", "Mc", "Van ", "Fitz")
+    for stem in _LATIN_STEMS
+    for ending in _LATIN_ENDINGS
+)
 _CYRILLIC_STEMS = (
     ("Кузн", "Kuzn"),
     ("Лебед", "Lebed"),
@@ -302,7 +311,7 @@ class _World:
         female = sex == "F"
         if roll < 0.7:
             culture, given = "latin", rng.choice(LATIN_GIVEN[0 if female else 1])
-            family = rng.choice(LATIN_FAMILY if rng.random() < 0.5 else LATIN_FAMILY_MORE)
+            family = rng.choice(LATIN_FAMILY if rng.random() < 0.25 else LATIN_FAMILY_MORE)
         elif roll < 0.88:
             culture, given = "cyrillic", rng.choice(CYRILLIC_GIVEN[0 if female else 1])
             family = rng.choice(CYRILLIC_FAMILY if rng.random() < 0.4 else CYRILLIC_FAMILY_MORE)

@@ -10,12 +10,11 @@ from clearsight.flags.base import Indicator, Params
 
 
 class L001Params(Params):
-    threshold: float = Field(
-        0.05,
-        gt=0,
-        le=1,
-        description="Match probability from which a civil record is a plausible candidate for the payee: a ghost "
-        "has no plausible candidate at all, so this is deliberately low.",
+    min_evidence: float = Field(
+        10.0,
+        description="Evidence (bits: the match weight without the prior) from which a civil record is a plausible "
+        "candidate for the payee. Evidence, unlike the match probability, does not shrink as the civil registry "
+        "grows; a ghost has no plausible candidate at all.",
     )
 
 
@@ -34,6 +33,6 @@ INDICATOR = Indicator(
     needs_links=("payroll~civil",),
     explanations={
         "payroll_record": "{name}, paid {amount} by {employer} for {pay_period}, matches no one in the civil "
-        "registry (closest match probability {value:.2f}, below {threshold:.2f}).",
+        "registry (best evidence {value:.1f} bits, below {threshold:.0f}; none when no one came close).",
     },
 )

@@ -11,7 +11,7 @@ from clearsight.flags.base import Indicator, Params
 
 class L002Params(Params):
     threshold: float = Field(
-        0.9, gt=0, le=1, description="Match probability from which the civil record is the payee's."
+        0.5, gt=0, le=1, description="Match probability from which the civil record is the payee's."
     )
 
 

@@ -11,7 +11,7 @@ from clearsight.flags.base import Indicator, Params
 
 class L004Params(Params):
     min_people: int = Field(3, ge=2, description="Different people paid into one account that flag it.")
-    match_threshold: float = Field(0.9, gt=0, le=1, description="Match probability that identifies a payee.")
+    match_threshold: float = Field(0.5, gt=0, le=1, description="Match probability that identifies a payee.")
 
 
 INDICATOR = Indicator(

@@ -17,7 +17,7 @@ class EligibilityRule(Params):
 
 
 class L006Params(Params):
-    threshold: float = Field(0.9, gt=0, le=1, description="Match probability that finds a beneficiary's civil record.")
+    threshold: float = Field(0.5, gt=0, le=1, description="Match probability that finds a beneficiary's civil record.")
     as_of: date | None = Field(default=None, description="Date at which eligibility is judged (default: today).")
     rules: dict[str, EligibilityRule] = Field(
         default_factory=lambda: {

@@ -10,7 +10,7 @@ from clearsight.flags.base import Indicator, Params
 
 
 class L008Params(Params):
-    threshold: float = Field(0.9, gt=0, le=1, description="Match probability that finds a voter's civil record.")
+    threshold: float = Field(0.5, gt=0, le=1, description="Match probability that finds a voter's civil record.")
 
 
 INDICATOR = Indicator(

@@ -12,7 +12,11 @@ from clearsight.flags.indicators.l006 import EligibilityRule, rules_sql
 
 
 class L009Params(Params):
-    threshold: float = Field(0.5, gt=0, le=1, description="Match probability from which a person is enrolled.")
+    min_evidence: float = Field(
+        10.0,
+        description="Evidence (bits: match weight without the prior) from which a beneficiary may be the person; "
+        "any plausible enrolment counts.",
+    )
     as_of: date | None = Field(default=None, description="Date at which eligibility is judged (default: today).")
     universal_programmes: list[str] = Field(
         default_factory=lambda: ["pension"],

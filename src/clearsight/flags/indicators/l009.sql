@@ -15,7 +15,8 @@ eligible AS (
 enrolled AS (
     SELECT DISTINCT l.right_id AS person, e.programme
     FROM ${links} AS l JOIN ${registry} AS e ON e.kind = 'beneficiaries' AND e.record_id = l.left_id
-    WHERE l.linkage = 'beneficiaries~civil' AND l.match_probability >= ${threshold}
+    WHERE l.linkage = 'beneficiaries~civil'
+      AND l.match_weight - CAST(json_extract(l.explanation, '$$.prior') AS DOUBLE) >= ${min_evidence}
 )
 SELECT
     'civil_person' AS subject_type, g.record_id AS subject_id, NULL AS ocid,

@@ -10,7 +10,7 @@ from clearsight.flags.base import Indicator, Params
 
 
 class L010Params(Params):
-    threshold: float = Field(0.9, gt=0, le=1, description="Match probability from which the two are one person.")
+    threshold: float = Field(0.5, gt=0, le=1, description="Match probability from which the two are one person.")
     roles: list[str] = Field(default_factory=lambda: ["director", "owner"], description="Roles checked (lower case).")
     require_contract: bool = Field(
         False,
