@@ -57,7 +57,15 @@ FIELDS: tuple[Field, ...] = (
             Level("same after nicknames and transliteration", "name_canon_l = name_canon_r", 0.08, 0.0005),
             Level("same letters, spaced or ordered differently", "name_letters_l = name_letters_r", 0.03, 0.0003),
             Level("very similar (Jaro-Winkler ≥ 0.94)", _jw("name_canon", 0.94), 0.10, 0.002),
-            Level("similar (Jaro-Winkler ≥ 0.9)", _jw("name_canon", 0.9), 0.04, 0.006),
+            Level(
+                "given and family names each similar, in either order",
+                f"({_jw('given_canon', 0.88)} AND {_jw('family_canon', 0.88)}) OR (jaro_winkler_similarity("
+                "given_canon_l, family_canon_r) >= 0.88 AND jaro_winkler_similarity(family_canon_l, given_canon_r)"
+                " >= 0.88)",
+                0.04,
+                0.0005,
+            ),
+            Level("similar (Jaro-Winkler ≥ 0.9)", _jw("name_canon", 0.9), 0.03, 0.0055),
             Level("somewhat similar (Jaro-Winkler ≥ 0.85)", _jw("name_canon", 0.85), 0.02, 0.014),
             Level(
                 "a name token in common",
@@ -202,6 +210,8 @@ PLAIN = Scheme(
         "name_letters",
         "given",
         "family",
+        "given_canon",
+        "family_canon",
         "dob",
         "nid",
         "address",

@@ -36,6 +36,8 @@ PREPARED = (
     "name_letters",
     "given",
     "family",
+    "given_canon",
+    "family_canon",
     "dob",
     "nid",
     "address",
@@ -87,15 +89,16 @@ def tokens(name: str | None) -> list[str]:
 
 
 def normalise_name(given: str | None, family: str | None, full: str | None) -> tuple[str | None, ...]:
-    """(name_sorted, name_canon, name_letters, given, family) for one person's name fields.
+    """(name_sorted, name_canon, name_letters, given, family, given_canon, family_canon) for one person's name.
 
     name_canon: nicknames resolved and transliteration variants folded; name_letters: the name's letters in
-    alphabetical order (the same for "JunFang Zhao", "Zhao Jun Fang" and 赵军芳).
+    alphabetical order (the same for "JunFang Zhao", "Zhao Jun Fang" and 赵军芳); given_canon and family_canon:
+    each part folded and without spaces ("Lei Xin" and "LeiXin" agree), for comparing the parts crosswise.
     """
     given_tokens, family_tokens = tokens(given), tokens(family)
     every = given_tokens + family_tokens if (given_tokens or family_tokens) else tokens(full)
     if not every:
-        return (None, None, None, None, None)
+        return (None, None, None, None, None, None, None)
     names = nicknames()
     canonical = sorted(fold(names.get(token, token)) for token in every)
     return (
@@ -104,6 +107,8 @@ def normalise_name(given: str | None, family: str | None, full: str | None) -> t
         "".join(sorted("".join(every))),
         " ".join(given_tokens) or None,
         " ".join(family_tokens) or None,
+        "".join(fold(names.get(token, token)) for token in given_tokens) or None,
+        "".join(fold(names.get(token, token)) for token in family_tokens) or None,
     )
 
 
@@ -125,9 +130,9 @@ def prepare(connection: duckdb.DuckDBPyConnection, source: str, target: str, sou
             "g": [row[0] for row in spellings],
             "f": [row[1] for row in spellings],
             "n": [row[2] for row in spellings],
-            **{name: [row[i] for row in normalised] for i, name in enumerate(PREPARED[:5])},
+            **{name: [row[i] for row in normalised] for i, name in enumerate(PREPARED[:7])},
         },
-        schema=pa.schema([(name, pa.string()) for name in ("g", "f", "n", *PREPARED[:5])]),
+        schema=pa.schema([(name, pa.string()) for name in ("g", "f", "n", *PREPARED[:7])]),
     )
     connection.register("_link_names", lookup)
     quoted = (source_dataset or "").replace("'", "''")
@@ -140,7 +145,7 @@ def prepare(connection: duckdb.DuckDBPyConnection, source: str, target: str, sou
     connection.execute(f"""
         CREATE OR REPLACE TABLE {target} AS
         SELECT CAST(s.record_id AS VARCHAR) AS unique_id, {dataset}
-               l.name_sorted, l.name_canon, l.name_letters, l.given, l.family,
+               l.name_sorted, l.name_canon, l.name_letters, l.given, l.family, l.given_canon, l.family_canon,
                coalesce({dob}, nullif(trim({column("date_of_birth")}), '')) AS dob,
                nullif(upper(regexp_replace({column("national_id")}, '[^0-9A-Za-z]', '', 'g')), '') AS nid,
                nullif(trim(regexp_replace(lower(strip_accents({column("address")})), '[^a-z0-9]+', ' ', 'g')), '')

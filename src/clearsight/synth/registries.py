@@ -561,20 +561,20 @@ def generate_registries(
                     shared_pool.append(person)
                     on_payroll.add(person.person_id)
                 else:
-                    first = pay(rng, person, employer)
+                    paid = pay(rng, person, employer)
                     on_payroll.add(person.person_id)
                     if rng.random() < 0.003:
-                        second = pay(rng, person, rng.choice(EMPLOYERS))
-                        for (twice, _), (original, _) in zip(second, first, strict=True):
+                        again = pay(rng, person, rng.choice(EMPLOYERS))
+                        for (twice, _), (original, _) in zip(again, paid, strict=True):
                             truth("paid_twice", "payroll", twice, f"same person as {original}")
                     if len(officials) < 1000:
                         officials.append((person, employer))
                     else:
                         officials[rng.randrange(1000)] = (person, employer)
             if not alive and person.died and person.died >= date(2024, 1, 1) and rng.random() < 0.15:
-                for paid, period in pay(rng, person, rng.choice(EMPLOYERS)):
+                for payment_id, period in pay(rng, person, rng.choice(EMPLOYERS)):
                     if date(int(period[:4]), int(period[5:]), 1) > person.died:
-                        truth("paid_after_death", "payroll", paid, f"died {person.died.isoformat()}")
+                        truth("paid_after_death", "payroll", payment_id, f"died {person.died.isoformat()}")
             # Benefits.
             if alive and age >= PENSION_AGE:
                 if rng.random() < 0.01:
