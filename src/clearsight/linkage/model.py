@@ -23,6 +23,8 @@ from splink.comparison_level_library import CustomLevel
 from splink.comparison_library import CustomComparison
 from splink.internals.duckdb.database_api import DuckDBAPI
 
+from clearsight.linkage.prepare import PREPARED
+
 logger = logging.getLogger(__name__)
 
 
@@ -204,21 +206,7 @@ class Scheme:
 PLAIN = Scheme(
     name="plain",
     fields=FIELDS,
-    columns=(
-        "name_sorted",
-        "name_canon",
-        "name_letters",
-        "given",
-        "family",
-        "given_canon",
-        "family_canon",
-        "dob",
-        "nid",
-        "address",
-        "phone",
-        "email",
-        "sex",
-    ),
+    columns=PREPARED,
     blocking=BLOCKING,
     second_pass=SECOND_PASS,
     deterministic=(
