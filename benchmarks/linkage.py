@@ -192,20 +192,13 @@ def synthetic(people: int, work: Path) -> dict[str, Any]:
     return results
 
 
-def scale(people: int, work: Path, memory_limit: str) -> dict[str, Any]:
-    directory = work / "scale"
-    console.print(f"[bold]scale[/]: generating {people:,} people with three monthly payrolls …")
-    summary = generate_registries(directory, people, seed=17, months=3, employment=0.7)
-    database = str(work / "scale.duckdb")
-    base = [
-        *CLEARSIGHT,
-        "--db",
-        database,
-        "--ledger",
-        str(work / "scale-ledger.sqlite"),
-        "--memory-limit",
-        memory_limit,
-    ]
+def scale(people: int, work: Path, memory_limit: str, noise: float) -> dict[str, Any]:
+    directory = work / f"scale-{noise}"
+    console.print(f"[bold]scale[/]: {people:,} people, three monthly payrolls, clerical noise {noise} …")
+    summary = generate_registries(directory, people, seed=17, months=3, employment=0.7, noise=noise)
+    database = str(work / f"scale-{noise}.duckdb")
+    ledger = str(work / f"scale-{noise}-ledger.sqlite")
+    base = [*CLEARSIGHT, "--db", database, "--ledger", ledger, "--memory-limit", memory_limit]
     steps = [
         ("ingest civil", [*base, "ingest", "registry", "civil", str(directory / "civil.csv"), "-m",
                           str(directory / "civil.yaml"), "-d", "country"]),
@@ -247,6 +240,7 @@ def scale(people: int, work: Path, memory_limit: str) -> dict[str, Any]:
     connection.close()
     total = sum(step["seconds"] for step in timings.values())
     return {
+        "noise": noise,
         "people": people,
         "payroll_rows": rows,
         "planted": {key: value for key, value in summary.problems.items() if value},
@@ -267,6 +261,13 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=1_000_000, help="civil registry size for the scale run")
     parser.add_argument("--synthetic-people", type=int, default=50_000)
     parser.add_argument("--memory-limit", default="3GB")
+    parser.add_argument(
+        "--noise",
+        type=float,
+        nargs="+",
+        default=[0.05, 0.15],
+        help="clerical noise of the scale runs (per field: typos, nicknames, swaps; 0.05 typical, 0.15 heavy)",
+    )
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--only-scale", action="store_true", help="skip FEBRL and the plain/encoded comparison")
     arguments = parser.parse_args()
@@ -274,8 +275,11 @@ def main() -> None:
     figures: dict[str, Any] = {}
     if arguments.only_scale:
         with tempfile.TemporaryDirectory(prefix="clearsight-linkage-") as scratch:
-            figures["scale"] = scale(arguments.people, Path(scratch), arguments.memory_limit)
+            figures["scale"] = [
+                scale(arguments.people, Path(scratch), arguments.memory_limit, noise) for noise in arguments.noise
+            ]
         console.print(json.dumps(figures["scale"], indent=2))
+        (OUT / "linkage-scale.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
         return
     console.print("[bold]FEBRL[/] …")
     figures["febrl"] = febrl()
@@ -309,17 +313,20 @@ def main() -> None:
             f"privacy-preserving F1 cost: FEBRL4 {plain4 - encoded4:+.4f}, synthetic {plain_s - encoded_s:+.4f}"
         )
         if not arguments.skip_scale:
-            figures["scale"] = scale(arguments.people, work, arguments.memory_limit)
-            result = figures["scale"]
-            table = Table(title=f"scale: {result['people']:,} people, {result['payroll_rows']:,} payroll rows")
-            table.add_column("step")
-            table.add_column("seconds", justify="right")
-            table.add_column("peak RSS MB", justify="right")
-            for name, row in result["steps"].items():
-                table.add_row(name, str(row["seconds"]), str(row["peak_rss_mb"]))
-            table.add_row("end to end", str(result["end_to_end_seconds"]), str(result["peak_rss_mb"]))
-            console.print(table)
-            console.print(f"ghosts (L001): {result['ghosts']}; paid twice (L003): {result['paid_twice']}")
+            figures["scale"] = []
+            for noise in arguments.noise:
+                result = scale(arguments.people, work, arguments.memory_limit, noise)
+                figures["scale"].append(result)
+                title = f"scale: {result['people']:,} people, {result['payroll_rows']:,} payroll rows, noise {noise}"
+                table = Table(title=title)
+                table.add_column("step")
+                table.add_column("seconds", justify="right")
+                table.add_column("peak RSS MB", justify="right")
+                for name, row in result["steps"].items():
+                    table.add_row(name, str(row["seconds"]), str(row["peak_rss_mb"]))
+                table.add_row("end to end", str(result["end_to_end_seconds"]), str(result["peak_rss_mb"]))
+                console.print(table)
+                console.print(f"ghosts (L001): {result['ghosts']}; paid twice (L003): {result['paid_twice']}")
     (OUT / "linkage.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     console.print(f"figures → {OUT / 'linkage.json'}")
 

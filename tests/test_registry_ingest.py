@@ -158,3 +158,27 @@ def test_command_ingests_and_appends_every_new_version_to_the_ledger(tmp_path: P
 
     result = runner.invoke(app, [*command, "--mapping", str(tmp_path / "missing.yaml")])
     assert result.exit_code == 2 and "missing.yaml" in result.output
+
+
+@pytest.mark.parametrize("block", [1 << 24, 64])
+@pytest.mark.parametrize(
+    "text",
+    [
+        'id,name,note\r\n1,Ann,"two\r\nlines"\r\n2,Bob,plain\r\n3,Cy,"x, ""quoted"""\r\n',
+        '\ufeffid,name,note\n1,Ann,"a\nb\nc"\n2,Bob,\n\n3,Cy,after a blank line\n4,Di,"end"\n',
+        "id,name,note\n1,Ann,x\n2,Bob,y,extra\n3,Cy\n4,Di,z\n",
+    ],
+    ids=["crlf-and-quoted-newline", "bom-and-blank-line", "ragged-rows"],
+)
+def test_csv_rows_and_lines_are_those_of_the_csv_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, block: int
+) -> None:
+    """Arrow's fast reader and the csv module agree on every row and the line it starts on, whatever the file."""
+    from clearsight.registry import ingest as module
+
+    path = tmp_path / "extract.csv"
+    path.write_bytes(text.encode("utf-8"))
+    monkeypatch.setattr(module, "ARROW_BLOCK_BYTES", block)
+    fast = pa.concat_tables(module.csv_batches(path, ["id", "note"], batch_rows=2)).to_pylist()
+    slow = pa.concat_tables(module._python_csv_batches(path, ["id", "note"], batch_rows=2)).to_pylist()
+    assert fast == slow

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from clearsight.engine import Backend
@@ -24,6 +26,7 @@ from clearsight.model import REGISTRY_TABLES
 from clearsight.registry.mapping import DATE_FIELDS, FIELDS, KINDS, NUMBER_FIELDS, Mapping, MappingError
 
 BATCH_ROWS = 50_000
+ARROW_BLOCK_BYTES = 1 << 24  # Arrow's CSV reader parses this much at a time
 LINE = "_clearsight_line"
 
 
@@ -60,8 +63,63 @@ def sql_literal(value: str) -> str:
 
 def csv_batches(path: Path, needed: list[str], batch_rows: int | None = None) -> Iterator[pa.Table]:
     """The `needed` columns of a CSV file (header row) as text, in batches, named c0, c1, … in that order, with the
-    line each row starts on (quoted fields may span lines) in column LINE."""
+    line each row starts on (quoted fields may span lines) in column LINE.
+
+    Arrow's multi-threaded reader does the work; each row's line is counted from the line breaks inside its
+    fields. From the first block Arrow cannot read row for row as Python's csv module would (a blank line, a row
+    with another number of fields), the csv module reads the rest.
+    """
     batch_rows = batch_rows or BATCH_ROWS
+    given = 0
+    try:
+        for table in _arrow_csv_batches(path, needed, batch_rows):
+            given += table.num_rows
+            yield table
+        return
+    except pa.ArrowInvalid:
+        pass
+    yield from _python_csv_batches(path, needed, batch_rows, skip=given)
+
+
+def _arrow_csv_batches(path: Path, needed: list[str], batch_rows: int) -> Iterator[pa.Table]:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        header = next(csv.reader(handle), [])
+    missing = [column for column in needed if column not in header]
+    if missing:
+        raise MappingError(f"{path}: no column(s) {', '.join(missing)} (columns: {', '.join(header)})")
+    if len(header) < 2 or len(set(header)) != len(header):
+        raise pa.ArrowInvalid("one column, or repeated column names: read by the csv module")
+    reader = pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(block_size=ARROW_BLOCK_BYTES),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False, quoted_strings_can_be_null=False
+        ),
+    )
+    line = 2
+    for batch in reader:
+        # A blank line comes out as a row of empty fields, which the csv module skips: let it read from here.
+        empty = pc.equal(batch.column(0), "")
+        for column in batch.columns[1:]:
+            empty = pc.and_(empty, pc.equal(column, ""))
+        if batch.num_rows and pc.any(empty).as_py():
+            raise pa.ArrowInvalid("a blank line (or a row of empty fields): read by the csv module")
+        # Lines a row spans: one, plus the line breaks inside its fields (a quoted "\r\n" counts once).
+        spans = pa.array([1] * batch.num_rows, pa.int64())
+        for column in batch.columns:
+            breaks = pc.count_substring(pc.replace_substring(column, "\r\n", "\n"), "\n")
+            spans = pc.add(spans, pc.cast(breaks, pa.int64()))
+        ends = pc.cumulative_sum(spans)
+        starts = pc.add(pc.subtract(ends, spans), line)
+        line += int(ends[-1].as_py()) if batch.num_rows else 0
+        arrays = {f"c{index}": batch.column(column) for index, column in enumerate(needed)}
+        table = pa.table({LINE: starts, **arrays})
+        for offset in range(0, table.num_rows, batch_rows):
+            yield table.slice(offset, batch_rows)
+
+
+def _python_csv_batches(path: Path, needed: list[str], batch_rows: int, skip: int = 0) -> Iterator[pa.Table]:
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         header = reader.fieldnames or []
@@ -72,6 +130,10 @@ def csv_batches(path: Path, needed: list[str], batch_rows: int | None = None) ->
         lines: list[int] = []
         start = reader.line_num + 1
         for record in reader:
+            if skip:
+                skip -= 1
+                start = reader.line_num + 1
+                continue
             lines.append(start)
             for column in needed:
                 columns[column].append(record.get(column))
