@@ -35,11 +35,15 @@ LATIN_GIVEN = (
     ("Elizabeth", "Catherine", "Margaret", "Jennifer", "Patricia", "Susan", "Maria", "Ana", "Lucia", "Carmen",
      "Sofia", "Isabel", "Laura", "Emma", "Olivia", "Grace", "Chloe", "Hannah", "Julia", "Rosa",
      "Alice", "Amelia", "Beatriz", "Clara", "Diana", "Elena", "Eva", "Fiona", "Helen", "Irene", "Joan", "Karen",
-     "Linda", "Martha", "Nora", "Paula", "Rachel", "Sarah", "Teresa", "Victoria"),
+     "Linda", "Martha", "Nora", "Paula", "Rachel", "Sarah", "Teresa", "Victoria", "Agnes", "Bianca", "Carla",
+     "Dora", "Edith", "Flora", "Gloria", "Hilda", "Ines", "Jessica", "Lena", "Mona", "Nadia", "Olga", "Pilar",
+     "Ruth", "Silvia", "Tina", "Ursula", "Vera"),
     ("William", "Robert", "Richard", "James", "John", "Michael", "Thomas", "Joseph", "Charles", "David",
      "Daniel", "Edward", "Francisco", "Jose", "Carlos", "Luis", "Peter", "Samuel", "Anthony", "Stephen",
      "Adam", "Alan", "Brian", "Colin", "Dennis", "Eric", "Felix", "George", "Henry", "Ian", "Kevin", "Leo",
-     "Martin", "Nathan", "Oscar", "Patrick", "Ralph", "Simon", "Victor", "Walter"),
+     "Martin", "Nathan", "Oscar", "Patrick", "Ralph", "Simon", "Victor", "Walter", "Arthur", "Bruno", "Cyril",
+     "Dario", "Emil", "Frank", "Gordon", "Hugo", "Ivan", "Julian", "Karl", "Lucas", "Marco", "Neil", "Otto",
+     "Pablo", "Rafael", "Stefan", "Tobias", "Vincent"),
 )  # fmt: skip
 LATIN_FAMILY = (
     "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez",
@@ -311,7 +315,7 @@ class _World:
         female = sex == "F"
         if roll < 0.7:
             culture, given = "latin", rng.choice(LATIN_GIVEN[0 if female else 1])
-            family = rng.choice(LATIN_FAMILY if rng.random() < 0.25 else LATIN_FAMILY_MORE)
+            family = rng.choice(LATIN_FAMILY if rng.random() < 0.1 else LATIN_FAMILY_MORE)
         elif roll < 0.88:
             culture, given = "cyrillic", rng.choice(CYRILLIC_GIVEN[0 if female else 1])
             family = rng.choice(CYRILLIC_FAMILY if rng.random() < 0.4 else CYRILLIC_FAMILY_MORE)

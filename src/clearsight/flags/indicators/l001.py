@@ -11,7 +11,7 @@ from clearsight.flags.base import Indicator, Params
 
 class L001Params(Params):
     min_evidence: float = Field(
-        10.0,
+        12.0,
         description="Evidence (bits: the match weight without the prior) from which a civil record is a plausible "
         "candidate for the payee. Evidence, unlike the match probability, does not shrink as the civil registry "
         "grows; a ghost has no plausible candidate at all.",

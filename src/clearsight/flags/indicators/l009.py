@@ -13,7 +13,7 @@ from clearsight.flags.indicators.l006 import EligibilityRule, rules_sql
 
 class L009Params(Params):
     min_evidence: float = Field(
-        10.0,
+        12.0,
         description="Evidence (bits: match weight without the prior) from which a beneficiary may be the person; "
         "any plausible enrolment counts.",
     )
