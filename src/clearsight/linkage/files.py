@@ -141,15 +141,7 @@ def pair_files(
             inputs = {"left": reports[0], "right": reports[1], "mode": "plain"}
     finally:
         connection.close()
-    pairs = result.pairs
-    if pairs.num_rows and pairs.column("source_l")[0].as_py() != "left":  # Splink orders sources by name
-        pairs = pairs.rename_columns(
-            [
-                {"id_l": "id_r", "id_r": "id_l", "source_l": "source_r", "source_r": "source_l"}.get(n, n)
-                for n in pairs.column_names
-            ]
-        )
-        result = LinkResult(pairs, result.clusters, result.summary)
+    # Splink puts the alphabetically lower source on the left: "left" before "right", as the output wants.
     return _output(result, dedupe=False), {"inputs": inputs, **_summary(result)}
 
 

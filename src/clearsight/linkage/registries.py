@@ -148,7 +148,15 @@ def _link_pair(backend: Backend, dataset: str, left: str, right: str, options: L
                 result.summary["training"],
                 options.seed,
                 orjson.dumps(
-                    {key: result.summary[key] for key in ("comparisons", "blocking_rules", "prior_match_probability")}
+                    {
+                        key: result.summary[key]
+                        for key in (
+                            "comparisons",
+                            "blocking_rules",
+                            "prior_match_probability",
+                            "candidate_min_evidence",
+                        )
+                    }
                     | {"parameters": result.summary["parameters"]}
                 ).decode(),
                 started_at,
