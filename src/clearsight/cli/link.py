@@ -39,6 +39,20 @@ def _check_exists(*paths: Path) -> None:
             fail(f"{path}: no such file", 2)
 
 
+def _written(table: Any, out: Path, summary: dict[str, Any], json_output: bool, inputs: list[dict[str, Any]]) -> bool:
+    """Write the result; print the JSON summary, or the inputs' counts and rejects. True when the caller should
+    still print its line."""
+    from clearsight.linkage.files import write_table
+
+    write_table(table, out)
+    summary["out"] = str(out)
+    if json_output:
+        print_json(summary)
+        return False
+    _print_inputs(inputs)
+    return True
+
+
 def _print_inputs(reports: list[dict[str, Any]]) -> None:
     for report in reports:
         console.print(
@@ -76,19 +90,14 @@ def dedupe_command(
             )
     except (MappingError, ValueError) as error:
         fail(str(error), 2)
-    write_table(pairs, out)
     if clusters is not None:
         write_table(cluster_table, clusters)
-    summary["out"] = str(out)
-    if json_output:
-        print_json(summary)
-        return
-    _print_inputs([summary["input"]])
-    console.print(
-        f"{summary['pairs']:,} pairs at match probability ≥ {threshold}, "
-        f"{summary['clusters_with_several_records']:,} people with several records → {out} "
-        f"({summary['seconds']:.1f}s, training: {summary['training']})"
-    )
+    if _written(pairs, out, summary, json_output, [summary["input"]]):
+        console.print(
+            f"{summary['pairs']:,} pairs at match probability ≥ {threshold}, "
+            f"{summary['clusters_with_several_records']:,} people with several records → {out} "
+            f"({summary['seconds']:.1f}s, training: {summary['training']})"
+        )
 
 
 @link_app.command("pair")
@@ -107,7 +116,7 @@ def pair_command(
     """Match the records of two files: pairs (left id, right id) with match probability, match weight, cluster id
     and explanation. Two encoded files (clearsight link encode, same key) are matched on their encodings only."""
     from clearsight.linkage.encode import EncodingError
-    from clearsight.linkage.files import pair_files, write_table
+    from clearsight.linkage.files import pair_files
     from clearsight.linkage.model import LinkOptions
     from clearsight.registry.mapping import MappingError
 
@@ -125,17 +134,14 @@ def pair_command(
             )
     except (MappingError, EncodingError, ValueError) as error:
         fail(str(error), 2)
-    write_table(pairs, out)
-    summary["out"] = str(out)
-    if json_output:
-        print_json(summary)
-        return
-    if summary["inputs"]["mode"] == "plain":
-        _print_inputs([summary["inputs"]["left"], summary["inputs"]["right"]])
-    console.print(
-        f"{summary['pairs']:,} pairs at match probability ≥ {threshold} ({summary['inputs']['mode']}) → {out} "
-        f"({summary['seconds']:.1f}s, training: {summary['training']})"
-    )
+    inputs = summary["inputs"]
+    if _written(
+        pairs, out, summary, json_output, [inputs["left"], inputs["right"]] if inputs["mode"] == "plain" else []
+    ):
+        console.print(
+            f"{summary['pairs']:,} pairs at match probability ≥ {threshold} ({inputs['mode']}) → {out} "
+            f"({summary['seconds']:.1f}s, training: {summary['training']})"
+        )
 
 
 @link_app.command("keygen")
@@ -165,7 +171,7 @@ def encode_command(
     """Turn a file's identifiers into keyed, hardened Bloom-filter encodings (run at each agency): the output holds
     record ids, encodings and hashed blocking keys — no names, dates or numbers."""
     from clearsight.linkage.encode import EncodingError, read_key
-    from clearsight.linkage.files import encode_file, write_table
+    from clearsight.linkage.files import encode_file
     from clearsight.registry.mapping import MappingError
 
     _check_exists(path, key)
@@ -177,16 +183,11 @@ def encode_command(
             encoded, summary = encode_file(path, settings, read_key(key), hardening)
     except (MappingError, EncodingError) as error:
         fail(str(error), 2)
-    write_table(encoded, out)
-    summary["out"] = str(out)
-    if json_output:
-        print_json(summary)
-        return
-    _print_inputs([summary["input"]])
-    console.print(
-        f"{summary['records']:,} records encoded ({hardening}; key fingerprint "
-        f"{summary['encoding']['clearsight.key_fingerprint']}) → {out}"
-    )
+    if _written(encoded, out, summary, json_output, [summary["input"]]):
+        console.print(
+            f"{summary['records']:,} records encoded ({hardening}; key fingerprint "
+            f"{summary['encoding']['clearsight.key_fingerprint']}) → {out}"
+        )
 
 
 @link_app.command("registries")
