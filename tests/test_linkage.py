@@ -367,3 +367,13 @@ def test_link_registries_then_checks_from_the_command_line(small: Path, tmp_path
     with (small / "truth.csv").open(encoding="utf-8") as handle:
         ghosts = sum(row["problem"] == "ghost_worker" for row in csv.DictReader(handle))
     assert json.loads(checked.stdout)["counts"]["L001"]["flagged"] >= ghosts
+
+
+def test_prior_parameters_are_probabilities() -> None:
+    """Before training, each comparison's m and u are distributions over its levels (plain and encoded)."""
+    from clearsight.linkage.model import FIELDS
+
+    for field in (*FIELDS, *encoded_scheme("balanced").fields, *encoded_scheme("none").fields):
+        assert math.isclose(sum(level.m for level in field.levels), 1.0, abs_tol=1e-9), field.name
+        assert math.isclose(sum(level.u for level in field.levels), 1.0, abs_tol=1e-9), field.name
+        assert all(0 < level.m < 1 and 0 < level.u < 1 for level in field.levels), field.name

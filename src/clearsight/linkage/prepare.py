@@ -53,6 +53,9 @@ _FOLDS = (
     ("ya", "ia"), ("ja", "ia"), ("yu", "iu"), ("ju", "iu"), ("ye", "e"), ("je", "e"), ("yo", "io"),
     ("y", "i"), ("j", "i"), ("w", "v"), ("x", "ks"), ("q", "k"),
 )  # fmt: skip
+# Particles that many unrelated family names share ("van", "de la"): left out of the folded name, so that sharing
+# one is not taken for sharing a name.
+PARTICLES = frozenset({"van", "von", "der", "den", "de", "la", "le", "del", "della", "da", "di", "du", "bin", "ibn"})
 _DOUBLE = re.compile(r"(.)\1+")
 
 
@@ -100,7 +103,9 @@ def normalise_name(given: str | None, family: str | None, full: str | None) -> t
     if not every:
         return (None, None, None, None, None, None, None)
     names = nicknames()
-    canonical = sorted(fold(names.get(token, token)) for token in every)
+    canonical = sorted(fold(names.get(token, token)) for token in every if token not in PARTICLES) or sorted(
+        fold(names.get(token, token)) for token in every
+    )
     return (
         " ".join(sorted(every)),
         " ".join(canonical),
