@@ -180,6 +180,8 @@ def registry_context(dataset: str) -> dict[str, str]:
 
     - `${registry}`: the latest version of every registry record;
     - `${link_runs}` and `${links}`: the dataset's linkage runs and scored pairs (`clearsight link registries`);
+    - `${same_person}` (linkage, kind, record_id, other, match_probability, explanation): the pairs of a
+      registry's deduplication (payroll~payroll, ...) seen from each of their two records;
     - `${best_civil}` (kind, record_id, person, probability, evidence, explanation): each record's most probable
       civil-registry match, its evidence (match weight minus the prior's weight: how much more likely the fields
       agree so if it is the same person than if it is not, in bits, whatever the registry's size), and the civil
@@ -201,10 +203,16 @@ def registry_context(dataset: str) -> dict[str, str]:
         ) AS b
         LEFT JOIN {registry} AS c ON c.kind = 'civil' AND c.record_id = b.person
     )"""
+    same_person = (
+        f"(SELECT linkage, left_kind AS kind, left_id AS record_id, right_id AS other, match_probability, explanation "
+        f"FROM {links} WHERE left_kind = right_kind UNION ALL SELECT linkage, right_kind, right_id, left_id, "
+        f"match_probability, explanation FROM {links} WHERE left_kind = right_kind)"
+    )
     return {
         "registry": registry,
         "link_runs": f"(SELECT * FROM registry_link_runs WHERE dataset = {d})",
         "links": links,
+        "same_person": same_person,
         "best_civil": best_civil,
     }
 

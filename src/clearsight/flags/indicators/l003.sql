@@ -1,22 +1,15 @@
 -- L003 Paid twice: two payroll records of the same pay period that are the same person.
 WITH run AS (SELECT count(*) AS runs FROM ${link_runs} WHERE linkage = 'payroll~payroll'),
 payees AS (SELECT * FROM ${registry} WHERE kind = 'payroll'),
-twins AS (
-    SELECT l.left_id AS a, l.right_id AS b, l.match_probability, l.explanation
-    FROM ${links} AS l
-    JOIN payees AS x ON x.record_id = l.left_id
-    JOIN payees AS y ON y.record_id = l.right_id
-    WHERE l.linkage = 'payroll~payroll' AND l.match_probability >= ${threshold}
-      AND x.pay_period IS NOT DISTINCT FROM y.pay_period
-),
-sides AS (
-    SELECT a AS record_id, b AS other, match_probability, explanation FROM twins
-    UNION ALL SELECT b, a, match_probability, explanation FROM twins
-),
 per_record AS (
-    SELECT record_id, list(other ORDER BY other) AS others, max(match_probability) AS probability,
-           arg_max(explanation, match_probability) AS explanation
-    FROM sides GROUP BY record_id
+    SELECT s.record_id, list(s.other ORDER BY s.other) AS others, max(s.match_probability) AS probability,
+           arg_max(s.explanation, s.match_probability) AS explanation
+    FROM ${same_person} AS s
+    JOIN payees AS x ON x.record_id = s.record_id
+    JOIN payees AS y ON y.record_id = s.other
+    WHERE s.linkage = 'payroll~payroll' AND s.match_probability >= ${threshold}
+      AND x.pay_period IS NOT DISTINCT FROM y.pay_period
+    GROUP BY s.record_id
 )
 SELECT
     'payroll_record' AS subject_type, p.record_id AS subject_id, NULL AS ocid,

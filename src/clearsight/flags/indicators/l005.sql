@@ -3,25 +3,17 @@
 WITH run AS (SELECT count(*) AS runs FROM ${link_runs} WHERE linkage = 'beneficiaries~beneficiaries'),
 enrolled AS (SELECT * FROM ${registry} WHERE kind = 'beneficiaries'),
 exclusive AS ${exclusive_pairs},
-twins AS (
-    SELECT l.left_id AS a, l.right_id AS b, l.match_probability, l.explanation,
-           x.programme AS programme_a, y.programme AS programme_b
-    FROM ${links} AS l
-    JOIN enrolled AS x ON x.record_id = l.left_id
-    JOIN enrolled AS y ON y.record_id = l.right_id
-    WHERE l.linkage = 'beneficiaries~beneficiaries' AND l.match_probability >= ${threshold}
+per_record AS (
+    SELECT s.record_id, list(s.other ORDER BY s.other) AS others, list(DISTINCT y.programme) AS other_programmes,
+           max(s.match_probability) AS probability, arg_max(s.explanation, s.match_probability) AS explanation
+    FROM ${same_person} AS s
+    JOIN enrolled AS x ON x.record_id = s.record_id
+    JOIN enrolled AS y ON y.record_id = s.other
+    WHERE s.linkage = 'beneficiaries~beneficiaries' AND s.match_probability >= ${threshold}
       AND (x.programme = y.programme OR EXISTS (
           SELECT 1 FROM exclusive AS e
           WHERE (e.first = x.programme AND e.second = y.programme) OR (e.first = y.programme AND e.second = x.programme)))
-),
-sides AS (
-    SELECT a AS record_id, b AS other, programme_b AS other_programme, match_probability, explanation FROM twins
-    UNION ALL SELECT b, a, programme_a, match_probability, explanation FROM twins
-),
-per_record AS (
-    SELECT record_id, list(other ORDER BY other) AS others, list(DISTINCT other_programme) AS other_programmes,
-           max(match_probability) AS probability, arg_max(explanation, match_probability) AS explanation
-    FROM sides GROUP BY record_id
+    GROUP BY s.record_id
 )
 SELECT
     'beneficiary' AS subject_type, e.record_id AS subject_id, NULL AS ocid,

@@ -1,19 +1,13 @@
 -- L007 Voter registered twice: two entries of the voter roll that are the same person.
 WITH run AS (SELECT count(*) AS runs FROM ${link_runs} WHERE linkage = 'voters~voters'),
 voters AS (SELECT * FROM ${registry} WHERE kind = 'voters'),
-twins AS (
-    SELECT left_id AS a, right_id AS b, match_probability, explanation FROM ${links}
-    WHERE linkage = 'voters~voters' AND match_probability >= ${threshold}
-),
-sides AS (
-    SELECT a AS record_id, b AS other, match_probability, explanation FROM twins
-    UNION ALL SELECT b, a, match_probability, explanation FROM twins
-),
 per_record AS (
     SELECT s.record_id, list(s.other ORDER BY s.other) AS others,
            list(DISTINCT o.polling_station) AS other_stations,
            max(s.match_probability) AS probability, arg_max(s.explanation, s.match_probability) AS explanation
-    FROM sides AS s LEFT JOIN voters AS o ON o.record_id = s.other GROUP BY s.record_id
+    FROM ${same_person} AS s LEFT JOIN voters AS o ON o.record_id = s.other
+    WHERE s.linkage = 'voters~voters' AND s.match_probability >= ${threshold}
+    GROUP BY s.record_id
 )
 SELECT
     'voter' AS subject_type, v.record_id AS subject_id, NULL AS ocid,
