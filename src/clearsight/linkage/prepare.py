@@ -30,21 +30,9 @@ LINK_FIELDS = (
     "email",
 )
 # The prepared columns, each compared by the model when both sides have values for it.
-PREPARED = (
-    "name_sorted",
-    "name_canon",
-    "name_letters",
-    "given",
-    "family",
-    "given_canon",
-    "family_canon",
-    "dob",
-    "nid",
-    "address",
-    "phone",
-    "email",
-    "sex",
-)
+# What normalise_name returns, in its order: the name columns.
+NAME_COLUMNS = ("name_sorted", "name_canon", "name_letters", "given", "family", "given_canon", "family_canon")
+PREPARED = (*NAME_COLUMNS, "dob", "nid", "address", "phone", "email", "sex")
 
 _NOT_LETTER = re.compile(r"[^a-z]+")
 # Spellings that transliteration systems and clerks write differently, folded to one (applied in order).
@@ -135,9 +123,9 @@ def prepare(connection: duckdb.DuckDBPyConnection, source: str, target: str, sou
             "g": [row[0] for row in spellings],
             "f": [row[1] for row in spellings],
             "n": [row[2] for row in spellings],
-            **{name: [row[i] for row in normalised] for i, name in enumerate(PREPARED[:7])},
+            **{name: [row[i] for row in normalised] for i, name in enumerate(NAME_COLUMNS)},
         },
-        schema=pa.schema([(name, pa.string()) for name in ("g", "f", "n", *PREPARED[:7])]),
+        schema=pa.schema([(name, pa.string()) for name in ("g", "f", "n", *NAME_COLUMNS)]),
     )
     connection.register("_link_names", lookup)
     quoted = (source_dataset or "").replace("'", "''")
