@@ -16,6 +16,7 @@ from clearsight.cli.ledger import ledger_app
 from clearsight.cli.link import link_app
 from clearsight.cli.network import network_app
 from clearsight.cli.screens import screens_app
+from clearsight.cli.web import serve, users_app
 from clearsight.engine import DEFAULT_DATABASE, Backend, EngineError, open_backend
 from clearsight.ledger.store import DEFAULT_LEDGER
 
@@ -36,6 +37,8 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(screens_app, name="screens")
 app.add_typer(network_app, name="network")
 app.add_typer(link_app, name="link")
+app.add_typer(users_app, name="users")
+app.command("serve")(serve)
 
 
 def _version(value: bool) -> None:

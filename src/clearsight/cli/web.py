@@ -1,0 +1,163 @@
+"""`clearsight serve` and `clearsight users`: the web workbench, portal and API, and their accounts."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from clearsight.cli.common import console, fail, state
+from clearsight.web import security
+from clearsight.web.appdb import ROLES, User, open_app_db
+from clearsight.web.config import default_app_db, load_secret
+
+users_app = typer.Typer(help="Workbench accounts: add users, make API tokens.", no_args_is_help=True)
+
+AppDbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--app-db",
+        help="App state database: a SQLite file or a postgresql:// URL (default: beside --db, e.g. "
+        "clearsight-app.sqlite).",
+        envvar="CLEARSIGHT_APP_DB",
+    ),
+]
+
+
+def _app_db(option: str | None) -> str:
+    return option or default_app_db(state.database)
+
+
+def _secret_path() -> Path:
+    warehouse = Path(state.database)
+    return warehouse.with_name(f"{warehouse.stem}-web.secret")
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="User name.")],
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")] = "analyst",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input (else one is made).")
+    ] = False,
+    app_db: AppDbOption = None,
+) -> None:
+    """Add a user; prints a generated password unless --password-stdin is given."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else secrets.token_urlsafe(12)
+    engine, sessions = open_app_db(_app_db(app_db))
+    try:
+        with sessions() as db:
+            security.add_user(db, username, password, role)
+            db.commit()
+    except security.SecurityError as error:
+        fail(str(error))
+    finally:
+        engine.dispose()
+    console.print(f"added {username} ({role})" + ("" if password_stdin else f", password: {password}"))
+
+
+@users_app.command("token")
+def users_token(
+    username: Annotated[str, typer.Argument(help="User the token acts as.")],
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "script",
+    app_db: AppDbOption = None,
+) -> None:
+    """Make an API token (printed once; send it as `Authorization: Bearer TOKEN`)."""
+    engine, sessions = open_app_db(_app_db(app_db))
+    with sessions() as db:
+        user = db.scalar(select(User).where(User.username == username))
+        if user is None:
+            engine.dispose()
+            fail(f"no user {username!r}")
+        token = security.new_api_token(db, user, name)
+        db.commit()
+    engine.dispose()
+    print(token)
+
+
+@users_app.command("list")
+def users_list(app_db: AppDbOption = None) -> None:
+    """List users."""
+    engine, sessions = open_app_db(_app_db(app_db))
+    table = Table("user", "role", "active", "since")
+    with sessions() as db:
+        for user in db.scalars(select(User).order_by(User.username)):
+            table.add_row(user.username, user.role, "yes" if user.active else "no", f"{user.created_at:%Y-%m-%d}")
+    engine.dispose()
+    console.print(table)
+
+
+def _demo_accounts(location: str) -> list[tuple[str, str, str]]:
+    """(Re)create the demo analyst, supervisor and admin with fresh passwords."""
+    engine, sessions = open_app_db(location)
+    accounts = []
+    with sessions() as db:
+        for username, role in (("analyst", "analyst"), ("supervisor", "supervisor"), ("admin", "admin")):
+            password = secrets.token_urlsafe(9)
+            user = db.scalar(select(User).where(User.username == username))
+            if user is None:
+                security.add_user(db, username, password, role)
+            else:
+                user.password_hash = security._hasher.hash(password)
+            accounts.append((username, role, password))
+        db.commit()
+    engine.dispose()
+    return accounts
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (default: this machine only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    app_db: AppDbOption = None,
+    demo_users: Annotated[
+        bool, typer.Option("--demo-users", help="Create demo analyst/supervisor/admin accounts and print them.")
+    ] = False,
+    insecure_cookies: Annotated[
+        bool,
+        typer.Option("--insecure-cookies", help="Send cookies over plain HTTP to other hosts (never in production)."),
+    ] = False,
+    workers: Annotated[int, typer.Option(help="Server threads for page requests.")] = 40,
+) -> None:
+    """Serve the public portal, the auditors' workbench and the JSON API (FastAPI + uvicorn)."""
+    import anyio.to_thread
+    import uvicorn
+
+    from clearsight.web.app import Settings, create_app
+
+    location = _app_db(app_db)
+    if not Path(state.database).exists():
+        fail(f"no warehouse at {state.database}: ingest data and run `clearsight flags run` first")
+    settings = Settings(
+        warehouse=state.database,
+        app_db=location,
+        ledger=state.ledger,
+        secret=load_secret(_secret_path()),
+        secure_cookies=not insecure_cookies,
+        memory_limit=state.memory_limit,
+    )
+    application = create_app(settings)
+    url = f"http://{host}:{port}/"
+    if demo_users:
+        table = Table("account", "role", "password", title="Demo accounts (passwords are new at every start)")
+        for username, role, password in _demo_accounts(location):
+            table.add_row(username, role, password)
+        console.print(table)
+    console.print(f"clearsight is serving {state.database} at [bold]{url}[/] — log in at {url}login (Ctrl+C stops)")
+
+    async def _threads() -> None:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = workers
+
+    config = uvicorn.Config(application, host=host, port=port, log_level="warning", proxy_headers=False)
+    server = uvicorn.Server(config)
+    import asyncio
+
+    async def _main() -> None:
+        await _threads()
+        await server.serve()
+
+    asyncio.run(_main())

@@ -1,0 +1,848 @@
+"""`clearsight serve`: the FastAPI application — public portal, auditors' workbench and the JSON API.
+
+Pages are rendered on the server (Jinja2, no JavaScript needed); the JSON API under /api/v1 is described by
+OpenAPI at /api/openapi.json and on the page /api. Permissions are checked on the server in every handler (see
+`clearsight.web.cases` for object-level rules); unknown or invisible objects answer 404 alike.
+"""
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
+
+from clearsight import __version__
+from clearsight.report import charts
+from clearsight.web import security
+from clearsight.web.appdb import Case, Concern, SecurityEvent, User, open_app_db, utcnow
+from clearsight.web.cases import (
+    CLOSURE_REASONS,
+    FINAL,
+    TRANSITIONS,
+    TRIAGE,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Workbench,
+    is_supervisor,
+)
+from clearsight.web.warehouse import (
+    ALERT_STATUSES,
+    DOWNLOADS,
+    SORTS,
+    AlertQuery,
+    Warehouse,
+    explain,
+    indicator_catalogue,
+)
+
+log = logging.getLogger("clearsight.web")
+HERE = Path(__file__).parent
+SESSION_COOKIE = "cs_session"
+VISITOR_COOKIE = "cs_visitor"
+LEVELS = {"public": 0, "analyst": 1, "supervisor": 2, "admin": 3}
+CONCERNS_PER_HOUR = 5
+
+
+@dataclass
+class Settings:
+    warehouse: str
+    app_db: str
+    ledger: str
+    secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    secure_cookies: bool = True
+    memory_limit: str = "2GB"
+
+
+@dataclass
+class Actor:
+    """Who is asking: a user (by session cookie or API token) or the anonymous public."""
+
+    user: User | None
+    via: Literal["session", "token", "anonymous"]
+    csrf: str  # the token forms must send back
+    session_id: str | None = None
+
+    @property
+    def role(self) -> str:
+        return self.user.role if self.user else "public"
+
+    def at_least(self, role: str) -> bool:
+        return LEVELS[self.role] >= LEVELS[role]
+
+
+class Unauthenticated(Exception):
+    pass
+
+
+# --- API models -------------------------------------------------------------------------------------------
+class TriageIn(BaseModel):
+    status: Literal["new", "triaged", "dismissed"]
+
+
+class CaseIn(BaseModel):
+    title: str = Field(min_length=1, max_length=300)
+    alert_ids: list[str] = Field(min_length=1, max_length=1000)
+
+
+class AlertIdsIn(BaseModel):
+    alert_ids: list[str] = Field(min_length=1, max_length=1000)
+
+
+class TransitionIn(BaseModel):
+    to: Literal["active", "addressed", "declined", "completed", "closed", "stopped", "cancelled"]
+    reason: Literal["true_positive", "false_positive", "duplicate"] | None = None
+
+
+class AssignIn(BaseModel):
+    assignee: str = Field(min_length=1, max_length=80)
+
+
+class NoteIn(BaseModel):
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+class ApprovalIn(BaseModel):
+    approve: bool
+
+
+class ConcernIn(BaseModel):
+    dataset: str = Field(min_length=1, max_length=200)
+    ocid: str = Field(min_length=1, max_length=400)
+    text: str = Field(min_length=10, max_length=5000)
+
+
+class ModerationIn(BaseModel):
+    accept: bool
+
+
+class CaseOut(BaseModel):
+    id: int
+    title: str
+    status: str
+    assignee: str | None
+    created_by: str | None
+    pending_status: str | None
+    closure_reason: str | None
+    updated_at: dt.datetime
+
+
+class Message(BaseModel):
+    detail: str
+
+
+def create_app(settings: Settings) -> FastAPI:
+    engine, make_session = open_app_db(settings.app_db)
+    warehouse = Warehouse(settings.warehouse, memory_limit=settings.memory_limit)
+    bench = Workbench(warehouse, settings.ledger)
+    with make_session() as db:
+        bench.restore(db)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        warehouse.close()
+        engine.dispose()
+
+    app = FastAPI(
+        title="clearsight",
+        version=__version__,
+        description="Open procurement data, red flags and their explanations; the auditors' workbench API.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.bench = bench
+    app.state.warehouse = warehouse
+    app.state.sessions = make_session
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals.update(version=__version__, FINAL=FINAL, CLOSURE_REASONS=CLOSURE_REASONS, TRIAGE=TRIAGE)
+    templates.env.globals["with_param"] = _with_param
+    templates.env.filters["money"] = lambda v: "" if v is None else f"{v:,.0f}"
+    templates.env.filters["pct"] = lambda v: "" if v is None else f"{100 * v:.0f}%"
+    templates.env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, default=str, ensure_ascii=False)
+
+    # --- plumbing -----------------------------------------------------------------------------------------
+    def db_session() -> Iterator[Session]:
+        with make_session() as db:
+            yield db
+
+    Db = Annotated[Session, Depends(db_session)]
+
+    def client_of(request: Request) -> str:
+        return security.client_key(settings.secret, request.client.host if request.client else None)
+
+    async def actor_of(request: Request, db: Db) -> Actor:
+        authorization = request.headers.get("authorization", "")
+        if authorization.lower().startswith("bearer "):
+            user = security.token_user(db, authorization[7:].strip())
+            if user is None:
+                security.record_event(db, "bad_token", None, client_of(request), path=request.url.path)
+                db.commit()
+                raise Unauthenticated("invalid API token")
+            db.commit()
+            return Actor(user, "token", csrf="")
+        found = security.session_user(db, request.cookies.get(SESSION_COOKIE))
+        if found is not None:
+            user, row = found
+            actor = Actor(user, "session", csrf=row.csrf_token, session_id=row.id)
+        else:
+            visitor = request.cookies.get(VISITOR_COOKIE) or getattr(request.state, "visitor", None)
+            if not visitor:
+                visitor = secrets.token_urlsafe(18)
+                request.state.visitor = visitor
+            actor = Actor(None, "anonymous", csrf=security.csrf_token(settings.secret, visitor))
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            await check_csrf(request, db, actor)
+        return actor
+
+    async def check_csrf(request: Request, db: Db, actor: Actor) -> None:
+        # Cookie-authenticated requests and every HTML form need the token; anonymous JSON calls carry no
+        # ambient authority (no cookie is trusted) and need none.
+        if actor.via == "anonymous" and request.url.path.startswith("/api/"):
+            return
+        sent = request.headers.get("x-csrf-token")
+        if sent is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
+            form = await request.form()
+            value = form.get("csrf_token")
+            sent = value if isinstance(value, str) else None
+        expected = actor.csrf if actor.via == "session" or request.cookies.get(VISITOR_COOKIE) else None
+        if not expected or not sent or not secrets.compare_digest(expected, sent):
+            security.record_event(
+                db, "csrf_rejected", actor.user.username if actor.user else None, client_of(request),
+                path=request.url.path,
+            )  # fmt: skip
+            db.commit()
+            raise HTTPException(403, "missing or wrong CSRF token: reload the page and try again")
+
+    ActorDep = Annotated[Actor, Depends(actor_of)]
+
+    def needs(role: str):  # type: ignore[no-untyped-def]
+        def check(actor: ActorDep, request: Request, db: Db) -> Actor:
+            if actor.user is None:
+                raise Unauthenticated("log in first")
+            if not actor.at_least(role):
+                security.record_event(
+                    db, "access_denied", actor.user.username, client_of(request), path=request.url.path, needs=role
+                )
+                db.commit()
+                raise Forbidden(f"this needs the {role} role")
+            return actor
+
+        return Annotated[Actor, Depends(check)]
+
+    Analyst = needs("analyst")
+    Supervisor = needs("supervisor")
+    Admin = needs("admin")
+
+    def page(request: Request, actor: Actor, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        response = templates.TemplateResponse(
+            request, name, {"actor": actor, "user": actor.user, "csrf": actor.csrf, **context},
+            status_code=status_code,
+        )  # fmt: skip
+        visitor = getattr(request.state, "visitor", None)
+        if visitor:
+            response.set_cookie(VISITOR_COOKIE, visitor, httponly=True, secure=settings.secure_cookies, samesite="lax")
+        return response
+
+    def wants_json(request: Request) -> bool:
+        return request.url.path.startswith("/api/")
+
+    def error(request: Request, status: int, message: str) -> Response:
+        if wants_json(request):
+            return JSONResponse({"detail": message}, status_code=status)
+        anonymous = Actor(None, "anonymous", csrf="")
+        return templates.TemplateResponse(
+            request, "error.html", {"actor": anonymous, "user": None, "csrf": "", "status": status, "message": message},
+            status_code=status,
+        )  # fmt: skip
+
+    @app.exception_handler(Unauthenticated)
+    async def _unauthenticated(request: Request, exc: Unauthenticated) -> Response:
+        if wants_json(request):
+            return JSONResponse({"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    for kind, status in ((Forbidden, 403), (NotFound, 404), (Conflict, 409), (Invalid, 422)):
+
+        async def _handler(request: Request, exc: Exception, status: int = status) -> Response:
+            return error(request, status, str(exc))
+
+        app.add_exception_handler(kind, _handler)
+
+    @app.exception_handler(security.RateLimited)
+    async def _limited(request: Request, exc: Exception) -> Response:
+        return error(request, 429, str(exc))
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; "
+            "form-action 'self'; base-uri 'none'"
+        )
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        if request.url.path.startswith(("/inbox", "/alerts", "/cases", "/concerns", "/admin", "/stats", "/api/v1/")):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.get("/static/style.css", include_in_schema=False)
+    def style() -> FileResponse:
+        return FileResponse(HERE / "static" / "style.css", media_type="text/css")
+
+    # --- login ------------------------------------------------------------------------------------------------
+    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
+    def login_form(request: Request, actor: ActorDep, next: str = "/inbox") -> HTMLResponse:
+        return page(request, actor, "login.html", next=_safe_next(next), failed=None)
+
+    @app.post("/login", include_in_schema=False)
+    def login(
+        request: Request,
+        actor: ActorDep,
+        db: Db,
+        username: Annotated[str, Form(max_length=200)],
+        password: Annotated[str, Form(max_length=1000)],
+        next: Annotated[str, Form(max_length=500)] = "/inbox",
+    ) -> Response:
+        try:
+            user = security.authenticate(db, username, password, client_of(request))
+        except security.RateLimited as exc:
+            return page(request, actor, "login.html", status_code=429, next=_safe_next(next), failed=str(exc))
+        except security.SecurityError as exc:
+            return page(request, actor, "login.html", status_code=401, next=_safe_next(next), failed=str(exc))
+        new = security.start_session(db, user)
+        db.commit()
+        response = RedirectResponse(_safe_next(next), status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE, new.cookie, httponly=True, secure=settings.secure_cookies, samesite="lax",
+            max_age=security.SESSION_HOURS * 3600,
+        )  # fmt: skip
+        return response
+
+    @app.post("/logout", include_in_schema=False)
+    def logout(request: Request, actor: ActorDep, db: Db) -> Response:
+        security.end_session(db, request.cookies.get(SESSION_COOKIE))
+        if actor.user:
+            security.record_event(db, "logout", actor.user.username, client_of(request))
+        db.commit()
+        response = RedirectResponse("/", status_code=303)
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    # --- public portal ------------------------------------------------------------------------------------------
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home(request: Request, actor: ActorDep) -> HTMLResponse:
+        counts = warehouse.rows(
+            """SELECT dataset, count(*) AS processes, sum(tender_value_amount) AS value FROM processes
+               GROUP BY 1 ORDER BY 1"""
+        )
+        flagged = warehouse.rows(
+            """SELECT indicator, count(*) AS n FROM idx.alerts WHERE subject_type = 'process'
+               AND indicator <> 'CIT' GROUP BY 1 ORDER BY 2 DESC LIMIT 15"""
+        )
+        chart = Markup(
+            charts.bars(
+                [(row["indicator"], float(row["n"])) for row in flagged],
+                "Flagged processes by indicator",
+                percent=False,
+            )
+        )
+        return page(request, actor, "home.html", counts=counts, chart=chart)
+
+    @app.get("/search", response_class=HTMLResponse, include_in_schema=False)
+    def search(request: Request, actor: ActorDep, q: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
+        q = q.strip()
+        processes = warehouse.search_processes(q, 50) if q else []
+        organisations = warehouse.search_organisations(q, 30) if q else []
+        return page(request, actor, "search.html", q=q, processes=processes, organisations=organisations)
+
+    @app.get("/processes/{dataset}/{ocid:path}/ocds.json", include_in_schema=False)
+    def process_ocds(dataset: str, ocid: str) -> Response:
+        lines = list(warehouse.releases(dataset, ocid))
+        if not lines:
+            raise NotFound(f"no process {ocid} in {dataset}")
+        package = {"releases": [json.loads(line) for line in lines]}
+        return JSONResponse(package, headers={"Content-Disposition": f'attachment; filename="{ocid}.json"'})
+
+    @app.get("/processes/{dataset}/{ocid:path}", response_class=HTMLResponse, include_in_schema=False)
+    def process_page(request: Request, actor: ActorDep, dataset: str, ocid: str) -> HTMLResponse:
+        process = warehouse.process(dataset, ocid)
+        if process is None:
+            raise NotFound(f"no process {ocid} in {dataset}")
+        details = warehouse.process_details(dataset, ocid)
+        return page(request, actor, "process.html", process=process, dataset=dataset, sent=None, **details)
+
+    @app.post("/processes/{dataset}/{ocid:path}/concern", response_class=HTMLResponse, include_in_schema=False)
+    def concern_form(
+        request: Request,
+        actor: ActorDep,
+        db: Db,
+        dataset: str,
+        ocid: str,
+        text: Annotated[str, Form(min_length=10, max_length=5000)],
+    ) -> HTMLResponse:
+        submit_concern(request, db, ConcernIn(dataset=dataset, ocid=ocid, text=text))
+        process = warehouse.process(dataset, ocid)
+        details = warehouse.process_details(dataset, ocid)
+        return page(request, actor, "process.html", process=process, dataset=dataset, sent=True, **details)
+
+    def submit_concern(request: Request, db: Session, concern: ConcernIn) -> Concern:
+        if warehouse.process(concern.dataset, concern.ocid) is None:
+            raise NotFound(f"no process {concern.ocid} in {concern.dataset}")
+        client = client_of(request)
+        recent = db.scalar(
+            select(func.count())
+            .select_from(Concern)
+            .where(Concern.client == client, Concern.at >= utcnow() - dt.timedelta(hours=1))
+        )
+        if (recent or 0) >= CONCERNS_PER_HOUR:
+            security.record_event(db, "concern_limited", None, client)
+            db.commit()
+            raise security.RateLimited(f"at most {CONCERNS_PER_HOUR} reports an hour: please try again later")
+        row = Concern(dataset=concern.dataset, ocid=concern.ocid, text=concern.text.strip(), client=client)
+        db.add(row)
+        db.commit()
+        return row
+
+    @app.get("/organisations/{dataset}/{party_id}", response_class=HTMLResponse, include_in_schema=False)
+    def organisation_page(request: Request, actor: ActorDep, dataset: str, party_id: str) -> HTMLResponse:
+        profile = warehouse.organisation(dataset, party_id)
+        if profile is None:
+            raise NotFound(f"no organisation {party_id} in {dataset}")
+        spending = (
+            Markup(
+                charts.line(
+                    [(r["month"], float(r["value"] or 0)) for r in profile["as_buyer"] if r["month"]],
+                    "Spending per month (tender value)",
+                )
+            )
+            if profile["as_buyer"]
+            else None
+        )
+        competition = (
+            Markup(
+                charts.line(
+                    [(r["month"], float(r["single_bid_share"] or 0) * 100) for r in profile["as_buyer"] if r["month"]],
+                    "Single-bid share per month (%)",
+                )
+            )
+            if profile["as_buyer"]
+            else None
+        )
+        won = (
+            Markup(
+                charts.line(
+                    [(r["month"], float(r["value"] or 0)) for r in profile["as_supplier"] if r["month"]],
+                    "Awarded value per month",
+                )
+            )
+            if profile["as_supplier"]
+            else None
+        )
+        flags_chart = Markup(
+            charts.bars(
+                [(r["indicator"], float(r["alerts"])) for r in profile["flags"]], "Flags by indicator", percent=False
+            )
+        )
+        public_alerts = profile["alerts"] if actor.at_least("analyst") else []
+        return page(
+            request, actor, "organisation.html", dataset=dataset, profile=profile, spending=spending,
+            competition=competition, won=won, flags_chart=flags_chart, alerts=public_alerts,
+        )  # fmt: skip
+
+    @app.get("/flags", response_class=HTMLResponse, include_in_schema=False)
+    def flags_page(request: Request, actor: ActorDep) -> HTMLResponse:
+        return page(request, actor, "flags.html", indicators=indicator_catalogue())
+
+    @app.get("/flags/{code}", response_class=HTMLResponse, include_in_schema=False)
+    def flag_page(request: Request, actor: ActorDep, db: Db, code: str) -> HTMLResponse:
+        found = [item for item in indicator_catalogue() if item["code"] == code]
+        if not found:
+            raise NotFound(f"no indicator {code}")
+        precision = [row for row in bench.precision(db) if row["indicator"] == code]
+        return page(request, actor, "flag.html", item=found[0], precision=precision[0] if precision else None)
+
+    @app.get("/downloads", response_class=HTMLResponse, include_in_schema=False)
+    def downloads_page(request: Request, actor: ActorDep) -> HTMLResponse:
+        return page(request, actor, "downloads.html", tables=list(DOWNLOADS), datasets=warehouse.datasets())
+
+    @app.get("/downloads/releases.jsonl", include_in_schema=False)
+    def download_releases(dataset: Annotated[str | None, Query(max_length=200)] = None) -> StreamingResponse:
+        return StreamingResponse(
+            warehouse.releases(dataset), media_type="application/x-ndjson",
+            headers={"Content-Disposition": 'attachment; filename="releases.jsonl"'},
+        )  # fmt: skip
+
+    @app.get("/downloads/{what}.{fmt}", include_in_schema=False)
+    def download(what: str, fmt: str, dataset: Annotated[str | None, Query(max_length=200)] = None) -> Response:
+        if what not in DOWNLOADS or fmt not in ("csv", "parquet"):
+            raise NotFound(f"no download {what}.{fmt}")
+        handle = tempfile.NamedTemporaryFile(suffix=f".{fmt}", delete=False)  # noqa: SIM115 — removed after sending
+        handle.close()
+        path = Path(handle.name)
+        warehouse.export(what, fmt, path, dataset)
+        media = "text/csv" if fmt == "csv" else "application/vnd.apache.parquet"
+        return FileResponse(
+            path, media_type=media, filename=f"{what}.{fmt}", background=BackgroundTask(path.unlink, missing_ok=True)
+        )
+
+    @app.get("/api", response_class=HTMLResponse, include_in_schema=False)
+    def api_page(request: Request, actor: ActorDep) -> HTMLResponse:
+        spec = app.openapi()
+        operations = [
+            {"method": method.upper(), "path": path, "summary": operation.get("summary", ""),
+             "description": operation.get("description", "")}
+            for path, methods in spec["paths"].items()
+            for method, operation in methods.items()
+        ]  # fmt: skip
+        return page(request, actor, "api.html", operations=operations)
+
+    # --- workbench pages -----------------------------------------------------------------------------------------
+    def inbox_query(
+        indicator: list[str] | None, status: list[str] | None, dataset: str | None, buyer: str | None,
+        supplier: str | None, risk_min: float | None, amount_min: float | None, amount_max: float | None,
+        date_from: dt.date | None, date_to: dt.date | None, q: str | None, sort: str, order: str,
+        after: str | None, limit: int,
+    ) -> AlertQuery:  # fmt: skip
+        if sort not in SORTS:
+            raise Invalid(f"sort by one of {', '.join(SORTS)}")
+        bad = set(status or []) - set(ALERT_STATUSES)
+        if bad:
+            raise Invalid(f"unknown status {sorted(bad)}: one of {', '.join(ALERT_STATUSES)}")
+        if after:
+            try:
+                value = json.loads(after)
+                if not (isinstance(value, list) and len(value) == 2 and isinstance(value[1], str)):
+                    raise ValueError
+            except ValueError as exc:
+                raise Invalid("bad page cursor") from exc
+        return AlertQuery(
+            indicator=[i for i in indicator or [] if i], status=[s for s in status or [] if s], dataset=dataset or None,
+            buyer=buyer or None, supplier=supplier or None, risk_min=risk_min, amount_min=amount_min,
+            amount_max=amount_max, date_from=date_from, date_to=date_to, q=(q or "").strip() or None, sort=sort,
+            descending=order != "asc", after=after or None, limit=limit,
+        )  # fmt: skip
+
+    def query_params(
+        indicator: Annotated[list[str] | None, Query(max_length=10)] = None,
+        status: Annotated[list[str] | None, Query()] = None,
+        dataset: Annotated[str | None, Query(max_length=200)] = None,
+        buyer: Annotated[str | None, Query(max_length=400)] = None,
+        supplier: Annotated[str | None, Query(max_length=400)] = None,
+        risk_min: Annotated[float | None, Query(ge=0, le=1)] = None,
+        amount_min: Annotated[float | None, Query(ge=0, le=1e18)] = None,
+        amount_max: Annotated[float | None, Query(ge=0, le=1e18)] = None,
+        date_from: dt.date | None = None,
+        date_to: dt.date | None = None,
+        q: Annotated[str | None, Query(max_length=200)] = None,
+        sort: Literal["risk", "amount", "date", "indicator", "buyer", "supplier"] = "risk",
+        order: Literal["asc", "desc"] = "desc",
+        after: Annotated[str | None, Query(max_length=1000)] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> AlertQuery:
+        return inbox_query(
+            indicator, status, dataset, buyer, supplier, risk_min, amount_min, amount_max, date_from, date_to, q,
+            sort, order, after, limit,
+        )  # fmt: skip
+
+    QueryDep = Annotated[AlertQuery, Depends(query_params)]
+
+    @app.get("/inbox", response_class=HTMLResponse, include_in_schema=False)
+    def inbox(request: Request, actor: Analyst, db: Db, query: QueryDep) -> HTMLResponse:
+        rows, following = warehouse.alerts(query)
+        for row in rows:
+            row["explanation"] = explain(row)
+        facets = warehouse.facets(query)
+        total = warehouse.total(query)
+        base = [(k, v) for k, v in request.query_params.multi_items() if k != "after"]
+        cases = db.scalars(bench.visible_cases(actor.user).where(Case.status.not_in(FINAL)).limit(100)).all()  # type: ignore[arg-type]
+        return page(
+            request, actor, "inbox.html", rows=rows, following=following, facets=facets, total=total, query=query,
+            base=base, statuses=ALERT_STATUSES, sorts=list(SORTS), open_cases=cases,
+        )  # fmt: skip
+
+    @app.get("/alerts/{alert_id}", response_class=HTMLResponse, include_in_schema=False)
+    def alert_page(request: Request, actor: Analyst, db: Db, alert_id: str) -> HTMLResponse:
+        row = warehouse.alert(alert_id)
+        if row is None:
+            raise NotFound(f"no alert {alert_id}")
+        related = warehouse.related_alerts(row)
+        process = warehouse.process(row["dataset"], row["ocid"]) if row["ocid"] else None
+        cases = db.scalars(bench.visible_cases(actor.user).where(Case.status.not_in(FINAL)).limit(100)).all()  # type: ignore[arg-type]
+        return page(request, actor, "alert.html", alert=row, related=related, process=process, open_cases=cases)
+
+    @app.post("/alerts/{alert_id}/triage", include_in_schema=False)
+    def triage_form(
+        actor: Analyst, db: Db, alert_id: str, status: Annotated[str, Form(max_length=20)]
+    ) -> RedirectResponse:
+        bench.triage(db, actor.user, alert_id, status)  # type: ignore[arg-type]
+        return RedirectResponse(f"/alerts/{alert_id}", status_code=303)
+
+    @app.post("/cases", include_in_schema=False)
+    def create_case_form(
+        actor: Analyst, db: Db, title: Annotated[str, Form(max_length=300)],
+        alert_ids: Annotated[list[str], Form()],
+    ) -> RedirectResponse:  # fmt: skip
+        case = bench.create_case(db, actor.user, title, alert_ids)  # type: ignore[arg-type]
+        return RedirectResponse(f"/cases/{case.id}", status_code=303)
+
+    @app.post("/cases/merge", include_in_schema=False)
+    def merge_form(
+        actor: Analyst, db: Db, case_id: Annotated[int, Form()], alert_ids: Annotated[list[str], Form()]
+    ) -> RedirectResponse:
+        bench.add_alerts(db, actor.user, case_id, alert_ids)  # type: ignore[arg-type]
+        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+    @app.get("/cases", response_class=HTMLResponse, include_in_schema=False)
+    def cases_page(request: Request, actor: Analyst, db: Db) -> HTMLResponse:
+        rows = [case_out(db, case) for case in db.scalars(bench.visible_cases(actor.user).limit(500))]  # type: ignore[arg-type]
+        return page(request, actor, "cases.html", cases=rows)
+
+    @app.get("/cases/{case_id}", response_class=HTMLResponse, include_in_schema=False)
+    def case_page(request: Request, actor: Analyst, db: Db, case_id: int) -> HTMLResponse:
+        case = bench.case(db, actor.user, case_id)  # type: ignore[arg-type]
+        users = db.scalars(select(User).where(User.active).order_by(User.username)).all()
+        return page(
+            request, actor, "case.html", case=case_out(db, case), alerts=bench.case_alerts(db, case),
+            timeline=bench.timeline(db, case), next_states=TRANSITIONS.get(case.status, ()), users=users,
+            can_approve=is_supervisor(actor.user) and actor.user.id not in (case.assignee_id, case.requested_by_id),  # type: ignore[union-attr]
+        )  # fmt: skip
+
+    @app.post("/cases/{case_id}/transition", include_in_schema=False)
+    def transition_form(
+        actor: Analyst, db: Db, case_id: int, to: Annotated[str, Form(max_length=20)],
+        reason: Annotated[str | None, Form(max_length=20)] = None,
+    ) -> RedirectResponse:  # fmt: skip
+        bench.transition(db, actor.user, case_id, to, reason or None)  # type: ignore[arg-type]
+        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+    @app.post("/cases/{case_id}/approval", include_in_schema=False)
+    def approval_form(
+        actor: Analyst, db: Db, case_id: int, decision: Annotated[str, Form(max_length=10)]
+    ) -> RedirectResponse:
+        bench.decide_closure(db, actor.user, case_id, decision == "approve")  # type: ignore[arg-type]
+        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+    @app.post("/cases/{case_id}/assign", include_in_schema=False)
+    def assign_form(
+        actor: Analyst, db: Db, case_id: int, assignee: Annotated[str, Form(max_length=80)]
+    ) -> RedirectResponse:
+        bench.assign(db, actor.user, case_id, assignee)  # type: ignore[arg-type]
+        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+    @app.post("/cases/{case_id}/notes", include_in_schema=False)
+    def note_form(
+        actor: Analyst, db: Db, case_id: int, text: Annotated[str, Form(max_length=20_000)]
+    ) -> RedirectResponse:
+        bench.add_note(db, actor.user, case_id, text)  # type: ignore[arg-type]
+        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+    @app.get("/stats", response_class=HTMLResponse, include_in_schema=False)
+    def stats_page(request: Request, actor: Analyst, db: Db) -> HTMLResponse:
+        rows = bench.precision(db)
+        chart = Markup(
+            charts.bars(
+                [(r["indicator"], r["precision"]) for r in rows if r["precision"] is not None],
+                "Precision of closed cases by indicator",
+            )
+        )
+        return page(request, actor, "stats.html", rows=rows, chart=chart)
+
+    @app.get("/concerns", response_class=HTMLResponse, include_in_schema=False)
+    def concerns_page(request: Request, actor: Supervisor, db: Db) -> HTMLResponse:
+        rows = db.scalars(select(Concern).order_by(Concern.status != "pending", Concern.id.desc()).limit(200)).all()
+        return page(request, actor, "concerns.html", concerns=rows)
+
+    @app.post("/concerns/{concern_id}/moderation", include_in_schema=False)
+    def moderate_form(
+        actor: Supervisor, db: Db, concern_id: int, decision: Annotated[str, Form(max_length=10)]
+    ) -> RedirectResponse:
+        bench.moderate(db, actor.user, concern_id, decision == "accept")  # type: ignore[arg-type]
+        return RedirectResponse("/concerns", status_code=303)
+
+    @app.get("/admin", response_class=HTMLResponse, include_in_schema=False)
+    def admin_page(request: Request, actor: Admin, db: Db) -> HTMLResponse:
+        users = db.scalars(select(User).order_by(User.username)).all()
+        events = db.scalars(select(SecurityEvent).order_by(SecurityEvent.id.desc()).limit(200)).all()
+        return page(request, actor, "admin.html", users=users, events=events)
+
+    def case_out(db: Session, case: Any) -> dict[str, Any]:
+        names = dict(db.execute(select(User.id, User.username)).tuples().all())
+        return {
+            "id": case.id, "title": case.title, "status": case.status, "assignee": names.get(case.assignee_id),
+            "created_by": names.get(case.created_by_id), "pending_status": case.pending_status,
+            "pending_reason": case.pending_reason, "requested_by": names.get(case.requested_by_id),
+            "closure_reason": case.closure_reason, "approved_by": names.get(case.approved_by_id),
+            "updated_at": case.updated_at,
+        }  # fmt: skip
+
+    # --- JSON API: public ---------------------------------------------------------------------------------------
+    api = "/api/v1"
+
+    @app.get(f"{api}/processes", tags=["public"], summary="Search contracting processes")
+    def api_processes(
+        q: Annotated[str, Query(max_length=200)] = "",
+        after: Annotated[str | None, Query(max_length=400)] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> dict[str, Any]:
+        rows = warehouse.search_processes(q.strip(), limit, after)
+        return {"processes": rows, "next": rows[-1]["ocid"] if len(rows) == limit else None}
+
+    @app.get(f"{api}/processes/{{dataset}}/{{ocid}}", tags=["public"], summary="A process with its flags")
+    def api_process(dataset: str, ocid: str) -> dict[str, Any]:
+        process = warehouse.process(dataset, ocid)
+        if process is None:
+            raise NotFound(f"no process {ocid} in {dataset}")
+        details = warehouse.process_details(dataset, ocid)
+        flags = [{k: row[k] for k in ("indicator", "value", "threshold", "explanation")} for row in details["flags"]]
+        return {"process": process, "awards": details["awards"], "flags": flags, "risk": details["risk"]}
+
+    @app.get(f"{api}/organisations", tags=["public"], summary="Search buyers and suppliers")
+    def api_organisations(q: Annotated[str, Query(max_length=200)] = "") -> dict[str, Any]:
+        return {"organisations": warehouse.search_organisations(q.strip(), 50) if q.strip() else []}
+
+    @app.get(f"{api}/organisations/{{dataset}}/{{party_id}}", tags=["public"], summary="An organisation's profile")
+    def api_organisation(dataset: str, party_id: str) -> dict[str, Any]:
+        profile = warehouse.organisation(dataset, party_id)
+        if profile is None:
+            raise NotFound(f"no organisation {party_id} in {dataset}")
+        profile.pop("alerts")
+        return profile
+
+    @app.get(f"{api}/indicators", tags=["public"], summary="The red flags and what they measure")
+    def api_indicators() -> list[dict[str, Any]]:
+        return indicator_catalogue()
+
+    @app.get(f"{api}/changes", tags=["public"], summary="Change feed: ingest and flag runs, oldest first")
+    def api_changes(
+        after: Annotated[str | None, Query(max_length=200)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> dict[str, Any]:
+        rows = warehouse.changes(after, limit)
+        cursor = f"{rows[-1]['finished_at']}|{rows[-1]['run_id']}" if rows else after
+        return {"changes": rows, "next": cursor}
+
+    @app.post(
+        f"{api}/concerns", tags=["public"], summary="Report a concern about a process (moderated)", status_code=202,
+        responses={404: {"model": Message}, 429: {"model": Message}},
+    )  # fmt: skip
+    def api_concern(request: Request, actor: ActorDep, db: Db, concern: ConcernIn) -> dict[str, Any]:
+        row = submit_concern(request, db, concern)
+        return {"id": row.id, "status": row.status}
+
+    # --- JSON API: workbench --------------------------------------------------------------------------------------
+    @app.get(f"{api}/alerts", tags=["workbench"], summary="The alert inbox: filters, sort, facets, keyset pages")
+    def api_alerts(actor: Analyst, query: QueryDep, facets: bool = False) -> dict[str, Any]:
+        rows, following = warehouse.alerts(query)
+        result: dict[str, Any] = {"alerts": rows, "next": following, "total": warehouse.total(query)}
+        if facets:
+            result["facets"] = warehouse.facets(query)
+        return result
+
+    @app.get(f"{api}/alerts/{{alert_id}}", tags=["workbench"], summary="An alert with its explanation")
+    def api_alert(actor: Analyst, alert_id: str) -> dict[str, Any]:
+        row = warehouse.alert(alert_id)
+        if row is None:
+            raise NotFound(f"no alert {alert_id}")
+        return {**row, "related": warehouse.related_alerts(row)}
+
+    @app.post(f"{api}/alerts/{{alert_id}}/triage", tags=["workbench"], summary="Triage an alert")
+    def api_triage(actor: Analyst, db: Db, alert_id: str, body: TriageIn) -> dict[str, Any]:
+        row = bench.triage(db, actor.user, alert_id, body.status)  # type: ignore[arg-type]
+        return {"id": row.id, "status": row.status}
+
+    @app.get(f"{api}/cases", tags=["workbench"], summary="Cases the caller may see")
+    def api_cases(actor: Analyst, db: Db) -> list[CaseOut]:
+        return [CaseOut(**case_out(db, c)) for c in db.scalars(bench.visible_cases(actor.user).limit(1000))]  # type: ignore[arg-type]
+
+    @app.post(f"{api}/cases", tags=["workbench"], summary="Open a case from alerts", status_code=201)
+    def api_create_case(actor: Analyst, db: Db, body: CaseIn) -> CaseOut:
+        case = bench.create_case(db, actor.user, body.title, body.alert_ids)  # type: ignore[arg-type]
+        return CaseOut(**case_out(db, case))
+
+    @app.get(f"{api}/cases/{{case_id}}", tags=["workbench"], summary="A case with its alerts and timeline")
+    def api_case(actor: Analyst, db: Db, case_id: int) -> dict[str, Any]:
+        case = bench.case(db, actor.user, case_id)  # type: ignore[arg-type]
+        return {
+            **case_out(db, case),
+            "alerts": [{"id": a.id, "indicator": a.indicator, "ocid": a.ocid} for a in bench.case_alerts(db, case)],
+            "timeline": bench.timeline(db, case),
+        }
+
+    @app.post(f"{api}/cases/{{case_id}}/alerts", tags=["workbench"], summary="Merge alerts into a case")
+    def api_merge(actor: Analyst, db: Db, case_id: int, body: AlertIdsIn) -> CaseOut:
+        return CaseOut(**case_out(db, bench.add_alerts(db, actor.user, case_id, body.alert_ids)))  # type: ignore[arg-type]
+
+    @app.post(f"{api}/cases/{{case_id}}/transition", tags=["workbench"], summary="Move a case (closing asks approval)")
+    def api_transition(actor: Analyst, db: Db, case_id: int, body: TransitionIn) -> CaseOut:
+        return CaseOut(**case_out(db, bench.transition(db, actor.user, case_id, body.to, body.reason)))  # type: ignore[arg-type]
+
+    @app.post(f"{api}/cases/{{case_id}}/approval", tags=["workbench"], summary="Approve or reject a closure")
+    def api_approval(actor: Analyst, db: Db, case_id: int, body: ApprovalIn) -> CaseOut:
+        return CaseOut(**case_out(db, bench.decide_closure(db, actor.user, case_id, body.approve)))  # type: ignore[arg-type]
+
+    @app.post(f"{api}/cases/{{case_id}}/assign", tags=["workbench"], summary="Assign a case (supervisors)")
+    def api_assign(actor: Analyst, db: Db, case_id: int, body: AssignIn) -> CaseOut:
+        return CaseOut(**case_out(db, bench.assign(db, actor.user, case_id, body.assignee)))  # type: ignore[arg-type]
+
+    @app.post(f"{api}/cases/{{case_id}}/notes", tags=["workbench"], summary="Add a note", status_code=201)
+    def api_note(actor: Analyst, db: Db, case_id: int, body: NoteIn) -> dict[str, Any]:
+        note = bench.add_note(db, actor.user, case_id, body.text)  # type: ignore[arg-type]
+        return {"id": note.id}
+
+    @app.get(f"{api}/stats/precision", tags=["workbench"], summary="Per-indicator precision from closed cases")
+    def api_precision(actor: Analyst, db: Db) -> list[dict[str, Any]]:
+        return bench.precision(db)
+
+    @app.get(f"{api}/concerns", tags=["workbench"], summary="Citizens' concerns (supervisors)")
+    def api_concerns(actor: Supervisor, db: Db) -> list[dict[str, Any]]:
+        rows = db.scalars(select(Concern).order_by(Concern.id.desc()).limit(500)).all()
+        return [
+            {"id": c.id, "dataset": c.dataset, "ocid": c.ocid, "text": c.text, "status": c.status, "at": c.at}
+            for c in rows
+        ]
+
+    @app.post(f"{api}/concerns/{{concern_id}}/moderation", tags=["workbench"], summary="Accept or reject a concern")
+    def api_moderate(actor: Supervisor, db: Db, concern_id: int, body: ModerationIn) -> dict[str, Any]:
+        concern = bench.moderate(db, actor.user, concern_id, body.accept)  # type: ignore[arg-type]
+        return {"id": concern.id, "status": concern.status, "alert_id": concern.alert_id}
+
+    return app
+
+
+def _safe_next(target: str) -> str:
+    """Only local paths: no open redirect after login."""
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/inbox"
+
+
+def _with_param(base: list[tuple[str, str]], key: str | None, value: str | None) -> str:
+    """A link to the inbox with one parameter added (facets) or the page cursor set; None keeps the filters."""
+    from urllib.parse import urlencode
+
+    items = [(k, v) for k, v in base if v != ""]
+    if key == "after":
+        items = [(k, v) for k, v in items if k != "after"]
+    if key is not None and value is not None:
+        items.append((key, value))
+    return "/inbox?" + urlencode(items) if items else "/inbox"

@@ -1,0 +1,12 @@
+"""Alembic environment: migrations run on the connection `clearsight.web.appdb.migrate` passes in."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from clearsight.web.appdb import Base
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,182 @@
+"""Accounts and security: argon2 passwords, server-side sessions, API tokens, CSRF, rate limits, events.
+
+- Passwords: argon2id (argon2-cffi defaults), rehashed on login when the parameters change.
+- Sessions: a random 256-bit secret in an HttpOnly, Secure, SameSite=Lax cookie; the database stores only its
+  SHA-256, so a leaked database does not hand out sessions. Expire after `SESSION_HOURS`.
+- API tokens: random, shown once, stored as SHA-256; sent as `Authorization: Bearer …`.
+- CSRF: synchroniser token. Each session (or, before login, each visitor's anonymous cookie) has a token the
+  server renders into forms; every state-changing request that relies on a cookie must send it back (form field
+  `csrf_token` or header `X-CSRF-Token`). Requests authenticated by a bearer token carry no ambient authority and
+  need none.
+- Login rate limit: `LOGIN_FAILURES` failures per user name or per client within `LOGIN_WINDOW` lock further
+  attempts until the window passes (HTTP 429). Citizen concerns are limited per client the same way.
+- Security events (logins, failures, lockouts, denied access, CSRF failures, token use) go to `security_events`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from clearsight.web.appdb import ROLES, ApiToken, LoginAttempt, SecurityEvent, User, WebSession, utcnow
+
+log = logging.getLogger("clearsight.security")
+
+SESSION_HOURS = 12
+LOGIN_FAILURES = 5
+CLIENT_LOGIN_FAILURES = 20
+LOGIN_WINDOW = dt.timedelta(minutes=15)
+MIN_PASSWORD = 10
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+
+
+class SecurityError(Exception):
+    """Refused: bad credentials, locked out, or not allowed."""
+
+
+class RateLimited(SecurityError):
+    pass
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def client_key(secret: bytes, address: str | None) -> str:
+    """A keyed hash of the client's address: rate limits and logs without storing addresses."""
+    return hmac.new(secret, (address or "unknown").encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def csrf_token(secret: bytes, holder: str) -> str:
+    """The token for a session or anonymous visitor id (HMAC, so it need not be stored for visitors)."""
+    return hmac.new(secret, b"csrf|" + holder.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_ok(secret: bytes, holder: str | None, sent: str | None) -> bool:
+    return bool(holder and sent) and hmac.compare_digest(csrf_token(secret, holder or ""), sent or "")
+
+
+def record_event(db: Session, kind: str, username: str | None, client: str | None, **detail: object) -> None:
+    db.add(SecurityEvent(kind=kind, username=username, client=client, detail=detail))
+    log.info("security event %s user=%s client=%s %s", kind, username, client, detail)
+
+
+def add_user(db: Session, username: str, password: str, role: str) -> User:
+    if role not in ROLES:
+        raise SecurityError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD:
+        raise SecurityError(f"the password must have at least {MIN_PASSWORD} characters")
+    if not username or len(username) > 80 or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise SecurityError("a user name is 1–80 letters, digits, '.', '-' or '_'")
+    if db.scalar(select(User).where(User.username == username)) is not None:
+        raise SecurityError(f"user {username!r} exists already")
+    user = User(username=username, password_hash=_hasher.hash(password), role=role, active=True)
+    db.add(user)
+    db.flush()
+    record_event(db, "user_added", username, None, role=role)
+    return user
+
+
+def _recent_failures(db: Session, since: dt.datetime, **where: str) -> int:
+    query = select(func.count()).select_from(LoginAttempt).where(LoginAttempt.at >= since, ~LoginAttempt.success)
+    for column, value in where.items():
+        query = query.where(getattr(LoginAttempt, column) == value)
+    return int(db.scalar(query) or 0)
+
+
+def authenticate(db: Session, username: str, password: str, client: str) -> User:
+    """The user for these credentials; raises RateLimited when locked out, SecurityError when wrong."""
+    since = utcnow() - LOGIN_WINDOW
+    if (
+        _recent_failures(db, since, username=username) >= LOGIN_FAILURES
+        or _recent_failures(db, since, client=client) >= CLIENT_LOGIN_FAILURES
+    ):
+        record_event(db, "login_locked", username, client)
+        db.commit()
+        raise RateLimited("too many failed attempts: try again later")
+    user = db.scalar(select(User).where(User.username == username))
+    ok = False
+    try:
+        ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = False
+    ok = ok and user is not None and user.active
+    db.add(LoginAttempt(username=username[:80], client=client, success=ok))
+    if not ok or user is None:
+        record_event(db, "login_failed", username[:80], client)
+        db.commit()
+        raise SecurityError("wrong user name or password")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    record_event(db, "login", username, client)
+    return user
+
+
+@dataclass(frozen=True)
+class NewSession:
+    cookie: str
+    row: WebSession
+
+
+def start_session(db: Session, user: User) -> NewSession:
+    cookie = secrets.token_urlsafe(32)
+    row = WebSession(
+        id=sha256(cookie),
+        user_id=user.id,
+        csrf_token=secrets.token_hex(32),
+        expires_at=utcnow() + dt.timedelta(hours=SESSION_HOURS),
+    )
+    db.add(row)
+    return NewSession(cookie, row)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)  # SQLite returns naive datetimes
+
+
+def session_user(db: Session, cookie: str | None) -> tuple[User, WebSession] | None:
+    if not cookie:
+        return None
+    row = db.get(WebSession, sha256(cookie))
+    if row is None or _aware(row.expires_at) <= utcnow():
+        return None
+    user = db.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    return user, row
+
+
+def end_session(db: Session, cookie: str | None) -> None:
+    if cookie:
+        row = db.get(WebSession, sha256(cookie))
+        if row is not None:
+            db.delete(row)
+
+
+def new_api_token(db: Session, user: User, name: str) -> str:
+    token = "cst_" + secrets.token_urlsafe(32)
+    db.add(ApiToken(user_id=user.id, name=name, token_hash=sha256(token)))
+    record_event(db, "token_created", user.username, None, name=name)
+    return token
+
+
+def token_user(db: Session, token: str) -> User | None:
+    row = db.scalar(select(ApiToken).where(ApiToken.token_hash == sha256(token), ~ApiToken.revoked))
+    if row is None:
+        return None
+    user = db.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    row.last_used_at = utcnow()
+    return user

@@ -1,0 +1,511 @@
+"""What the web app reads from the DuckDB warehouse: alerts, processes, organisation profiles, downloads.
+
+The server opens the warehouse read-only (attached as `wh`) inside an in-memory DuckDB that also holds `idx`:
+the alert index (every flagged result of each dataset's latest flag run, with the buyer, supplier, amount, date
+and risk score an inbox filters and sorts on) and the mirror of alert states from the app database. Queries run
+on per-thread cursors; nothing here writes the warehouse.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from clearsight.engine import DuckDBBackend
+from clearsight.flags.registry import indicator, indicators
+from clearsight.model import ALL_TABLES
+
+ALERT_STATUSES = ("new", "triaged", "dismissed", "in_case")
+
+# Columns of the inbox a user may sort on (name → SQL expression), and facets (name → column).
+SORTS = {
+    "risk": "risk",
+    "amount": "amount",
+    "date": "date",
+    "indicator": "indicator",
+    "buyer": "buyer_name",
+    "supplier": "supplier_name",
+}
+# Facets: parameter name → (column filtered on, column shown).
+FACETS = {
+    "indicator": ("indicator", "indicator"),
+    "status": ("status", "status"),
+    "buyer": ("buyer_id", "buyer_name"),
+    "supplier": ("supplier_id", "supplier_name"),
+    "dataset": ("dataset", "dataset"),
+}
+
+_ALERT_INDEX_SQL = """
+CREATE OR REPLACE TABLE idx.alert_index AS
+WITH latest AS (
+    SELECT dataset, arg_max(run_id, started_at) AS run_id FROM flag_runs GROUP BY dataset
+),
+awarded AS (
+    SELECT a.dataset, a.ocid, sum(a.value_amount) AS amount, min(a.date) AS award_date,
+           arg_min(s.supplier_id, s.position) AS supplier_id, arg_min(s.supplier_name, s.position) AS supplier_name
+    FROM awards a LEFT JOIN award_suppliers s USING (dataset, ocid, award_id, award_position)
+    WHERE coalesce(a.status, 'active') NOT IN ('cancelled', 'unsuccessful')
+    GROUP BY ALL
+),
+risk AS (
+    SELECT r.dataset, r.subject_type, r.subject_id, r.weighted_score
+    FROM risk_scores r JOIN latest USING (dataset, run_id)
+),
+names AS (
+    SELECT dataset, party_id, any_value(name) AS name FROM parties GROUP BY ALL
+)
+SELECT
+    substr(md5(f.dataset || '|' || f.indicator || '|' || f.subject_type || '|' || f.subject_id), 1, 24) AS alert_id,
+    f.dataset, f.run_id, f.indicator, f.subject_type, f.subject_id, f.ocid, f.value, f.threshold,
+    CAST(f.evidence AS VARCHAR) AS evidence,
+    coalesce(p.buyer_id, CASE WHEN f.subject_type IN ('buyer', 'procuring_entity') THEN f.subject_id END) AS buyer_id,
+    coalesce(p.buyer_name, CASE WHEN f.subject_type IN ('buyer', 'procuring_entity') THEN n.name END) AS buyer_name,
+    coalesce(w.supplier_id, CASE WHEN f.subject_type = 'tenderer' THEN f.subject_id END) AS supplier_id,
+    coalesce(w.supplier_name, CASE WHEN f.subject_type = 'tenderer' THEN n.name END) AS supplier_name,
+    coalesce(w.amount, p.tender_value_amount) AS amount,
+    CAST(coalesce(p.tender_period_start, w.award_date, p.release_date) AS DATE) AS date,
+    coalesce(rp.weighted_score, ro.weighted_score) AS risk,
+    p.title
+FROM flag_results f
+JOIN latest USING (dataset, run_id)
+LEFT JOIN processes p ON p.dataset = f.dataset AND p.ocid = f.ocid
+LEFT JOIN awarded w ON w.dataset = f.dataset AND w.ocid = f.ocid
+LEFT JOIN risk rp ON rp.dataset = f.dataset AND rp.subject_type = 'process' AND rp.subject_id = f.ocid
+LEFT JOIN risk ro ON ro.dataset = f.dataset AND ro.subject_type = f.subject_type AND ro.subject_id = f.subject_id
+    AND f.subject_type <> 'process'
+LEFT JOIN names n ON n.dataset = f.dataset AND n.party_id = f.subject_id AND f.subject_type <> 'process'
+WHERE f.status = 'flagged'
+"""
+
+
+def alert_key(dataset: str, indicator_code: str, subject_type: str, subject_id: str) -> str:
+    """The alert's id: stable across flag runs, so a decision on an alert survives re-running the flags."""
+    import hashlib
+
+    text = f"{dataset}|{indicator_code}|{subject_type}|{subject_id}"
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()[:24]
+
+
+@dataclass
+class AlertQuery:
+    """An inbox view: filters, sort, keyset cursor and page size."""
+
+    indicator: list[str] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)
+    dataset: str | None = None
+    buyer: str | None = None
+    supplier: str | None = None
+    risk_min: float | None = None
+    amount_min: float | None = None
+    amount_max: float | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    q: str | None = None
+    sort: str = "risk"
+    descending: bool = True
+    after: str | None = None  # keyset cursor from the previous page
+    limit: int = 50
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.indicator:
+            clauses.append(f"indicator IN ({', '.join('?' for _ in self.indicator)})")
+            params += self.indicator
+        if self.status:
+            clauses.append(f"status IN ({', '.join('?' for _ in self.status)})")
+            params += self.status
+        for column, value in (("dataset", self.dataset), ("buyer_id", self.buyer), ("supplier_id", self.supplier)):
+            if value:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        for expression, value in (
+            ("risk >= ?", self.risk_min),
+            ("amount >= ?", self.amount_min),
+            ("amount <= ?", self.amount_max),
+            ("date >= ?", self.date_from),
+            ("date <= ?", self.date_to),
+        ):
+            if value is not None:
+                clauses.append(expression)
+                params.append(value)
+        if self.q:
+            clauses.append("(title ILIKE ? OR buyer_name ILIKE ? OR supplier_name ILIKE ? OR subject_id = ?)")
+            like = f"%{self.q}%"
+            params += [like, like, like, self.q]
+        return (" AND ".join(clauses) or "TRUE"), params
+
+
+def _cursor_encode(value: Any, alert_id: str) -> str:
+    return json.dumps([value if not isinstance(value, dt.date) else value.isoformat(), alert_id])
+
+
+class Warehouse:
+    """Read-only access to the warehouse plus the in-memory alert index."""
+
+    def __init__(self, path: str | Path, memory_limit: str = "2GB") -> None:
+        self.path = str(path)
+        if not Path(self.path).exists() or self.path == ":memory:":
+            raise FileNotFoundError(f"no warehouse at {self.path}: run the ingest and `flags run` first")
+        # Make sure every canonical table exists (a warehouse with only registries has no awards table, …).
+        with DuckDBBackend(self.path, memory_limit=memory_limit) as backend:
+            backend.ensure_tables(ALL_TABLES)
+        self._root = duckdb.connect(":memory:", config={"memory_limit": memory_limit})
+        self._root.execute(f"ATTACH '{self.path.replace(chr(39), chr(39) * 2)}' AS wh (READ_ONLY)")
+        self._root.execute("ATTACH ':memory:' AS idx")
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self.refresh()
+
+    # --- connections -----------------------------------------------------------------------------------
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._root.cursor()
+            cursor.execute("USE wh")
+            cursor.execute("SET TimeZone = 'UTC'")
+            self._local.cursor = cursor
+        return cursor
+
+    def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        result = self.cursor().execute(sql, list(params) if params is not None else None)
+        names = [column[0] for column in result.description or []]
+        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+    def value(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        row = self.cursor().execute(sql, list(params) if params is not None else None).fetchone()
+        return row[0] if row else None
+
+    def close(self) -> None:
+        self._root.close()
+
+    # --- the alert index ---------------------------------------------------------------------------------
+    def refresh(self, states: Sequence[tuple[str, str]] = ()) -> None:
+        """(Re)build the alert index from the latest flag runs, and load the alert states from the app DB."""
+        with self._write_lock:
+            cursor = self._root.cursor()
+            cursor.execute("USE wh")
+            cursor.execute(_ALERT_INDEX_SQL)
+            cursor.execute("CREATE OR REPLACE TABLE idx.alert_state (alert_id VARCHAR PRIMARY KEY, status VARCHAR)")
+            cursor.execute("CREATE OR REPLACE TABLE idx.citizen_alerts AS SELECT * FROM idx.alert_index WHERE FALSE")
+            self._set_states(cursor, states)
+            self._rebuild_view(cursor)
+
+    def _rebuild_view(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        cursor.execute(
+            """CREATE OR REPLACE VIEW idx.alerts AS
+               SELECT a.*, coalesce(s.status, 'new') AS status
+               FROM (SELECT * FROM idx.alert_index UNION ALL SELECT * FROM idx.citizen_alerts) a
+               LEFT JOIN idx.alert_state s USING (alert_id)"""
+        )
+
+    @staticmethod
+    def _set_states(cursor: duckdb.DuckDBPyConnection, states: Sequence[tuple[str, str]]) -> None:
+        if states:
+            cursor.executemany(
+                "INSERT OR REPLACE INTO idx.alert_state VALUES (?, ?)", [list(state) for state in states]
+            )
+
+    def set_states(self, states: Sequence[tuple[str, str]]) -> None:
+        """Mirror alert states written to the app database (the app database is the source of truth)."""
+        with self._write_lock:
+            self._set_states(self._root.cursor(), states)
+
+    def add_citizen_alert(self, alert: dict[str, Any]) -> None:
+        with self._write_lock:
+            cursor = self._root.cursor()
+            cursor.execute("USE wh")
+            process = self.process(alert["dataset"], alert["ocid"]) or {}
+            cursor.execute(
+                """INSERT INTO idx.citizen_alerts BY NAME
+                   SELECT ? AS alert_id, ? AS dataset, 'citizen' AS run_id, 'CIT' AS indicator,
+                          'process' AS subject_type, ? AS subject_id, ? AS ocid, ? AS evidence,
+                          ? AS buyer_id, ? AS buyer_name, ? AS amount, ? AS title""",
+                [
+                    alert["id"],
+                    alert["dataset"],
+                    alert["ocid"],
+                    alert["ocid"],
+                    json.dumps({"concern": alert["text"]}),
+                    process.get("buyer_id"),
+                    process.get("buyer_name"),
+                    process.get("tender_value_amount"),
+                    process.get("title"),
+                ],
+            )
+
+    def alert_count(self) -> int:
+        return int(self.value("SELECT count(*) FROM idx.alerts"))
+
+    def alerts(self, query: AlertQuery) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the inbox and the cursor of the next page (None on the last page)."""
+        where, params = query.where()
+        column = SORTS.get(query.sort, "risk")
+        order = "DESC" if query.descending else "ASC"
+        comparison = "<" if query.descending else ">"
+        # NULLs sort last either way; the keyset compares (sort key is null, sort key, alert id).
+        key = f"({column} IS NULL)"
+        if query.after:
+            value, last_id = json.loads(query.after)
+            if value is None:
+                where += f" AND {key} AND alert_id {comparison} ?"
+                params.append(last_id)
+            else:
+                where += f" AND ({key} OR ({column}, alert_id) {comparison} (?, ?))"
+                params += [value, last_id]
+        rows = self.rows(
+            f"""SELECT alert_id, dataset, indicator, subject_type, subject_id, ocid, value, threshold, evidence,
+                       buyer_id, buyer_name, supplier_id, supplier_name, amount, date, risk, title, status
+                FROM idx.alerts WHERE {where}
+                ORDER BY {key}, {column} {order}, alert_id {order} LIMIT ?""",
+            [*params, query.limit + 1],
+        )
+        following = None
+        if len(rows) > query.limit:
+            rows = rows[: query.limit]
+            last = rows[-1]
+            following = _cursor_encode(last[column], last["alert_id"])
+        return rows, following
+
+    def facets(self, query: AlertQuery, top: int = 12) -> dict[str, list[tuple[str, str, int]]]:
+        """(value, label, count) per facet under the current filters; a facet ignores its own filter."""
+        result: dict[str, list[tuple[str, str, int]]] = {}
+        for facet, (column, label) in FACETS.items():
+            narrowed = AlertQuery(
+                **{**query.__dict__, "after": None, facet: [] if facet in ("indicator", "status") else None}
+            )
+            where, params = narrowed.where()
+            rows = (
+                self.cursor()
+                .execute(
+                    f"""SELECT {column}, any_value({label}), count(*) AS n FROM idx.alerts
+                    WHERE {where} AND {column} IS NOT NULL
+                    GROUP BY 1 ORDER BY n DESC, 1 LIMIT {int(top)}""",
+                    params,
+                )
+                .fetchall()
+            )
+            result[facet] = [(str(value), str(shown), int(count)) for value, shown, count in rows]
+        return result
+
+    def total(self, query: AlertQuery) -> int:
+        where, params = AlertQuery(**{**query.__dict__, "after": None}).where()
+        return int(self.value(f"SELECT count(*) FROM idx.alerts WHERE {where}", params))
+
+    def alert(self, alert_id: str) -> dict[str, Any] | None:
+        rows = self.rows("SELECT * FROM idx.alerts WHERE alert_id = ?", [alert_id])
+        if not rows:
+            return None
+        row = rows[0]
+        row["evidence"] = json.loads(row["evidence"]) if row["evidence"] else {}
+        row["explanation"] = explain(row)
+        return row
+
+    def related_alerts(self, row: dict[str, Any], limit: int = 20) -> list[dict[str, Any]]:
+        return self.rows(
+            """SELECT alert_id, indicator, subject_type, subject_id, ocid, title, status, risk FROM idx.alerts
+               WHERE alert_id <> ? AND dataset = ?
+                 AND ((? IS NOT NULL AND ocid = ?) OR (? IS NOT NULL AND buyer_id = ?)
+                      OR (? IS NOT NULL AND supplier_id = ?))
+               ORDER BY risk DESC NULLS LAST, alert_id LIMIT ?""",
+            [
+                row["alert_id"],
+                row["dataset"],
+                row["ocid"],
+                row["ocid"],
+                row["buyer_id"],
+                row["buyer_id"],
+                row["supplier_id"],
+                row["supplier_id"],
+                limit,
+            ],
+        )
+
+    # --- processes and organisations ---------------------------------------------------------------------
+    def datasets(self) -> list[str]:
+        return [row["dataset"] for row in self.rows("SELECT DISTINCT dataset FROM processes ORDER BY 1")]
+
+    def search_processes(self, q: str, limit: int = 50, after: str | None = None) -> list[dict[str, Any]]:
+        like = f"%{q}%"
+        return self.rows(
+            """SELECT dataset, ocid, title, buyer_id, buyer_name, procurement_method, tender_value_amount,
+                      tender_value_currency, CAST(tender_period_start AS DATE) AS date
+               FROM processes
+               WHERE (title ILIKE ? OR buyer_name ILIKE ? OR ocid = ?) AND (? IS NULL OR ocid > ?)
+               ORDER BY ocid LIMIT ?""",
+            [like, like, q, after, after, limit],
+        )
+
+    def search_organisations(self, q: str, limit: int = 50) -> list[dict[str, Any]]:
+        like = f"%{q}%"
+        return self.rows(
+            """SELECT dataset, party_id, any_value(name) AS name, count(DISTINCT ocid) AS processes,
+                      list_distinct(flatten(list(roles))) AS roles
+               FROM parties WHERE name ILIKE ? OR party_id = ?
+               GROUP BY dataset, party_id ORDER BY processes DESC, party_id LIMIT ?""",
+            [like, q, limit],
+        )
+
+    def process(self, dataset: str, ocid: str) -> dict[str, Any] | None:
+        rows = self.rows("SELECT * FROM processes WHERE dataset = ? AND ocid = ?", [dataset, ocid])
+        return rows[0] if rows else None
+
+    def process_details(self, dataset: str, ocid: str) -> dict[str, Any]:
+        keys = [dataset, ocid]
+        return {
+            "awards": self.rows(
+                """SELECT a.award_id, a.status, CAST(a.date AS DATE) AS date, a.value_amount, a.value_currency,
+                          s.supplier_id, s.supplier_name
+                   FROM awards a LEFT JOIN award_suppliers s USING (dataset, ocid, award_id, award_position)
+                   WHERE a.dataset = ? AND a.ocid = ? ORDER BY a.award_position, s.position""",
+                keys,
+            ),
+            "tenderers": self.rows(
+                "SELECT tenderer_id, tenderer_name FROM tenderers WHERE dataset = ? AND ocid = ? ORDER BY 1", keys
+            ),
+            "flags": [
+                {**row, "explanation": explain(row)}
+                for row in self.rows(
+                    """SELECT alert_id, indicator, subject_type, subject_id, value, threshold, evidence, status
+                       FROM idx.alerts WHERE dataset = ? AND ocid = ? ORDER BY indicator""",
+                    keys,
+                )
+            ],
+            "risk": self.rows(
+                """SELECT r.cri, r.weighted_score, r.components, r.flagged, r.rank FROM risk_scores r
+                   WHERE r.dataset = ? AND r.subject_type = 'process' AND r.subject_id = ?
+                     AND r.run_id = (SELECT arg_max(run_id, started_at) FROM flag_runs WHERE dataset = ?)""",
+                [dataset, ocid, dataset],
+            ),
+        }
+
+    def organisation(self, dataset: str, party_id: str) -> dict[str, Any] | None:
+        rows = self.rows(
+            """SELECT party_id, any_value(name) AS name, any_value(identifier_scheme) AS identifier_scheme,
+                      any_value(identifier_id) AS identifier_id, any_value(locality) AS locality,
+                      any_value(country_name) AS country_name, list_distinct(flatten(list(roles))) AS roles
+               FROM parties WHERE dataset = ? AND party_id = ? GROUP BY party_id""",
+            [dataset, party_id],
+        )
+        if not rows:
+            return None
+        profile = rows[0]
+        keys = [dataset, party_id]
+        profile["as_buyer"] = self.rows(
+            """SELECT strftime(date_trunc('month', coalesce(tender_period_start, release_date)), '%Y-%m') AS month,
+                      count(*) AS processes, sum(tender_value_amount) AS value,
+                      avg(CASE WHEN number_of_tenderers = 1 THEN 1.0 WHEN number_of_tenderers > 1 THEN 0.0 END)
+                          AS single_bid_share
+               FROM processes WHERE dataset = ? AND buyer_id = ? GROUP BY 1 ORDER BY 1""",
+            keys,
+        )
+        profile["as_supplier"] = self.rows(
+            """SELECT strftime(date_trunc('month', a.date), '%Y-%m') AS month, count(DISTINCT a.ocid) AS awards,
+                      sum(a.value_amount) AS value
+               FROM award_suppliers s JOIN awards a USING (dataset, ocid, award_id, award_position)
+               WHERE s.dataset = ? AND s.supplier_id = ? GROUP BY 1 ORDER BY 1""",
+            keys,
+        )
+        profile["flags"] = self.rows(
+            """SELECT indicator, count(*) AS alerts FROM idx.alerts
+               WHERE dataset = ? AND (buyer_id = ? OR supplier_id = ? OR subject_id = ?)
+               GROUP BY 1 ORDER BY 2 DESC, 1""",
+            [dataset, party_id, party_id, party_id],
+        )
+        profile["alerts"] = self.rows(
+            """SELECT alert_id, indicator, ocid, title, risk, status FROM idx.alerts
+               WHERE dataset = ? AND (buyer_id = ? OR supplier_id = ? OR subject_id = ?)
+               ORDER BY risk DESC NULLS LAST, alert_id LIMIT 50""",
+            [dataset, party_id, party_id, party_id],
+        )
+        return profile
+
+    # --- precision, change feed, downloads ---------------------------------------------------------------
+    def changes(self, after: str | None, limit: int = 100) -> list[dict[str, Any]]:
+        """Runs that changed the published data, oldest first, after a cursor (`finished_at|run_id` of the last)."""
+        stamp, run = ([*after.split("|", 1), ""])[:2] if after else ("", "")
+        return self.rows(
+            """SELECT * FROM (
+                   SELECT 'ingest' AS kind, run_id, dataset, CAST(finished_at AS VARCHAR) AS finished_at,
+                          processes_written AS changed FROM ingest_runs
+                   UNION ALL
+                   SELECT 'flags', run_id, dataset, CAST(finished_at AS VARCHAR),
+                          (SELECT count(*) FROM flag_results r WHERE r.run_id = f.run_id AND r.status = 'flagged')
+                   FROM flag_runs f)
+               WHERE finished_at IS NOT NULL AND (finished_at, run_id) > (?, ?) ORDER BY finished_at, run_id LIMIT ?""",
+            [stamp, run, limit],
+        )
+
+    def export(self, what: str, fmt: str, out: Path, dataset: str | None = None) -> None:
+        """Write a download (CSV or Parquet) with DuckDB's COPY: streamed, bounded memory."""
+        select = DOWNLOADS[what]
+        where = "WHERE dataset = ?" if dataset else ""
+        options = "(FORMAT parquet)" if fmt == "parquet" else "(FORMAT csv, HEADER)"
+        query = f"SELECT * FROM ({select}) {where}"
+        literal = str(out).replace("'", "''")
+        cursor = self.cursor()
+        cursor.execute(f"COPY ({query}) TO '{literal}' {options}", [dataset] if dataset else None)
+
+    def releases(self, dataset: str | None, ocid: str | None = None) -> Iterator[str]:
+        """The published releases (OCDS JSON) as JSON Lines, streamed in batches."""
+        clauses, params = [], []
+        if dataset:
+            clauses.append("dataset = ?")
+            params.append(dataset)
+        if ocid:
+            clauses.append("ocid = ?")
+            params.append(ocid)
+        where = " AND ".join(clauses) or "TRUE"
+        reader = (
+            self._root.cursor()
+            .execute("USE wh")
+            .execute(f"SELECT data FROM source_releases WHERE {where} ORDER BY ocid, release_date", params)
+        )
+        while batch := reader.fetchmany(2000):
+            for (data,) in batch:
+                yield data + "\n"
+
+
+DOWNLOADS = {
+    "processes": "SELECT * EXCLUDE (source_file, ingest_run_id) FROM processes",
+    "awards": """SELECT a.dataset, a.ocid, a.award_id, a.status, a.date, a.value_amount, a.value_currency,
+                        s.supplier_id, s.supplier_name
+                 FROM awards a LEFT JOIN award_suppliers s USING (dataset, ocid, award_id, award_position)""",
+    "flags": """SELECT f.* FROM flag_results f JOIN (SELECT dataset, arg_max(run_id, started_at) AS run_id
+                FROM flag_runs GROUP BY dataset) USING (dataset, run_id)
+                WHERE f.subject_type IN ('process', 'buyer', 'procuring_entity', 'tenderer')""",
+    "risk": """SELECT r.* FROM risk_scores r JOIN (SELECT dataset, arg_max(run_id, started_at) AS run_id
+               FROM flag_runs GROUP BY dataset) USING (dataset, run_id)""",
+}
+
+
+def explain(row: dict[str, Any]) -> str:
+    """The plain-language sentence of a flagged row (citizen concerns quote the concern)."""
+    evidence = row.get("evidence") or {}
+    if isinstance(evidence, str):
+        evidence = json.loads(evidence)
+    if row["indicator"] == "CIT":
+        return f"A member of the public reported a concern: “{evidence.get('concern', '')}”"
+    return indicator(row["indicator"]).explain(
+        row["subject_type"], row["subject_id"], row.get("value"), row.get("threshold"), evidence
+    )
+
+
+def indicator_catalogue() -> list[dict[str, Any]]:
+    return [
+        {
+            "code": item.code,
+            "title": item.title,
+            "summary": item.summary,
+            "subject_types": list(item.subject_types),
+            "source": item.source,
+        }
+        for item in indicators()
+    ]
