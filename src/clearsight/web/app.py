@@ -688,7 +688,7 @@ def create_app(settings: Settings) -> FastAPI:
         return page(request, actor, "admin.html", users=users, events=events)
 
     def case_out(db: Session, case: Any) -> dict[str, Any]:
-        names = dict(db.execute(select(User.id, User.username)).tuples().all())
+        names = dict(db.execute(select(User.id, User.username)).all())
         return {
             "id": case.id, "title": case.title, "status": case.status, "assignee": names.get(case.assignee_id),
             "created_by": names.get(case.created_by_id), "pending_status": case.pending_status,

@@ -229,7 +229,7 @@ class Workbench:
         return case
 
     def timeline(self, db: Session, case: Case) -> list[dict[str, Any]]:
-        names = dict(db.execute(select(User.id, User.username)).tuples().all())
+        names = dict(db.execute(select(User.id, User.username)).all())
         events = db.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
         return [
             {"at": e.at, "user": names.get(e.user_id), "kind": e.kind, "detail": e.detail, "ledger": e.ledger_index}

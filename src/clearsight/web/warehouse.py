@@ -33,6 +33,7 @@ SORTS = {
     "buyer": "buyer_name",
     "supplier": "supplier_name",
 }
+SORT_TYPES = {"risk": "DOUBLE", "amount": "DOUBLE", "date": "DATE"}  # others are VARCHAR
 # Facets: parameter name → (column filtered on, column shown).
 FACETS = {
     "indicator": ("indicator", "indicator"),
@@ -154,11 +155,21 @@ class Warehouse:
         self.path = str(path)
         if not Path(self.path).exists() or self.path == ":memory:":
             raise FileNotFoundError(f"no warehouse at {self.path}: run the ingest and `flags run` first")
-        # Make sure every canonical table exists (a warehouse with only registries has no awards table, …).
-        with DuckDBBackend(self.path, memory_limit=memory_limit) as backend:
-            backend.ensure_tables(ALL_TABLES)
         self._root = duckdb.connect(":memory:", config={"memory_limit": memory_limit})
-        self._root.execute(f"ATTACH '{self.path.replace(chr(39), chr(39) * 2)}' AS wh (READ_ONLY)")
+        attach = f"ATTACH '{self.path.replace(chr(39), chr(39) * 2)}' AS wh (READ_ONLY)"
+        self._root.execute(attach)
+        present = {
+            row[0]
+            for row in self._root.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh'"
+            ).fetchall()
+        }
+        if {table.name for table in ALL_TABLES} - present:
+            # A warehouse made by an older version, or holding only registries: add the missing (empty) tables.
+            self._root.execute("DETACH wh")
+            with DuckDBBackend(self.path, memory_limit=memory_limit) as backend:
+                backend.ensure_tables(ALL_TABLES)
+            self._root.execute(attach)
         self._root.execute("ATTACH ':memory:' AS idx")
         self._local = threading.local()
         self._write_lock = threading.Lock()
@@ -247,7 +258,9 @@ class Warehouse:
     def alerts(self, query: AlertQuery) -> tuple[list[dict[str, Any]], str | None]:
         """One page of the inbox and the cursor of the next page (None on the last page)."""
         where, params = query.where()
-        column = SORTS.get(query.sort, "risk")
+        if query.sort not in SORTS:
+            raise ValueError(f"cannot sort by {query.sort!r}")
+        column = SORTS[query.sort]
         order = "DESC" if query.descending else "ASC"
         comparison = "<" if query.descending else ">"
         # NULLs sort last either way; the keyset compares (sort key is null, sort key, alert id).
@@ -258,7 +271,8 @@ class Warehouse:
                 where += f" AND {key} AND alert_id {comparison} ?"
                 params.append(last_id)
             else:
-                where += f" AND ({key} OR ({column}, alert_id) {comparison} (?, ?))"
+                cast = SORT_TYPES.get(query.sort, "VARCHAR")
+                where += f" AND ({key} OR ({column}, alert_id) {comparison} (CAST(? AS {cast}), ?))"
                 params += [value, last_id]
         rows = self.rows(
             f"""SELECT alert_id, dataset, indicator, subject_type, subject_id, ocid, value, threshold, evidence,

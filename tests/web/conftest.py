@@ -1,0 +1,120 @@
+"""Fixtures for the web app: a small flagged warehouse, app databases (SQLite, PostgreSQL), users and clients."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from clearsight.cli import app as cli
+from clearsight.web import security
+from clearsight.web.app import Settings, create_app
+from clearsight.web.appdb import open_app_db
+from tests.conftest import postgres_schema
+
+PASSWORD = "correct horse battery"
+# user name → role; two of each working role so that object-level rules and four-eyes can be tested.
+USERS = {"ann": "analyst", "bob": "analyst", "sue": "supervisor", "sam": "supervisor", "ada": "admin"}
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture(scope="session")
+def web_warehouse(tmp_path_factory: pytest.TempPathFactory) -> str:
+    folder = tmp_path_factory.mktemp("web")
+    data = folder / "synthetic.jsonl"
+    db = str(folder / "w.duckdb")
+    runner = CliRunner()
+    for command in (
+        ["synth", "procurement", "-n", "600", "--seed", "5", "--out", str(data)],
+        ["--db", db, "ingest", "ocds", str(data), "-d", "syn"],
+        ["--db", db, "flags", "run", "-d", "syn"],
+    ):
+        result = runner.invoke(cli, command)
+        assert result.exit_code == 0, result.output
+    return db
+
+
+@dataclass
+class WebApp:
+    app: FastAPI
+    settings: Settings
+    tokens: dict[str, str]
+
+    def client(self, username: str | None = None) -> TestClient:
+        """A browser-like client (cookies, HTTPS so that Secure cookies are kept), logged in as `username`."""
+        client = TestClient(self.app, base_url="https://testserver")
+        if username is not None:
+            login(client, username)
+        return client
+
+    def api(self, username: str | None) -> TestClient:
+        """A script-like client: no cookies, the user's API token."""
+        client = TestClient(self.app, base_url="https://testserver")
+        if username is not None:
+            client.headers["Authorization"] = f"Bearer {self.tokens[username]}"
+        return client
+
+
+def csrf_of(html: str) -> str:
+    match = CSRF.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    token = csrf_of(client.get("/login").text)
+    response = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+    assert response.status_code == 200, response.text
+    return csrf_of(response.text)
+
+
+def make_web_app(warehouse: str, app_db: str, folder: Path) -> WebApp:
+    engine, sessions = open_app_db(app_db)
+    tokens = {}
+    with sessions() as db:
+        for username, role in USERS.items():
+            user = security.add_user(db, username, PASSWORD, role)
+            tokens[username] = security.new_api_token(db, user, "tests")
+        db.commit()
+    engine.dispose()
+    settings = Settings(warehouse=warehouse, app_db=app_db, ledger=str(folder / "ledger.sqlite"))
+    return WebApp(create_app(settings), settings, tokens)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield str(tmp_path / "app.sqlite")
+    else:
+        with postgres_schema() as url:
+            yield url
+
+
+@pytest.fixture
+def web(web_warehouse: str, tmp_path: Path) -> Iterator[WebApp]:
+    """The app on SQLite (the default), with the five users."""
+    made = make_web_app(web_warehouse, str(tmp_path / "app.sqlite"), tmp_path)
+    with TestClient(made.app):  # runs the lifespan
+        yield made
+
+
+@pytest.fixture
+def web_any_db(web_warehouse: str, app_db_url: str, tmp_path: Path) -> Iterator[WebApp]:
+    """The app on each supported app database (PostgreSQL when CI has started one)."""
+    made = make_web_app(web_warehouse, app_db_url, tmp_path)
+    yield made
+
+
+AlertIds = Callable[[WebApp, int], list[str]]
+
+
+def alert_ids(web: WebApp, count: int, **filters: str) -> list[str]:
+    response = web.api("ann").get("/api/v1/alerts", params={"limit": count, **filters})
+    assert response.status_code == 200, response.text
+    return [row["alert_id"] for row in response.json()["alerts"]]
