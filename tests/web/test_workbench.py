@@ -102,9 +102,7 @@ def test_triage_is_kept_and_survives_a_restart(web: WebApp, tmp_path) -> None:  
         settings=web.settings,
         tokens=web.tokens,
     )
-    states = {
-        alert: restarted.api("ann").get(f"/api/v1/alerts/{alert}").json()["status"] for alert in (first, second)
-    }
+    states = {alert: restarted.api("ann").get(f"/api/v1/alerts/{alert}").json()["status"] for alert in (first, second)}
     assert states == {first: "dismissed", second: "in_case"}
     # Triage cannot take an alert out of its case.
     assert ann.post(f"/api/v1/alerts/{second}/triage", json={"status": "new"}).status_code == 409
@@ -161,9 +159,9 @@ def test_alert_page_explains_and_links_related(web: WebApp) -> None:
     alert = ann.get("/api/v1/alerts", params={"indicator": "C001", "limit": 1}).json()["alerts"][0]
     detail = ann.get(f"/api/v1/alerts/{alert['alert_id']}").json()
     assert detail["explanation"] and "direct" in detail["explanation"]
-    assert all(
-        other["ocid"] == detail["ocid"] or other["alert_id"] for other in detail["related"]
-    ) and detail["related"]
+    assert (
+        all(other["ocid"] == detail["ocid"] or other["alert_id"] for other in detail["related"]) and detail["related"]
+    )
     page = web.client("ann").get(f"/alerts/{alert['alert_id']}")
     assert detail["explanation"] in page.text
     assert f"/processes/syn/{detail['ocid']}" in page.text

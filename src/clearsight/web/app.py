@@ -9,14 +9,14 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import pathlib
 import secrets
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, Form, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
@@ -52,7 +52,7 @@ from clearsight.web.warehouse import (
 )
 
 log = logging.getLogger("clearsight.web")
-HERE = Path(__file__).parent
+HERE = pathlib.Path(__file__).parent
 SESSION_COOKIE = "cs_session"
 VISITOR_COOKIE = "cs_visitor"
 LEVELS = {"public": 0, "analyst": 1, "supervisor": 2, "admin": 3}
@@ -144,6 +144,20 @@ class CaseOut(BaseModel):
 
 class Message(BaseModel):
     detail: str
+
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in every supported database
+CaseId = Annotated[int, Path(ge=1, le=MAX_ID)]
+ConcernId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+API_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Message, "description": "No or invalid API token"},
+    403: {"model": Message, "description": "The caller's role may not do this (or a CSRF token is missing)"},
+    404: {"model": Message, "description": "No such object, or one the caller may not see"},
+    409: {"model": Message, "description": "Not allowed in the object's current state"},
+    422: {"description": "Invalid input"},
+    429: {"model": Message, "description": "Too many requests: try again later"},
+}
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -500,7 +514,7 @@ def create_app(settings: Settings) -> FastAPI:
             raise NotFound(f"no download {what}.{fmt}")
         handle = tempfile.NamedTemporaryFile(suffix=f".{fmt}", delete=False)  # noqa: SIM115 — removed after sending
         handle.close()
-        path = Path(handle.name)
+        path = pathlib.Path(handle.name)
         warehouse.export(what, fmt, path, dataset)
         media = "text/csv" if fmt == "csv" else "application/vnd.apache.parquet"
         return FileResponse(
@@ -609,7 +623,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/cases/merge", include_in_schema=False)
     def merge_form(
-        actor: Analyst, db: Db, case_id: Annotated[int, Form()], alert_ids: Annotated[list[str], Form()]
+        actor: Analyst, db: Db, case_id: Annotated[int, Form(ge=1, le=MAX_ID)], alert_ids: Annotated[list[str], Form()]
     ) -> RedirectResponse:
         bench.add_alerts(db, actor.user, case_id, alert_ids)  # type: ignore[arg-type]
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
@@ -620,7 +634,7 @@ def create_app(settings: Settings) -> FastAPI:
         return page(request, actor, "cases.html", cases=rows)
 
     @app.get("/cases/{case_id}", response_class=HTMLResponse, include_in_schema=False)
-    def case_page(request: Request, actor: Analyst, db: Db, case_id: int) -> HTMLResponse:
+    def case_page(request: Request, actor: Analyst, db: Db, case_id: CaseId) -> HTMLResponse:
         case = bench.case(db, actor.user, case_id)  # type: ignore[arg-type]
         users = db.scalars(select(User).where(User.active).order_by(User.username)).all()
         return page(
@@ -631,7 +645,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/cases/{case_id}/transition", include_in_schema=False)
     def transition_form(
-        actor: Analyst, db: Db, case_id: int, to: Annotated[str, Form(max_length=20)],
+        actor: Analyst, db: Db, case_id: CaseId, to: Annotated[str, Form(max_length=20)],
         reason: Annotated[str | None, Form(max_length=20)] = None,
     ) -> RedirectResponse:  # fmt: skip
         bench.transition(db, actor.user, case_id, to, reason or None)  # type: ignore[arg-type]
@@ -639,21 +653,21 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/cases/{case_id}/approval", include_in_schema=False)
     def approval_form(
-        actor: Analyst, db: Db, case_id: int, decision: Annotated[str, Form(max_length=10)]
+        actor: Analyst, db: Db, case_id: CaseId, decision: Annotated[str, Form(max_length=10)]
     ) -> RedirectResponse:
         bench.decide_closure(db, actor.user, case_id, decision == "approve")  # type: ignore[arg-type]
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
     @app.post("/cases/{case_id}/assign", include_in_schema=False)
     def assign_form(
-        actor: Analyst, db: Db, case_id: int, assignee: Annotated[str, Form(max_length=80)]
+        actor: Analyst, db: Db, case_id: CaseId, assignee: Annotated[str, Form(max_length=80)]
     ) -> RedirectResponse:
         bench.assign(db, actor.user, case_id, assignee)  # type: ignore[arg-type]
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
     @app.post("/cases/{case_id}/notes", include_in_schema=False)
     def note_form(
-        actor: Analyst, db: Db, case_id: int, text: Annotated[str, Form(max_length=20_000)]
+        actor: Analyst, db: Db, case_id: CaseId, text: Annotated[str, Form(max_length=20_000)]
     ) -> RedirectResponse:
         bench.add_note(db, actor.user, case_id, text)  # type: ignore[arg-type]
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
@@ -676,7 +690,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/concerns/{concern_id}/moderation", include_in_schema=False)
     def moderate_form(
-        actor: Supervisor, db: Db, concern_id: int, decision: Annotated[str, Form(max_length=10)]
+        actor: Supervisor, db: Db, concern_id: ConcernId, decision: Annotated[str, Form(max_length=10)]
     ) -> RedirectResponse:
         bench.moderate(db, actor.user, concern_id, decision == "accept")  # type: ignore[arg-type]
         return RedirectResponse("/concerns", status_code=303)
@@ -698,9 +712,13 @@ def create_app(settings: Settings) -> FastAPI:
         }  # fmt: skip
 
     # --- JSON API: public ---------------------------------------------------------------------------------------
-    api = "/api/v1"
+    def api_get(path: str, **options: Any) -> Any:
+        return app.get(f"/api/v1{path}", responses=API_ERRORS, **options)
 
-    @app.get(f"{api}/processes", tags=["public"], summary="Search contracting processes")
+    def api_post(path: str, **options: Any) -> Any:
+        return app.post(f"/api/v1{path}", responses=API_ERRORS, **options)
+
+    @api_get("/processes", tags=["public"], summary="Search contracting processes")
     def api_processes(
         q: Annotated[str, Query(max_length=200)] = "",
         after: Annotated[str | None, Query(max_length=400)] = None,
@@ -709,7 +727,7 @@ def create_app(settings: Settings) -> FastAPI:
         rows = warehouse.search_processes(q.strip(), limit, after)
         return {"processes": rows, "next": rows[-1]["ocid"] if len(rows) == limit else None}
 
-    @app.get(f"{api}/processes/{{dataset}}/{{ocid}}", tags=["public"], summary="A process with its flags")
+    @api_get("/processes/{dataset}/{ocid}", tags=["public"], summary="A process with its flags")
     def api_process(dataset: str, ocid: str) -> dict[str, Any]:
         process = warehouse.process(dataset, ocid)
         if process is None:
@@ -718,11 +736,11 @@ def create_app(settings: Settings) -> FastAPI:
         flags = [{k: row[k] for k in ("indicator", "value", "threshold", "explanation")} for row in details["flags"]]
         return {"process": process, "awards": details["awards"], "flags": flags, "risk": details["risk"]}
 
-    @app.get(f"{api}/organisations", tags=["public"], summary="Search buyers and suppliers")
+    @api_get("/organisations", tags=["public"], summary="Search buyers and suppliers")
     def api_organisations(q: Annotated[str, Query(max_length=200)] = "") -> dict[str, Any]:
         return {"organisations": warehouse.search_organisations(q.strip(), 50) if q.strip() else []}
 
-    @app.get(f"{api}/organisations/{{dataset}}/{{party_id}}", tags=["public"], summary="An organisation's profile")
+    @api_get("/organisations/{dataset}/{party_id}", tags=["public"], summary="An organisation's profile")
     def api_organisation(dataset: str, party_id: str) -> dict[str, Any]:
         profile = warehouse.organisation(dataset, party_id)
         if profile is None:
@@ -730,11 +748,11 @@ def create_app(settings: Settings) -> FastAPI:
         profile.pop("alerts")
         return profile
 
-    @app.get(f"{api}/indicators", tags=["public"], summary="The red flags and what they measure")
+    @api_get("/indicators", tags=["public"], summary="The red flags and what they measure")
     def api_indicators() -> list[dict[str, Any]]:
         return indicator_catalogue()
 
-    @app.get(f"{api}/changes", tags=["public"], summary="Change feed: ingest and flag runs, oldest first")
+    @api_get("/changes", tags=["public"], summary="Change feed: ingest and flag runs, oldest first")
     def api_changes(
         after: Annotated[str | None, Query(max_length=200)] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -743,16 +761,15 @@ def create_app(settings: Settings) -> FastAPI:
         cursor = f"{rows[-1]['finished_at']}|{rows[-1]['run_id']}" if rows else after
         return {"changes": rows, "next": cursor}
 
-    @app.post(
-        f"{api}/concerns", tags=["public"], summary="Report a concern about a process (moderated)", status_code=202,
-        responses={404: {"model": Message}, 429: {"model": Message}},
+    @api_post(
+        "/concerns", tags=["public"], summary="Report a concern about a process (moderated)", status_code=202
     )  # fmt: skip
     def api_concern(request: Request, actor: ActorDep, db: Db, concern: ConcernIn) -> dict[str, Any]:
         row = submit_concern(request, db, concern)
         return {"id": row.id, "status": row.status}
 
     # --- JSON API: workbench --------------------------------------------------------------------------------------
-    @app.get(f"{api}/alerts", tags=["workbench"], summary="The alert inbox: filters, sort, facets, keyset pages")
+    @api_get("/alerts", tags=["workbench"], summary="The alert inbox: filters, sort, facets, keyset pages")
     def api_alerts(actor: Analyst, query: QueryDep, facets: bool = False) -> dict[str, Any]:
         rows, following = warehouse.alerts(query)
         result: dict[str, Any] = {"alerts": rows, "next": following, "total": warehouse.total(query)}
@@ -760,29 +777,29 @@ def create_app(settings: Settings) -> FastAPI:
             result["facets"] = warehouse.facets(query)
         return result
 
-    @app.get(f"{api}/alerts/{{alert_id}}", tags=["workbench"], summary="An alert with its explanation")
+    @api_get("/alerts/{alert_id}", tags=["workbench"], summary="An alert with its explanation")
     def api_alert(actor: Analyst, alert_id: str) -> dict[str, Any]:
         row = warehouse.alert(alert_id)
         if row is None:
             raise NotFound(f"no alert {alert_id}")
         return {**row, "related": warehouse.related_alerts(row)}
 
-    @app.post(f"{api}/alerts/{{alert_id}}/triage", tags=["workbench"], summary="Triage an alert")
+    @api_post("/alerts/{alert_id}/triage", tags=["workbench"], summary="Triage an alert")
     def api_triage(actor: Analyst, db: Db, alert_id: str, body: TriageIn) -> dict[str, Any]:
         row = bench.triage(db, actor.user, alert_id, body.status)  # type: ignore[arg-type]
         return {"id": row.id, "status": row.status}
 
-    @app.get(f"{api}/cases", tags=["workbench"], summary="Cases the caller may see")
+    @api_get("/cases", tags=["workbench"], summary="Cases the caller may see")
     def api_cases(actor: Analyst, db: Db) -> list[CaseOut]:
         return [CaseOut(**case_out(db, c)) for c in db.scalars(bench.visible_cases(actor.user).limit(1000))]  # type: ignore[arg-type]
 
-    @app.post(f"{api}/cases", tags=["workbench"], summary="Open a case from alerts", status_code=201)
+    @api_post("/cases", tags=["workbench"], summary="Open a case from alerts", status_code=201)
     def api_create_case(actor: Analyst, db: Db, body: CaseIn) -> CaseOut:
         case = bench.create_case(db, actor.user, body.title, body.alert_ids)  # type: ignore[arg-type]
         return CaseOut(**case_out(db, case))
 
-    @app.get(f"{api}/cases/{{case_id}}", tags=["workbench"], summary="A case with its alerts and timeline")
-    def api_case(actor: Analyst, db: Db, case_id: int) -> dict[str, Any]:
+    @api_get("/cases/{case_id}", tags=["workbench"], summary="A case with its alerts and timeline")
+    def api_case(actor: Analyst, db: Db, case_id: CaseId) -> dict[str, Any]:
         case = bench.case(db, actor.user, case_id)  # type: ignore[arg-type]
         return {
             **case_out(db, case),
@@ -790,32 +807,32 @@ def create_app(settings: Settings) -> FastAPI:
             "timeline": bench.timeline(db, case),
         }
 
-    @app.post(f"{api}/cases/{{case_id}}/alerts", tags=["workbench"], summary="Merge alerts into a case")
-    def api_merge(actor: Analyst, db: Db, case_id: int, body: AlertIdsIn) -> CaseOut:
+    @api_post("/cases/{case_id}/alerts", tags=["workbench"], summary="Merge alerts into a case")
+    def api_merge(actor: Analyst, db: Db, case_id: CaseId, body: AlertIdsIn) -> CaseOut:
         return CaseOut(**case_out(db, bench.add_alerts(db, actor.user, case_id, body.alert_ids)))  # type: ignore[arg-type]
 
-    @app.post(f"{api}/cases/{{case_id}}/transition", tags=["workbench"], summary="Move a case (closing asks approval)")
-    def api_transition(actor: Analyst, db: Db, case_id: int, body: TransitionIn) -> CaseOut:
+    @api_post("/cases/{case_id}/transition", tags=["workbench"], summary="Move a case (closing asks approval)")
+    def api_transition(actor: Analyst, db: Db, case_id: CaseId, body: TransitionIn) -> CaseOut:
         return CaseOut(**case_out(db, bench.transition(db, actor.user, case_id, body.to, body.reason)))  # type: ignore[arg-type]
 
-    @app.post(f"{api}/cases/{{case_id}}/approval", tags=["workbench"], summary="Approve or reject a closure")
-    def api_approval(actor: Analyst, db: Db, case_id: int, body: ApprovalIn) -> CaseOut:
+    @api_post("/cases/{case_id}/approval", tags=["workbench"], summary="Approve or reject a closure")
+    def api_approval(actor: Analyst, db: Db, case_id: CaseId, body: ApprovalIn) -> CaseOut:
         return CaseOut(**case_out(db, bench.decide_closure(db, actor.user, case_id, body.approve)))  # type: ignore[arg-type]
 
-    @app.post(f"{api}/cases/{{case_id}}/assign", tags=["workbench"], summary="Assign a case (supervisors)")
-    def api_assign(actor: Analyst, db: Db, case_id: int, body: AssignIn) -> CaseOut:
+    @api_post("/cases/{case_id}/assign", tags=["workbench"], summary="Assign a case (supervisors)")
+    def api_assign(actor: Analyst, db: Db, case_id: CaseId, body: AssignIn) -> CaseOut:
         return CaseOut(**case_out(db, bench.assign(db, actor.user, case_id, body.assignee)))  # type: ignore[arg-type]
 
-    @app.post(f"{api}/cases/{{case_id}}/notes", tags=["workbench"], summary="Add a note", status_code=201)
-    def api_note(actor: Analyst, db: Db, case_id: int, body: NoteIn) -> dict[str, Any]:
+    @api_post("/cases/{case_id}/notes", tags=["workbench"], summary="Add a note", status_code=201)
+    def api_note(actor: Analyst, db: Db, case_id: CaseId, body: NoteIn) -> dict[str, Any]:
         note = bench.add_note(db, actor.user, case_id, body.text)  # type: ignore[arg-type]
         return {"id": note.id}
 
-    @app.get(f"{api}/stats/precision", tags=["workbench"], summary="Per-indicator precision from closed cases")
+    @api_get("/stats/precision", tags=["workbench"], summary="Per-indicator precision from closed cases")
     def api_precision(actor: Analyst, db: Db) -> list[dict[str, Any]]:
         return bench.precision(db)
 
-    @app.get(f"{api}/concerns", tags=["workbench"], summary="Citizens' concerns (supervisors)")
+    @api_get("/concerns", tags=["workbench"], summary="Citizens' concerns (supervisors)")
     def api_concerns(actor: Supervisor, db: Db) -> list[dict[str, Any]]:
         rows = db.scalars(select(Concern).order_by(Concern.id.desc()).limit(500)).all()
         return [
@@ -823,8 +840,8 @@ def create_app(settings: Settings) -> FastAPI:
             for c in rows
         ]
 
-    @app.post(f"{api}/concerns/{{concern_id}}/moderation", tags=["workbench"], summary="Accept or reject a concern")
-    def api_moderate(actor: Supervisor, db: Db, concern_id: int, body: ModerationIn) -> dict[str, Any]:
+    @api_post("/concerns/{concern_id}/moderation", tags=["workbench"], summary="Accept or reject a concern")
+    def api_moderate(actor: Supervisor, db: Db, concern_id: ConcernId, body: ModerationIn) -> dict[str, Any]:
         concern = bench.moderate(db, actor.user, concern_id, body.accept)  # type: ignore[arg-type]
         return {"id": concern.id, "status": concern.status, "alert_id": concern.alert_id}
 
