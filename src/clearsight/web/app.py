@@ -321,9 +321,13 @@ def create_app(settings: Settings) -> FastAPI:
             response.headers["Cache-Control"] = "no-store"
         return response
 
-    @app.get("/static/style.css", include_in_schema=False)
-    def style() -> FileResponse:
-        return FileResponse(HERE / "static" / "style.css", media_type="text/css")
+    static_types = {"style.css": "text/css", "favicon.svg": "image/svg+xml"}
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> FileResponse:
+        if name not in static_types:
+            raise NotFound(f"no file {name}")
+        return FileResponse(HERE / "static" / name, media_type=static_types[name])
 
     # --- login ------------------------------------------------------------------------------------------------
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
