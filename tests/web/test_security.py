@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from clearsight.web.app import create_app
 from clearsight.web.appdb import SecurityEvent, User, WebSession, open_app_db
 from tests.web.conftest import PASSWORD, WebApp, alert_ids, csrf_of, login
 
@@ -294,3 +295,8 @@ def test_concerns_are_rate_limited_and_moderated_into_alerts(web: WebApp) -> Non
     inbox = web.api("ann").get("/api/v1/alerts", params={"indicator": "CIT"}).json()
     assert inbox["total"] == 1
     assert sue.post(f"/api/v1/concerns/{pending[0]['id']}/moderation", json={"accept": True}).status_code == 409
+    # In a case, and still there after a restart.
+    web.api("ann").post("/api/v1/cases", json={"title": "citizen", "alert_ids": [decided["alert_id"]]})
+    restarted = WebApp(create_app(web.settings), web.settings, web.tokens)
+    again = restarted.api("ann").get(f"/api/v1/alerts/{decided['alert_id']}").json()
+    assert (again["indicator"], again["status"]) == ("CIT", "in_case")

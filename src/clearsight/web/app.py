@@ -203,7 +203,21 @@ def create_app(settings: Settings) -> FastAPI:
     def client_of(request: Request) -> str:
         return security.client_key(settings.secret, request.client.host if request.client else None)
 
-    async def actor_of(request: Request, db: Db) -> Actor:
+    async def sent_csrf(request: Request) -> str | None:
+        """The CSRF token a state-changing request sent (header or form field). Async, because reading the form
+        awaits the body; it touches no database, so that the event loop never waits for a connection."""
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return None
+        sent = request.headers.get("x-csrf-token")
+        if sent is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
+            value = (await request.form()).get("csrf_token")
+            sent = value if isinstance(value, str) else None
+        return sent
+
+    def actor_of(request: Request, db: Db, sent: Annotated[str | None, Depends(sent_csrf)]) -> Actor:
+        # A plain function: FastAPI runs it in the thread pool, where waiting for the database is harmless.
         authorization = request.headers.get("authorization", "")
         if authorization.lower().startswith("bearer "):
             user = security.token_user(db, authorization[7:].strip())
@@ -224,21 +238,14 @@ def create_app(settings: Settings) -> FastAPI:
                 request.state.visitor = visitor
             actor = Actor(None, "anonymous", csrf=security.csrf_token(settings.secret, visitor))
         if request.method not in ("GET", "HEAD", "OPTIONS"):
-            await check_csrf(request, db, actor)
+            check_csrf(request, db, actor, sent)
         return actor
 
-    async def check_csrf(request: Request, db: Db, actor: Actor) -> None:
+    def check_csrf(request: Request, db: Session, actor: Actor, sent: str | None) -> None:
         # Cookie-authenticated requests and every HTML form need the token; anonymous JSON calls carry no
         # ambient authority (no cookie is trusted) and need none.
         if actor.via == "anonymous" and request.url.path.startswith("/api/"):
             return
-        sent = request.headers.get("x-csrf-token")
-        if sent is None and request.headers.get("content-type", "").startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")
-        ):
-            form = await request.form()
-            value = form.get("csrf_token")
-            sent = value if isinstance(value, str) else None
         expected = actor.csrf if actor.via == "session" or request.cookies.get(VISITOR_COOKIE) else None
         if not expected or not sent or not secrets.compare_digest(expected, sent):
             security.record_event(

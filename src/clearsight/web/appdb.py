@@ -178,7 +178,10 @@ def database_url(location: str) -> str:
 def make_engine(location: str) -> Engine:
     url = database_url(location)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # As many connections as server threads may want at once (the default pool of 15 ran dry under 20 users).
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20, max_overflow=40
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -188,7 +191,7 @@ def make_engine(location: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30)
 
 
 def migrate(engine: Engine) -> None:

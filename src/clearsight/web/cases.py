@@ -297,6 +297,8 @@ class Workbench:
         states = [(row.id, row.status) for row in db.scalars(select(Alert).where(Alert.status != "new"))]
         self.warehouse.refresh(states)
         for concern in db.scalars(select(Concern).where(Concern.status == "accepted")):
+            alert = db.get(Alert, concern.alert_id)
             self.warehouse.add_citizen_alert(
-                {"id": concern.alert_id, "dataset": concern.dataset, "ocid": concern.ocid, "text": concern.text}
+                {"id": concern.alert_id, "dataset": concern.dataset, "ocid": concern.ocid, "text": concern.text},
+                status=alert.status if alert else "new",
             )

@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -23,6 +24,8 @@ from clearsight.flags.registry import indicator, indicators
 from clearsight.model import ALL_TABLES
 
 ALERT_STATUSES = ("new", "triaged", "dismissed", "in_case")
+CACHE_ENTRIES = 2000  # inbox facets and counts, per filter set and alert-state version
+_T = TypeVar("_T")
 
 # Columns of the inbox a user may sort on (name → SQL expression), and facets (name → column).
 SORTS = {
@@ -44,7 +47,7 @@ FACETS = {
 }
 
 _ALERT_INDEX_SQL = """
-CREATE OR REPLACE TABLE idx.alert_index AS
+CREATE OR REPLACE TABLE idx.alerts AS
 WITH latest AS (
     SELECT dataset, arg_max(run_id, started_at) AS run_id FROM flag_runs GROUP BY dataset
 ),
@@ -73,7 +76,8 @@ SELECT
     coalesce(w.amount, p.tender_value_amount) AS amount,
     CAST(coalesce(p.tender_period_start, w.award_date, p.release_date) AS DATE) AS date,
     coalesce(rp.weighted_score, ro.weighted_score) AS risk,
-    p.title
+    p.title,
+    'new' AS status
 FROM flag_results f
 JOIN latest USING (dataset, run_id)
 LEFT JOIN processes p ON p.dataset = f.dataset AND p.ocid = f.ocid
@@ -83,7 +87,45 @@ LEFT JOIN risk ro ON ro.dataset = f.dataset AND ro.subject_type = f.subject_type
     AND f.subject_type <> 'process'
 LEFT JOIN names n ON n.dataset = f.dataset AND n.party_id = f.subject_id AND f.subject_type <> 'process'
 WHERE f.status = 'flagged'
+ORDER BY risk DESC NULLS LAST, alert_id DESC
 """
+
+# Per-organisation summaries for profile pages and organisation search, built once at start (the warehouse is
+# read-only while the server runs) so that a profile is a handful of index lookups, not scans of every process.
+_ORGANISATION_SQL = (
+    """CREATE OR REPLACE TABLE idx.organisations AS
+       SELECT dataset, party_id, any_value(name) AS name, any_value(identifier_scheme) AS identifier_scheme,
+              any_value(identifier_id) AS identifier_id, any_value(locality) AS locality,
+              any_value(country_name) AS country_name, list_distinct(flatten(list(roles))) AS roles,
+              count(DISTINCT ocid) AS processes
+       FROM parties GROUP BY dataset, party_id""",
+    """CREATE OR REPLACE TABLE idx.buyer_months AS
+       SELECT dataset, buyer_id AS party_id,
+              strftime(date_trunc('month', coalesce(tender_period_start, release_date)), '%Y-%m') AS month,
+              count(*) AS processes, sum(tender_value_amount) AS value,
+              avg(CASE WHEN number_of_tenderers = 1 THEN 1.0 WHEN number_of_tenderers > 1 THEN 0.0 END)
+                  AS single_bid_share
+       FROM processes WHERE buyer_id IS NOT NULL GROUP BY ALL""",
+    """CREATE OR REPLACE TABLE idx.supplier_months AS
+       SELECT s.dataset, s.supplier_id AS party_id, strftime(date_trunc('month', a.date), '%Y-%m') AS month,
+              count(DISTINCT a.ocid) AS awards, sum(a.value_amount) AS value
+       FROM award_suppliers s JOIN awards a USING (dataset, ocid, award_id, award_position)
+       WHERE s.supplier_id IS NOT NULL GROUP BY ALL""",
+)
+_INDEXES = (
+    "CREATE INDEX alerts_id ON idx.alerts (alert_id)",
+    "CREATE INDEX alerts_ocid ON idx.alerts (ocid)",
+    "CREATE INDEX alerts_buyer ON idx.alerts (buyer_id)",
+    "CREATE INDEX alerts_supplier ON idx.alerts (supplier_id)",
+    "CREATE INDEX alerts_subject ON idx.alerts (subject_id)",
+    "CREATE INDEX organisations_party ON idx.organisations (party_id)",
+    "CREATE INDEX buyer_months_party ON idx.buyer_months (party_id)",
+    "CREATE INDEX supplier_months_party ON idx.supplier_months (party_id)",
+)
+_ALERT_COLUMNS = (
+    "alert_id, dataset, run_id, indicator, subject_type, subject_id, ocid, value, threshold, evidence, buyer_id, "
+    "buyer_name, supplier_id, supplier_name, amount, date, risk, title, status"
+)
 
 
 def alert_key(dataset: str, indicator_code: str, subject_type: str, subject_id: str) -> str:
@@ -144,6 +186,15 @@ class AlertQuery:
         return (" AND ".join(clauses) or "TRUE"), params
 
 
+def _filters(query: AlertQuery) -> tuple[Any, ...]:
+    """The filter part of an inbox query, hashable (a cache key)."""
+    return tuple(
+        tuple(value) if isinstance(value, list) else value
+        for name, value in sorted(query.__dict__.items())
+        if name not in ("after", "limit", "sort", "descending")
+    )
+
+
 def _cursor_encode(value: Any, alert_id: str) -> str:
     return json.dumps([value if not isinstance(value, dt.date) else value.isoformat(), alert_id])
 
@@ -173,6 +224,9 @@ class Warehouse:
         self._root.execute("ATTACH ':memory:' AS idx")
         self._local = threading.local()
         self._write_lock = threading.Lock()
+        self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self.version = 0
         self.refresh()
 
     # --- connections -----------------------------------------------------------------------------------
@@ -199,58 +253,63 @@ class Warehouse:
 
     # --- the alert index ---------------------------------------------------------------------------------
     def refresh(self, states: Sequence[tuple[str, str]] = ()) -> None:
-        """(Re)build the alert index from the latest flag runs, and load the alert states from the app DB."""
+        """(Re)build the alert index and organisation summaries; apply alert states from the app database."""
         with self._write_lock:
             cursor = self._root.cursor()
             cursor.execute("USE wh")
             cursor.execute(_ALERT_INDEX_SQL)
-            cursor.execute("CREATE OR REPLACE TABLE idx.alert_state (alert_id VARCHAR PRIMARY KEY, status VARCHAR)")
-            cursor.execute("CREATE OR REPLACE TABLE idx.citizen_alerts AS SELECT * FROM idx.alert_index WHERE FALSE")
+            for statement in _ORGANISATION_SQL:
+                cursor.execute(statement)
+            for statement in _INDEXES:
+                cursor.execute(statement)
             self._set_states(cursor, states)
-            self._rebuild_view(cursor)
-
-    def _rebuild_view(self, cursor: duckdb.DuckDBPyConnection) -> None:
-        cursor.execute(
-            """CREATE OR REPLACE VIEW idx.alerts AS
-               SELECT a.*, coalesce(s.status, 'new') AS status
-               FROM (SELECT * FROM idx.alert_index UNION ALL SELECT * FROM idx.citizen_alerts) a
-               LEFT JOIN idx.alert_state s USING (alert_id)"""
-        )
+            self.version += 1
 
     @staticmethod
     def _set_states(cursor: duckdb.DuckDBPyConnection, states: Sequence[tuple[str, str]]) -> None:
         if states:
             cursor.executemany(
-                "INSERT OR REPLACE INTO idx.alert_state VALUES (?, ?)", [list(state) for state in states]
+                "UPDATE idx.alerts SET status = ? WHERE alert_id = ?", [[status, alert] for alert, status in states]
             )
 
     def set_states(self, states: Sequence[tuple[str, str]]) -> None:
         """Mirror alert states written to the app database (the app database is the source of truth)."""
+        if not states:
+            return
         with self._write_lock:
             self._set_states(self._root.cursor(), states)
+            self.version += 1
 
-    def add_citizen_alert(self, alert: dict[str, Any]) -> None:
+    def add_citizen_alert(self, alert: dict[str, Any], status: str = "new") -> None:
+        process = self.process(alert["dataset"], alert["ocid"]) or {}
         with self._write_lock:
-            cursor = self._root.cursor()
-            cursor.execute("USE wh")
-            process = self.process(alert["dataset"], alert["ocid"]) or {}
-            cursor.execute(
-                """INSERT INTO idx.citizen_alerts BY NAME
-                   SELECT ? AS alert_id, ? AS dataset, 'citizen' AS run_id, 'CIT' AS indicator,
-                          'process' AS subject_type, ? AS subject_id, ? AS ocid, ? AS evidence,
-                          ? AS buyer_id, ? AS buyer_name, ? AS amount, ? AS title""",
+            self._root.cursor().execute(
+                f"""INSERT INTO idx.alerts ({_ALERT_COLUMNS})
+                    VALUES (?, ?, 'citizen', 'CIT', 'process', ?, ?, NULL, NULL, ?, ?, ?, NULL, NULL, ?, ?, NULL,
+                            ?, ?)""",
                 [
-                    alert["id"],
-                    alert["dataset"],
-                    alert["ocid"],
-                    alert["ocid"],
-                    json.dumps({"concern": alert["text"]}),
-                    process.get("buyer_id"),
-                    process.get("buyer_name"),
+                    alert["id"], alert["dataset"], alert["ocid"], alert["ocid"],
+                    json.dumps({"concern": alert["text"]}), process.get("buyer_id"), process.get("buyer_name"),
                     process.get("tender_value_amount"),
-                    process.get("title"),
+                    process["tender_period_start"].date() if process.get("tender_period_start") else None,
+                    process.get("title"), status,
                 ],
-            )
+            )  # fmt: skip
+            self.version += 1
+
+    def cached(self, key: tuple[Any, ...], compute: Callable[[], _T]) -> _T:
+        """A result for this key at the current alert-state version (any triage or new alert invalidates)."""
+        full = (self.version, *key)
+        with self._cache_lock:
+            if full in self._cache:
+                self._cache.move_to_end(full)
+                return self._cache[full]  # type: ignore[no-any-return]
+        result = compute()
+        with self._cache_lock:
+            self._cache[full] = result
+            while len(self._cache) > CACHE_ENTRIES:
+                self._cache.popitem(last=False)
+        return result
 
     def alert_count(self) -> int:
         return int(self.value("SELECT count(*) FROM idx.alerts"))
@@ -290,6 +349,9 @@ class Warehouse:
 
     def facets(self, query: AlertQuery, top: int = 12) -> dict[str, list[tuple[str, str, int]]]:
         """(value, label, count) per facet under the current filters; a facet ignores its own filter."""
+        return self.cached(("facets", _filters(query), top), lambda: self._facets(query, top))
+
+    def _facets(self, query: AlertQuery, top: int) -> dict[str, list[tuple[str, str, int]]]:
         result: dict[str, list[tuple[str, str, int]]] = {}
         for facet, (column, label) in FACETS.items():
             narrowed = AlertQuery(
@@ -311,7 +373,10 @@ class Warehouse:
 
     def total(self, query: AlertQuery) -> int:
         where, params = AlertQuery(**{**query.__dict__, "after": None}).where()
-        return int(self.value(f"SELECT count(*) FROM idx.alerts WHERE {where}", params))
+        return self.cached(
+            ("total", _filters(query)),
+            lambda: int(self.value(f"SELECT count(*) FROM idx.alerts WHERE {where}", params)),
+        )
 
     def alert(self, alert_id: str) -> dict[str, Any] | None:
         rows = self.rows("SELECT * FROM idx.alerts WHERE alert_id = ?", [alert_id])
@@ -323,23 +388,20 @@ class Warehouse:
         return row
 
     def related_alerts(self, row: dict[str, Any], limit: int = 20) -> list[dict[str, Any]]:
+        """Other alerts on the same process, buyer or supplier (each an index lookup)."""
+        parts, params = [], []
+        for column in ("ocid", "buyer_id", "supplier_id"):
+            if row.get(column) is not None:
+                parts.append(
+                    f"SELECT alert_id, indicator, subject_type, subject_id, ocid, title, status, risk FROM idx.alerts "
+                    f"WHERE {column} = ? AND dataset = ? AND alert_id <> ?"
+                )
+                params += [row[column], row["dataset"], row["alert_id"]]
+        if not parts:
+            return []
         return self.rows(
-            """SELECT alert_id, indicator, subject_type, subject_id, ocid, title, status, risk FROM idx.alerts
-               WHERE alert_id <> ? AND dataset = ?
-                 AND ((? IS NOT NULL AND ocid = ?) OR (? IS NOT NULL AND buyer_id = ?)
-                      OR (? IS NOT NULL AND supplier_id = ?))
-               ORDER BY risk DESC NULLS LAST, alert_id LIMIT ?""",
-            [
-                row["alert_id"],
-                row["dataset"],
-                row["ocid"],
-                row["ocid"],
-                row["buyer_id"],
-                row["buyer_id"],
-                row["supplier_id"],
-                row["supplier_id"],
-                limit,
-            ],
+            f"SELECT DISTINCT * FROM ({' UNION ALL '.join(parts)}) ORDER BY risk DESC NULLS LAST, alert_id LIMIT ?",
+            [*params, limit],
         )
 
     # --- processes and organisations ---------------------------------------------------------------------
@@ -360,10 +422,8 @@ class Warehouse:
     def search_organisations(self, q: str, limit: int = 50) -> list[dict[str, Any]]:
         like = f"%{q}%"
         return self.rows(
-            """SELECT dataset, party_id, any_value(name) AS name, count(DISTINCT ocid) AS processes,
-                      list_distinct(flatten(list(roles))) AS roles
-               FROM parties WHERE name ILIKE ? OR party_id = ?
-               GROUP BY dataset, party_id ORDER BY processes DESC, party_id LIMIT ?""",
+            """SELECT dataset, party_id, name, processes, roles FROM idx.organisations
+               WHERE name ILIKE ? OR party_id = ? ORDER BY processes DESC, party_id LIMIT ?""",
             [like, q, limit],
         )
 
@@ -388,8 +448,8 @@ class Warehouse:
                 {**row, "explanation": explain(row)}
                 for row in self.rows(
                     """SELECT alert_id, indicator, subject_type, subject_id, value, threshold, evidence, status
-                       FROM idx.alerts WHERE dataset = ? AND ocid = ? ORDER BY indicator""",
-                    keys,
+                       FROM idx.alerts WHERE ocid = ? AND dataset = ? ORDER BY indicator""",
+                    [ocid, dataset],
                 )
             ],
             "risk": self.rows(
@@ -402,42 +462,33 @@ class Warehouse:
 
     def organisation(self, dataset: str, party_id: str) -> dict[str, Any] | None:
         rows = self.rows(
-            """SELECT party_id, any_value(name) AS name, any_value(identifier_scheme) AS identifier_scheme,
-                      any_value(identifier_id) AS identifier_id, any_value(locality) AS locality,
-                      any_value(country_name) AS country_name, list_distinct(flatten(list(roles))) AS roles
-               FROM parties WHERE dataset = ? AND party_id = ? GROUP BY party_id""",
-            [dataset, party_id],
+            """SELECT party_id, name, identifier_scheme, identifier_id, locality, country_name, roles, processes
+               FROM idx.organisations WHERE party_id = ? AND dataset = ?""",
+            [party_id, dataset],
         )
         if not rows:
             return None
         profile = rows[0]
-        keys = [dataset, party_id]
+        keys = [party_id, dataset]
         profile["as_buyer"] = self.rows(
-            """SELECT strftime(date_trunc('month', coalesce(tender_period_start, release_date)), '%Y-%m') AS month,
-                      count(*) AS processes, sum(tender_value_amount) AS value,
-                      avg(CASE WHEN number_of_tenderers = 1 THEN 1.0 WHEN number_of_tenderers > 1 THEN 0.0 END)
-                          AS single_bid_share
-               FROM processes WHERE dataset = ? AND buyer_id = ? GROUP BY 1 ORDER BY 1""",
+            """SELECT month, processes, value, single_bid_share FROM idx.buyer_months
+               WHERE party_id = ? AND dataset = ? ORDER BY month""",
             keys,
         )
         profile["as_supplier"] = self.rows(
-            """SELECT strftime(date_trunc('month', a.date), '%Y-%m') AS month, count(DISTINCT a.ocid) AS awards,
-                      sum(a.value_amount) AS value
-               FROM award_suppliers s JOIN awards a USING (dataset, ocid, award_id, award_position)
-               WHERE s.dataset = ? AND s.supplier_id = ? GROUP BY 1 ORDER BY 1""",
+            "SELECT month, awards, value FROM idx.supplier_months WHERE party_id = ? AND dataset = ? ORDER BY month",
             keys,
         )
+        mine = " UNION ".join(
+            f"SELECT alert_id, indicator, ocid, title, risk, status FROM idx.alerts WHERE {column} = ? AND dataset = ?"
+            for column in ("buyer_id", "supplier_id", "subject_id")
+        )
+        params = keys * 3
         profile["flags"] = self.rows(
-            """SELECT indicator, count(*) AS alerts FROM idx.alerts
-               WHERE dataset = ? AND (buyer_id = ? OR supplier_id = ? OR subject_id = ?)
-               GROUP BY 1 ORDER BY 2 DESC, 1""",
-            [dataset, party_id, party_id, party_id],
+            f"SELECT indicator, count(*) AS alerts FROM ({mine}) GROUP BY 1 ORDER BY 2 DESC, 1", params
         )
         profile["alerts"] = self.rows(
-            """SELECT alert_id, indicator, ocid, title, risk, status FROM idx.alerts
-               WHERE dataset = ? AND (buyer_id = ? OR supplier_id = ? OR subject_id = ?)
-               ORDER BY risk DESC NULLS LAST, alert_id LIMIT 50""",
-            [dataset, party_id, party_id, party_id],
+            f"SELECT * FROM ({mine}) ORDER BY risk DESC NULLS LAST, alert_id LIMIT 50", params
         )
         return profile
 
