@@ -191,6 +191,7 @@ def main() -> None:
                 time.sleep(0.2)
         console.print(f"server ready in {time.perf_counter() - started:.1f} s (alert index built at start)")
         buyers = max(10, args.processes // 500)
+        words = ["road", "hospital", "school", "software", "fuel", "medicines", "bridge", "uniforms", "cleaning"]
         scenarios = {
             "baseline: stylesheet": ["/static/style.css"],
             "inbox (default view)": ["/inbox"],
@@ -199,7 +200,12 @@ def main() -> None:
                 for code, n in (("03", 2), ("18", 5), ("28", 1), ("58", 7))
             ],
             "inbox page 50 (keyset)": ["/inbox?sort=date"],
-            "search": [f"/search?q={word}" for word in ("hospital", "road", "Supplier 12", "fuel", "bridge")],
+            # Every request a filter never seen before: no cached facets, counts or pages.
+            "inbox, new filter each time": [
+                f"/inbox?amount_min={1000 + 7 * n}&sort={('amount', 'date', 'risk')[n % 3]}" for n in range(100_000)
+            ],
+            "search": [f"/search?q={word}" for word in ("hospital", "road", "supply buyer 12", "fuel", "bridge")],
+            "search, new words each time": [f"/search?q={words[n % 9]}+{n % 2000}" for n in range(100_000)],
             "buyer profile": [f"/organisations/bench/GOV-{n:05d}" for n in range(0, buyers, max(1, buyers // 50))],
             "process page": [f"/processes/bench/ocds-bench-{n:08d}" for n in range(0, args.processes, 9973)],
         }
@@ -222,12 +228,21 @@ def main() -> None:
             )  # fmt: skip
             console.print(f"  {name}: p95 {1000 * p95:.0f} ms")
         console.print(table)
+        rss = _rss_mb(server.pid)
+        console.print(f"server resident memory at the end: {rss:,.0f} MB (memory limit of the engine: 1 GB)")
     finally:
         server.send_signal(signal.SIGINT)
         try:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 async def _prime_cursor(base: str, scenarios: dict[str, list[str]]) -> None:

@@ -51,9 +51,10 @@ def test_organisation_profile_has_charts(web: WebApp) -> None:
     assert page.text.count("<svg") >= 3  # spending, competition, flags
     assert "Spending over time" in page.text and "Competition" in page.text
     profile = web.api(None).get(f"/api/v1/organisations/syn/{buyer}").json()
-    assert sum(month["processes"] for month in profile["as_buyer"]) == _warehouse(
-        web, f"SELECT count(*) FROM processes WHERE buyer_id = '{buyer}'"
-    )[0][0]
+    assert (
+        sum(month["processes"] for month in profile["as_buyer"])
+        == _warehouse(web, f"SELECT count(*) FROM processes WHERE buyer_id = '{buyer}'")[0][0]
+    )
     assert "alerts" not in profile  # alert states are for auditors
 
 
@@ -96,3 +97,28 @@ def test_flag_pages_and_catalogue(web: WebApp) -> None:
     assert "R003" in public.get("/flags").text
     assert public.get("/flags/R003").status_code == 200
     assert public.get("/flags/X999").status_code == 404
+
+
+def test_search_matches_word_prefixes_and_pages_by_ocid(web: WebApp) -> None:
+    public = web.api(None)
+    expected = [
+        ocid
+        for (ocid,) in _warehouse(
+            web,
+            """SELECT ocid FROM processes WHERE regexp_matches(lower(title || ' ' || buyer_name), '(^|[^a-z0-9])minis')
+               AND regexp_matches(lower(title || ' ' || buyer_name), '(^|[^a-z0-9])defen') ORDER BY ocid""",
+        )
+    ]
+    assert len(expected) > 60
+    seen: list[str] = []
+    after = None
+    while True:
+        params = {"q": "Minis DEFEN", "limit": 50, **({"after": after} if after else {})}
+        page = public.get("/api/v1/processes", params=params).json()
+        seen += [row["ocid"] for row in page["processes"]]
+        after = page["next"]
+        if after is None:
+            break
+    assert seen == expected
+    assert public.get("/api/v1/processes", params={"q": expected[0]}).json()["processes"][0]["ocid"] == expected[0]
+    assert public.get("/api/v1/processes", params={"q": "zzzqqq"}).json()["processes"] == []

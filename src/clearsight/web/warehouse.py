@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
@@ -106,6 +108,30 @@ _ORGANISATION_SQL = (
               avg(CASE WHEN number_of_tenderers = 1 THEN 1.0 WHEN number_of_tenderers > 1 THEN 0.0 END)
                   AS single_bid_share
        FROM processes WHERE buyer_id IS NOT NULL GROUP BY ALL""",
+    # Process pages: the warehouse's string keys defeat DuckDB's zone maps (OCIDs share their first bytes), so a
+    # lookup by ocid scans the table; the index keeps what a page needs, indexed by ocid (processes by rowid).
+    """CREATE OR REPLACE TABLE idx.process_rows AS
+       SELECT row_number() OVER (ORDER BY dataset, ocid) AS pid, dataset, ocid, rowid AS row, title, buyer_id,
+              buyer_name, procurement_method, tender_value_amount, tender_value_currency,
+              CAST(tender_period_start AS DATE) AS date
+       FROM processes ORDER BY pid""",
+    # Search: every word of a title and buyer name with the process's number (pid, in ocid order), sorted by word
+    # so that a word-prefix lookup reads a few row groups, and the hits' cards are a range of pids.
+    """CREATE OR REPLACE TABLE idx.words AS
+       SELECT DISTINCT word, pid FROM (
+           SELECT pid, unnest(regexp_split_to_array(lower(coalesce(title, '') || ' ' || coalesce(buyer_name, '')),
+                                                    '[^[:alnum:]]+')) AS word
+           FROM idx.process_rows)
+       WHERE word <> '' ORDER BY word, pid""",
+    """CREATE OR REPLACE TABLE idx.process_awards AS
+       SELECT a.dataset, a.ocid, a.award_position, s.position, a.award_id, a.status, CAST(a.date AS DATE) AS date,
+              a.value_amount, a.value_currency, s.supplier_id, s.supplier_name
+       FROM awards a LEFT JOIN award_suppliers s USING (dataset, ocid, award_id, award_position)""",
+    "CREATE OR REPLACE TABLE idx.process_tenderers AS SELECT dataset, ocid, tenderer_id, tenderer_name FROM tenderers",
+    """CREATE OR REPLACE TABLE idx.risk AS
+       SELECT r.dataset, r.subject_type, r.subject_id, r.cri, r.weighted_score, r.components, r.flagged, r.rank
+       FROM risk_scores r JOIN (SELECT dataset, arg_max(run_id, started_at) AS run_id FROM flag_runs GROUP BY dataset)
+           USING (dataset, run_id)""",
     """CREATE OR REPLACE TABLE idx.supplier_months AS
        SELECT s.dataset, s.supplier_id AS party_id, strftime(date_trunc('month', a.date), '%Y-%m') AS month,
               count(DISTINCT a.ocid) AS awards, sum(a.value_amount) AS value
@@ -121,6 +147,10 @@ _INDEXES = (
     "CREATE INDEX organisations_party ON idx.organisations (party_id)",
     "CREATE INDEX buyer_months_party ON idx.buyer_months (party_id)",
     "CREATE INDEX supplier_months_party ON idx.supplier_months (party_id)",
+    "CREATE INDEX process_rows_ocid ON idx.process_rows (ocid)",
+    "CREATE INDEX process_awards_ocid ON idx.process_awards (ocid)",
+    "CREATE INDEX process_tenderers_ocid ON idx.process_tenderers (ocid)",
+    "CREATE INDEX risk_subject ON idx.risk (subject_id)",
 )
 _ALERT_COLUMNS = (
     "alert_id, dataset, run_id, indicator, subject_type, subject_id, ocid, value, threshold, evidence, buyer_id, "
@@ -221,7 +251,11 @@ class Warehouse:
             with DuckDBBackend(self.path, memory_limit=memory_limit) as backend:
                 backend.ensure_tables(ALL_TABLES)
             self._root.execute(attach)
-        self._root.execute("ATTACH ':memory:' AS idx")
+        # The alert index lives in a scratch file, not in memory, so that it respects the memory limit at any size.
+        self._scratch = tempfile.TemporaryDirectory(prefix="clearsight-web-")
+        scratch = Path(self._scratch.name)
+        self._root.execute(f"SET temp_directory = '{scratch / 'spill'}'")
+        self._root.execute(f"ATTACH '{scratch / 'index.duckdb'}' AS idx")
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
@@ -250,6 +284,7 @@ class Warehouse:
 
     def close(self) -> None:
         self._root.close()
+        self._scratch.cleanup()
 
     # --- the alert index ---------------------------------------------------------------------------------
     def refresh(self, states: Sequence[tuple[str, str]] = ()) -> None:
@@ -316,6 +351,11 @@ class Warehouse:
 
     def alerts(self, query: AlertQuery) -> tuple[list[dict[str, Any]], str | None]:
         """One page of the inbox and the cursor of the next page (None on the last page)."""
+        key = ("page", _filters(query), query.sort, query.descending, query.after, query.limit)
+        rows, following = self.cached(key, lambda: self._alerts(query))
+        return [dict(row) for row in rows], following  # copies: callers may add fields
+
+    def _alerts(self, query: AlertQuery) -> tuple[list[dict[str, Any]], str | None]:
         where, params = query.where()
         if query.sort not in SORTS:
             raise ValueError(f"cannot sort by {query.sort!r}")
@@ -337,7 +377,7 @@ class Warehouse:
             f"""SELECT alert_id, dataset, indicator, subject_type, subject_id, ocid, value, threshold, evidence,
                        buyer_id, buyer_name, supplier_id, supplier_name, amount, date, risk, title, status
                 FROM idx.alerts WHERE {where}
-                ORDER BY {key}, {column} {order}, alert_id {order} LIMIT ?""",
+                ORDER BY {column} {order} NULLS LAST, alert_id {order} LIMIT ?""",
             [*params, query.limit + 1],
         )
         following = None
@@ -409,14 +449,39 @@ class Warehouse:
         return [row["dataset"] for row in self.rows("SELECT DISTINCT dataset FROM processes ORDER BY 1")]
 
     def search_processes(self, q: str, limit: int = 50, after: str | None = None) -> list[dict[str, Any]]:
-        like = f"%{q}%"
+        return self.cached(("search", q, limit, after), lambda: self._search_processes(q, limit, after))
+
+    def _search_processes(self, q: str, limit: int, after: str | None) -> list[dict[str, Any]]:
+        """Processes whose title or buyer has words starting with each word of `q` (or whose ocid is `q`), by ocid;
+        all processes when `q` is empty. `after` is the last ocid of the previous page."""
+        words = re.findall(r"[^\W_]+", q.lower())[:5]
+        hits = " INTERSECT ".join("SELECT pid FROM idx.words WHERE word >= ? AND word < ?" for _ in words)
+        params: list[Any] = [bound for word in words for bound in (word, word + "\U0010ffff")]
+        if not q.strip():
+            source = "SELECT pid FROM idx.process_rows"  # no query: browse every process in ocid order
+        else:
+            source = f"{hits} UNION " if hits else ""
+            source += "SELECT pid FROM idx.process_rows WHERE ocid = ?"
+            params.append(q)
+        start = 0
+        if after:
+            start = self.value("SELECT pid FROM idx.process_rows WHERE ocid = ? ORDER BY pid LIMIT 1", [after]) or 0
+        pids = [
+            pid
+            for (pid,) in self.cursor()
+            .execute(
+                f"SELECT pid FROM ({source}) WHERE pid > ? ORDER BY pid LIMIT ?",
+                [*params, start, limit],
+            )
+            .fetchall()
+        ]
+        if not pids:
+            return []
         return self.rows(
-            """SELECT dataset, ocid, title, buyer_id, buyer_name, procurement_method, tender_value_amount,
-                      tender_value_currency, CAST(tender_period_start AS DATE) AS date
-               FROM processes
-               WHERE (title ILIKE ? OR buyer_name ILIKE ? OR ocid = ?) AND (? IS NULL OR ocid > ?)
-               ORDER BY ocid LIMIT ?""",
-            [like, like, q, after, after, limit],
+            f"""SELECT dataset, ocid, title, buyer_id, buyer_name, procurement_method, tender_value_amount,
+                       tender_value_currency, date FROM idx.process_rows
+                WHERE pid BETWEEN ? AND ? AND pid IN ({", ".join("?" for _ in pids)}) ORDER BY pid""",
+            [pids[0], pids[-1], *pids],
         )
 
     def search_organisations(self, q: str, limit: int = 50) -> list[dict[str, Any]]:
@@ -428,39 +493,45 @@ class Warehouse:
         )
 
     def process(self, dataset: str, ocid: str) -> dict[str, Any] | None:
-        rows = self.rows("SELECT * FROM processes WHERE dataset = ? AND ocid = ?", [dataset, ocid])
+        located = self.value("SELECT row FROM idx.process_rows WHERE ocid = ? AND dataset = ?", [ocid, dataset])
+        if located is None:
+            return None
+        rows = self.rows("SELECT * FROM processes WHERE rowid = ?", [located])
         return rows[0] if rows else None
 
     def process_details(self, dataset: str, ocid: str) -> dict[str, Any]:
-        keys = [dataset, ocid]
+        keys = [ocid, dataset]
         return {
             "awards": self.rows(
-                """SELECT a.award_id, a.status, CAST(a.date AS DATE) AS date, a.value_amount, a.value_currency,
-                          s.supplier_id, s.supplier_name
-                   FROM awards a LEFT JOIN award_suppliers s USING (dataset, ocid, award_id, award_position)
-                   WHERE a.dataset = ? AND a.ocid = ? ORDER BY a.award_position, s.position""",
+                """SELECT award_id, status, date, value_amount, value_currency, supplier_id, supplier_name
+                   FROM idx.process_awards WHERE ocid = ? AND dataset = ? ORDER BY award_position, position""",
                 keys,
             ),
             "tenderers": self.rows(
-                "SELECT tenderer_id, tenderer_name FROM tenderers WHERE dataset = ? AND ocid = ? ORDER BY 1", keys
+                """SELECT tenderer_id, tenderer_name FROM idx.process_tenderers WHERE ocid = ? AND dataset = ?
+                   ORDER BY 1""",
+                keys,
             ),
             "flags": [
                 {**row, "explanation": explain(row)}
                 for row in self.rows(
                     """SELECT alert_id, indicator, subject_type, subject_id, value, threshold, evidence, status
                        FROM idx.alerts WHERE ocid = ? AND dataset = ? ORDER BY indicator""",
-                    [ocid, dataset],
+                    keys,
                 )
             ],
             "risk": self.rows(
-                """SELECT r.cri, r.weighted_score, r.components, r.flagged, r.rank FROM risk_scores r
-                   WHERE r.dataset = ? AND r.subject_type = 'process' AND r.subject_id = ?
-                     AND r.run_id = (SELECT arg_max(run_id, started_at) FROM flag_runs WHERE dataset = ?)""",
-                [dataset, ocid, dataset],
+                """SELECT cri, weighted_score, components, flagged, rank FROM idx.risk
+                   WHERE subject_id = ? AND dataset = ? AND subject_type = 'process'""",
+                keys,
             ),
         }
 
     def organisation(self, dataset: str, party_id: str) -> dict[str, Any] | None:
+        found = self.cached(("organisation", dataset, party_id), lambda: self._organisation(dataset, party_id))
+        return dict(found) if found is not None else None  # a copy: callers may change it
+
+    def _organisation(self, dataset: str, party_id: str) -> dict[str, Any] | None:
         rows = self.rows(
             """SELECT party_id, name, identifier_scheme, identifier_id, locality, country_name, roles, processes
                FROM idx.organisations WHERE party_id = ? AND dataset = ?""",
@@ -483,13 +554,14 @@ class Warehouse:
             f"SELECT alert_id, indicator, ocid, title, risk, status FROM idx.alerts WHERE {column} = ? AND dataset = ?"
             for column in ("buyer_id", "supplier_id", "subject_id")
         )
-        params = keys * 3
-        profile["flags"] = self.rows(
-            f"SELECT indicator, count(*) AS alerts FROM ({mine}) GROUP BY 1 ORDER BY 2 DESC, 1", params
-        )
-        profile["alerts"] = self.rows(
-            f"SELECT * FROM ({mine}) ORDER BY risk DESC NULLS LAST, alert_id LIMIT 50", params
-        )
+        alerts = self.rows(f"SELECT * FROM ({mine}) ORDER BY risk DESC NULLS LAST, alert_id", keys * 3)
+        counts: dict[str, int] = {}
+        for alert in alerts:
+            counts[alert["indicator"]] = counts.get(alert["indicator"], 0) + 1
+        profile["flags"] = [
+            {"indicator": code, "alerts": n} for code, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        ]
+        profile["alerts"] = alerts[:50]
         return profile
 
     # --- precision, change feed, downloads ---------------------------------------------------------------
