@@ -177,8 +177,8 @@ def main() -> None:
     server_log = (OUT / "serve.log").open("w")
     server = subprocess.Popen(
         # httpx, unlike a browser, keeps Secure cookies only over HTTPS: plain cookies on loopback.
-        [*common, "serve", "--port", str(port), "--host", "127.0.0.1", "--insecure-cookies"], env=environment, stdout=server_log,
-        stderr=subprocess.STDOUT, text=True,
+        [*common, "serve", "--port", str(port), "--host", "127.0.0.1", "--insecure-cookies"],
+        env=environment, stdout=server_log, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
         while True:
