@@ -12,9 +12,9 @@ import logging
 import pathlib
 import secrets
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
@@ -52,6 +52,7 @@ from clearsight.web.warehouse import (
 )
 
 log = logging.getLogger("clearsight.web")
+_F = TypeVar("_F", bound=Callable[..., Any])
 HERE = pathlib.Path(__file__).parent
 SESSION_COOKIE = "cs_session"
 VISITOR_COOKIE = "cs_visitor"
@@ -84,6 +85,13 @@ class Actor:
 
     def at_least(self, role: str) -> bool:
         return LEVELS[self.role] >= LEVELS[role]
+
+    @property
+    def staff(self) -> User:
+        """The logged-in user of a workbench handler (its role dependency has refused anonymous callers)."""
+        if self.user is None:
+            raise Unauthenticated("log in first")
+        return self.user
 
 
 class Unauthenticated(Exception):
@@ -160,6 +168,112 @@ API_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _state(request: Request) -> Any:
+    return request.app.state
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    with _state(request).sessions() as db:
+        yield db
+
+
+Db = Annotated[Session, Depends(db_session)]
+
+
+def _client_of(request: Request) -> str:
+    """A keyed hash of the client's address (rate limits, security events)."""
+    return security.client_key(_state(request).settings.secret, request.client.host if request.client else None)
+
+
+async def sent_csrf(request: Request) -> str | None:
+    """The CSRF token a state-changing request sent (header or form field). Async, because reading the form
+    awaits the body; it touches no database, so that the event loop never waits for a connection."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return None
+    sent = request.headers.get("x-csrf-token")
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        value = (await request.form()).get("csrf_token")
+        sent = value if isinstance(value, str) else None
+    return sent
+
+
+def actor_of(request: Request, db: Db, sent: Annotated[str | None, Depends(sent_csrf)]) -> Actor:
+    """Who is asking. A plain function: FastAPI runs it in the thread pool, where waiting for the database is
+    harmless (on the event loop, a wait for a pooled connection stalled every request)."""
+    settings: Settings = _state(request).settings
+    authorization = request.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        user = security.token_user(db, authorization[7:].strip())
+        if user is None:
+            security.record_event(db, "bad_token", None, _client_of(request), path=request.url.path)
+            db.commit()
+            raise Unauthenticated("invalid API token")
+        db.commit()
+        return Actor(user, "token", csrf="")
+    found = security.session_user(db, request.cookies.get(SESSION_COOKIE))
+    if found is not None:
+        user, row = found
+        actor = Actor(user, "session", csrf=row.csrf_token, session_id=row.id)
+    else:
+        visitor = request.cookies.get(VISITOR_COOKIE) or getattr(request.state, "visitor", None)
+        if not visitor:
+            visitor = secrets.token_urlsafe(18)
+            request.state.visitor = visitor
+        actor = Actor(None, "anonymous", csrf=security.csrf_token(settings.secret, visitor))
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        _check_csrf(request, db, actor, sent)
+    return actor
+
+
+def _check_csrf(request: Request, db: Session, actor: Actor, sent: str | None) -> None:
+    # Cookie-authenticated requests and every HTML form need the token; anonymous JSON calls carry no ambient
+    # authority (no cookie is trusted) and need none.
+    if actor.via == "anonymous" and request.url.path.startswith("/api/"):
+        return
+    expected = actor.csrf if actor.via == "session" or request.cookies.get(VISITOR_COOKIE) else None
+    if not expected or not sent or not secrets.compare_digest(expected, sent):
+        security.record_event(
+            db, "csrf_rejected", actor.user.username if actor.user else None, _client_of(request),
+            path=request.url.path,
+        )  # fmt: skip
+        db.commit()
+        raise HTTPException(403, "missing or wrong CSRF token: reload the page and try again")
+
+
+ActorDep = Annotated[Actor, Depends(actor_of)]
+
+
+def _require(actor: Actor, request: Request, db: Session, role: str) -> Actor:
+    if actor.user is None:
+        raise Unauthenticated("log in first")
+    if not actor.at_least(role):
+        security.record_event(
+            db, "access_denied", actor.user.username, _client_of(request), path=request.url.path, needs=role
+        )
+        db.commit()
+        raise Forbidden(f"this needs the {role} role")
+    return actor
+
+
+def require_analyst(actor: ActorDep, request: Request, db: Db) -> Actor:
+    return _require(actor, request, db, "analyst")
+
+
+def require_supervisor(actor: ActorDep, request: Request, db: Db) -> Actor:
+    return _require(actor, request, db, "supervisor")
+
+
+def require_admin(actor: ActorDep, request: Request, db: Db) -> Actor:
+    return _require(actor, request, db, "admin")
+
+
+Analyst = Annotated[Actor, Depends(require_analyst)]
+Supervisor = Annotated[Actor, Depends(require_supervisor)]
+Admin = Annotated[Actor, Depends(require_admin)]
+
+
 def create_app(settings: Settings) -> FastAPI:
     engine, make_session = open_app_db(settings.app_db)
     warehouse = Warehouse(settings.warehouse, memory_limit=settings.memory_limit)
@@ -193,87 +307,8 @@ def create_app(settings: Settings) -> FastAPI:
     templates.env.filters["pct"] = lambda v: "" if v is None else f"{100 * v:.0f}%"
     templates.env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, default=str, ensure_ascii=False)
 
-    # --- plumbing -----------------------------------------------------------------------------------------
-    def db_session() -> Iterator[Session]:
-        with make_session() as db:
-            yield db
-
-    Db = Annotated[Session, Depends(db_session)]
-
     def client_of(request: Request) -> str:
-        return security.client_key(settings.secret, request.client.host if request.client else None)
-
-    async def sent_csrf(request: Request) -> str | None:
-        """The CSRF token a state-changing request sent (header or form field). Async, because reading the form
-        awaits the body; it touches no database, so that the event loop never waits for a connection."""
-        if request.method in ("GET", "HEAD", "OPTIONS"):
-            return None
-        sent = request.headers.get("x-csrf-token")
-        if sent is None and request.headers.get("content-type", "").startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")
-        ):
-            value = (await request.form()).get("csrf_token")
-            sent = value if isinstance(value, str) else None
-        return sent
-
-    def actor_of(request: Request, db: Db, sent: Annotated[str | None, Depends(sent_csrf)]) -> Actor:
-        # A plain function: FastAPI runs it in the thread pool, where waiting for the database is harmless.
-        authorization = request.headers.get("authorization", "")
-        if authorization.lower().startswith("bearer "):
-            user = security.token_user(db, authorization[7:].strip())
-            if user is None:
-                security.record_event(db, "bad_token", None, client_of(request), path=request.url.path)
-                db.commit()
-                raise Unauthenticated("invalid API token")
-            db.commit()
-            return Actor(user, "token", csrf="")
-        found = security.session_user(db, request.cookies.get(SESSION_COOKIE))
-        if found is not None:
-            user, row = found
-            actor = Actor(user, "session", csrf=row.csrf_token, session_id=row.id)
-        else:
-            visitor = request.cookies.get(VISITOR_COOKIE) or getattr(request.state, "visitor", None)
-            if not visitor:
-                visitor = secrets.token_urlsafe(18)
-                request.state.visitor = visitor
-            actor = Actor(None, "anonymous", csrf=security.csrf_token(settings.secret, visitor))
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            check_csrf(request, db, actor, sent)
-        return actor
-
-    def check_csrf(request: Request, db: Session, actor: Actor, sent: str | None) -> None:
-        # Cookie-authenticated requests and every HTML form need the token; anonymous JSON calls carry no
-        # ambient authority (no cookie is trusted) and need none.
-        if actor.via == "anonymous" and request.url.path.startswith("/api/"):
-            return
-        expected = actor.csrf if actor.via == "session" or request.cookies.get(VISITOR_COOKIE) else None
-        if not expected or not sent or not secrets.compare_digest(expected, sent):
-            security.record_event(
-                db, "csrf_rejected", actor.user.username if actor.user else None, client_of(request),
-                path=request.url.path,
-            )  # fmt: skip
-            db.commit()
-            raise HTTPException(403, "missing or wrong CSRF token: reload the page and try again")
-
-    ActorDep = Annotated[Actor, Depends(actor_of)]
-
-    def needs(role: str):  # type: ignore[no-untyped-def]
-        def check(actor: ActorDep, request: Request, db: Db) -> Actor:
-            if actor.user is None:
-                raise Unauthenticated("log in first")
-            if not actor.at_least(role):
-                security.record_event(
-                    db, "access_denied", actor.user.username, client_of(request), path=request.url.path, needs=role
-                )
-                db.commit()
-                raise Forbidden(f"this needs the {role} role")
-            return actor
-
-        return Annotated[Actor, Depends(check)]
-
-    Analyst = needs("analyst")
-    Supervisor = needs("supervisor")
-    Admin = needs("admin")
+        return _client_of(request)
 
     def page(request: Request, actor: Actor, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         response = templates.TemplateResponse(
@@ -589,7 +624,7 @@ def create_app(settings: Settings) -> FastAPI:
         facets = warehouse.facets(query)
         total = warehouse.total(query)
         base = [(k, v) for k, v in request.query_params.multi_items() if k != "after"]
-        cases = db.scalars(bench.visible_cases(actor.user).where(Case.status.not_in(FINAL)).limit(100)).all()  # type: ignore[arg-type]
+        cases = db.scalars(bench.visible_cases(actor.staff).where(Case.status.not_in(FINAL)).limit(100)).all()
         return page(
             request, actor, "inbox.html", rows=rows, following=following, facets=facets, total=total, query=query,
             base=base, statuses=ALERT_STATUSES, sorts=list(SORTS), open_cases=cases,
@@ -602,14 +637,14 @@ def create_app(settings: Settings) -> FastAPI:
             raise NotFound(f"no alert {alert_id}")
         related = warehouse.related_alerts(row)
         process = warehouse.process(row["dataset"], row["ocid"]) if row["ocid"] else None
-        cases = db.scalars(bench.visible_cases(actor.user).where(Case.status.not_in(FINAL)).limit(100)).all()  # type: ignore[arg-type]
+        cases = db.scalars(bench.visible_cases(actor.staff).where(Case.status.not_in(FINAL)).limit(100)).all()
         return page(request, actor, "alert.html", alert=row, related=related, process=process, open_cases=cases)
 
     @app.post("/alerts/{alert_id}/triage", include_in_schema=False)
     def triage_form(
         actor: Analyst, db: Db, alert_id: str, status: Annotated[str, Form(max_length=20)]
     ) -> RedirectResponse:
-        bench.triage(db, actor.user, alert_id, status)  # type: ignore[arg-type]
+        bench.triage(db, actor.staff, alert_id, status)
         return RedirectResponse(f"/alerts/{alert_id}", status_code=303)
 
     @app.post("/cases", include_in_schema=False)
@@ -617,29 +652,29 @@ def create_app(settings: Settings) -> FastAPI:
         actor: Analyst, db: Db, title: Annotated[str, Form(max_length=300)],
         alert_ids: Annotated[list[str], Form()],
     ) -> RedirectResponse:  # fmt: skip
-        case = bench.create_case(db, actor.user, title, alert_ids)  # type: ignore[arg-type]
+        case = bench.create_case(db, actor.staff, title, alert_ids)
         return RedirectResponse(f"/cases/{case.id}", status_code=303)
 
     @app.post("/cases/merge", include_in_schema=False)
     def merge_form(
         actor: Analyst, db: Db, case_id: Annotated[int, Form(ge=1, le=MAX_ID)], alert_ids: Annotated[list[str], Form()]
     ) -> RedirectResponse:
-        bench.add_alerts(db, actor.user, case_id, alert_ids)  # type: ignore[arg-type]
+        bench.add_alerts(db, actor.staff, case_id, alert_ids)
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
     @app.get("/cases", response_class=HTMLResponse, include_in_schema=False)
     def cases_page(request: Request, actor: Analyst, db: Db) -> HTMLResponse:
-        rows = [case_out(db, case) for case in db.scalars(bench.visible_cases(actor.user).limit(500))]  # type: ignore[arg-type]
+        rows = [case_out(db, case) for case in db.scalars(bench.visible_cases(actor.staff).limit(500))]
         return page(request, actor, "cases.html", cases=rows)
 
     @app.get("/cases/{case_id}", response_class=HTMLResponse, include_in_schema=False)
     def case_page(request: Request, actor: Analyst, db: Db, case_id: CaseId) -> HTMLResponse:
-        case = bench.case(db, actor.user, case_id)  # type: ignore[arg-type]
+        case = bench.case(db, actor.staff, case_id)
         users = db.scalars(select(User).where(User.active).order_by(User.username)).all()
         return page(
             request, actor, "case.html", case=case_out(db, case), alerts=bench.case_alerts(db, case),
             timeline=bench.timeline(db, case), next_states=TRANSITIONS.get(case.status, ()), users=users,
-            can_approve=is_supervisor(actor.user) and actor.user.id not in (case.assignee_id, case.requested_by_id),  # type: ignore[union-attr]
+            can_approve=is_supervisor(actor.staff) and actor.staff.id not in (case.assignee_id, case.requested_by_id),
         )  # fmt: skip
 
     @app.post("/cases/{case_id}/transition", include_in_schema=False)
@@ -647,28 +682,28 @@ def create_app(settings: Settings) -> FastAPI:
         actor: Analyst, db: Db, case_id: CaseId, to: Annotated[str, Form(max_length=20)],
         reason: Annotated[str | None, Form(max_length=20)] = None,
     ) -> RedirectResponse:  # fmt: skip
-        bench.transition(db, actor.user, case_id, to, reason or None)  # type: ignore[arg-type]
+        bench.transition(db, actor.staff, case_id, to, reason or None)
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
     @app.post("/cases/{case_id}/approval", include_in_schema=False)
     def approval_form(
         actor: Analyst, db: Db, case_id: CaseId, decision: Annotated[str, Form(max_length=10)]
     ) -> RedirectResponse:
-        bench.decide_closure(db, actor.user, case_id, decision == "approve")  # type: ignore[arg-type]
+        bench.decide_closure(db, actor.staff, case_id, decision == "approve")
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
     @app.post("/cases/{case_id}/assign", include_in_schema=False)
     def assign_form(
         actor: Analyst, db: Db, case_id: CaseId, assignee: Annotated[str, Form(max_length=80)]
     ) -> RedirectResponse:
-        bench.assign(db, actor.user, case_id, assignee)  # type: ignore[arg-type]
+        bench.assign(db, actor.staff, case_id, assignee)
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
     @app.post("/cases/{case_id}/notes", include_in_schema=False)
     def note_form(
         actor: Analyst, db: Db, case_id: CaseId, text: Annotated[str, Form(max_length=20_000)]
     ) -> RedirectResponse:
-        bench.add_note(db, actor.user, case_id, text)  # type: ignore[arg-type]
+        bench.add_note(db, actor.staff, case_id, text)
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
     @app.get("/stats", response_class=HTMLResponse, include_in_schema=False)
@@ -691,7 +726,7 @@ def create_app(settings: Settings) -> FastAPI:
     def moderate_form(
         actor: Supervisor, db: Db, concern_id: ConcernId, decision: Annotated[str, Form(max_length=10)]
     ) -> RedirectResponse:
-        bench.moderate(db, actor.user, concern_id, decision == "accept")  # type: ignore[arg-type]
+        bench.moderate(db, actor.staff, concern_id, decision == "accept")
         return RedirectResponse("/concerns", status_code=303)
 
     @app.get("/admin", response_class=HTMLResponse, include_in_schema=False)
@@ -711,10 +746,10 @@ def create_app(settings: Settings) -> FastAPI:
         }  # fmt: skip
 
     # --- JSON API: public ---------------------------------------------------------------------------------------
-    def api_get(path: str, **options: Any) -> Any:
+    def api_get(path: str, **options: Any) -> Callable[[_F], _F]:
         return app.get(f"/api/v1{path}", responses=API_ERRORS, **options)
 
-    def api_post(path: str, **options: Any) -> Any:
+    def api_post(path: str, **options: Any) -> Callable[[_F], _F]:
         return app.post(f"/api/v1{path}", responses=API_ERRORS, **options)
 
     @api_get("/processes", tags=["public"], summary="Search contracting processes")
@@ -785,21 +820,21 @@ def create_app(settings: Settings) -> FastAPI:
 
     @api_post("/alerts/{alert_id}/triage", tags=["workbench"], summary="Triage an alert")
     def api_triage(actor: Analyst, db: Db, alert_id: str, body: TriageIn) -> dict[str, Any]:
-        row = bench.triage(db, actor.user, alert_id, body.status)  # type: ignore[arg-type]
+        row = bench.triage(db, actor.staff, alert_id, body.status)
         return {"id": row.id, "status": row.status}
 
     @api_get("/cases", tags=["workbench"], summary="Cases the caller may see")
     def api_cases(actor: Analyst, db: Db) -> list[CaseOut]:
-        return [CaseOut(**case_out(db, c)) for c in db.scalars(bench.visible_cases(actor.user).limit(1000))]  # type: ignore[arg-type]
+        return [CaseOut(**case_out(db, c)) for c in db.scalars(bench.visible_cases(actor.staff).limit(1000))]
 
     @api_post("/cases", tags=["workbench"], summary="Open a case from alerts", status_code=201)
     def api_create_case(actor: Analyst, db: Db, body: CaseIn) -> CaseOut:
-        case = bench.create_case(db, actor.user, body.title, body.alert_ids)  # type: ignore[arg-type]
+        case = bench.create_case(db, actor.staff, body.title, body.alert_ids)
         return CaseOut(**case_out(db, case))
 
     @api_get("/cases/{case_id}", tags=["workbench"], summary="A case with its alerts and timeline")
     def api_case(actor: Analyst, db: Db, case_id: CaseId) -> dict[str, Any]:
-        case = bench.case(db, actor.user, case_id)  # type: ignore[arg-type]
+        case = bench.case(db, actor.staff, case_id)
         return {
             **case_out(db, case),
             "alerts": [{"id": a.id, "indicator": a.indicator, "ocid": a.ocid} for a in bench.case_alerts(db, case)],
@@ -808,23 +843,23 @@ def create_app(settings: Settings) -> FastAPI:
 
     @api_post("/cases/{case_id}/alerts", tags=["workbench"], summary="Merge alerts into a case")
     def api_merge(actor: Analyst, db: Db, case_id: CaseId, body: AlertIdsIn) -> CaseOut:
-        return CaseOut(**case_out(db, bench.add_alerts(db, actor.user, case_id, body.alert_ids)))  # type: ignore[arg-type]
+        return CaseOut(**case_out(db, bench.add_alerts(db, actor.staff, case_id, body.alert_ids)))
 
     @api_post("/cases/{case_id}/transition", tags=["workbench"], summary="Move a case (closing asks approval)")
     def api_transition(actor: Analyst, db: Db, case_id: CaseId, body: TransitionIn) -> CaseOut:
-        return CaseOut(**case_out(db, bench.transition(db, actor.user, case_id, body.to, body.reason)))  # type: ignore[arg-type]
+        return CaseOut(**case_out(db, bench.transition(db, actor.staff, case_id, body.to, body.reason)))
 
     @api_post("/cases/{case_id}/approval", tags=["workbench"], summary="Approve or reject a closure")
     def api_approval(actor: Analyst, db: Db, case_id: CaseId, body: ApprovalIn) -> CaseOut:
-        return CaseOut(**case_out(db, bench.decide_closure(db, actor.user, case_id, body.approve)))  # type: ignore[arg-type]
+        return CaseOut(**case_out(db, bench.decide_closure(db, actor.staff, case_id, body.approve)))
 
     @api_post("/cases/{case_id}/assign", tags=["workbench"], summary="Assign a case (supervisors)")
     def api_assign(actor: Analyst, db: Db, case_id: CaseId, body: AssignIn) -> CaseOut:
-        return CaseOut(**case_out(db, bench.assign(db, actor.user, case_id, body.assignee)))  # type: ignore[arg-type]
+        return CaseOut(**case_out(db, bench.assign(db, actor.staff, case_id, body.assignee)))
 
     @api_post("/cases/{case_id}/notes", tags=["workbench"], summary="Add a note", status_code=201)
     def api_note(actor: Analyst, db: Db, case_id: CaseId, body: NoteIn) -> dict[str, Any]:
-        note = bench.add_note(db, actor.user, case_id, body.text)  # type: ignore[arg-type]
+        note = bench.add_note(db, actor.staff, case_id, body.text)
         return {"id": note.id}
 
     @api_get("/stats/precision", tags=["workbench"], summary="Per-indicator precision from closed cases")
@@ -841,7 +876,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @api_post("/concerns/{concern_id}/moderation", tags=["workbench"], summary="Accept or reject a concern")
     def api_moderate(actor: Supervisor, db: Db, concern_id: ConcernId, body: ModerationIn) -> dict[str, Any]:
-        concern = bench.moderate(db, actor.user, concern_id, body.accept)  # type: ignore[arg-type]
+        concern = bench.moderate(db, actor.staff, concern_id, body.accept)
         return {"id": concern.id, "status": concern.status, "alert_id": concern.alert_id}
 
     return app

@@ -35,7 +35,7 @@ def utcnow() -> dt.datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: DateTime(timezone=True), dict: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: DateTime(timezone=True), dict[str, Any]: JSON}
 
 
 class User(Base):
@@ -84,7 +84,7 @@ class SecurityEvent(Base):
     kind: Mapped[str] = mapped_column(String(40))
     username: Mapped[str | None] = mapped_column(String(80), default=None)
     client: Mapped[str | None] = mapped_column(String(64), default=None)
-    detail: Mapped[dict] = mapped_column(default=dict)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class Alert(Base):
@@ -138,7 +138,7 @@ class CaseEvent(Base):
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     kind: Mapped[str] = mapped_column(String(40))
-    detail: Mapped[dict] = mapped_column(default=dict)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     ledger_index: Mapped[int | None] = mapped_column(Integer, default=None)
 
 

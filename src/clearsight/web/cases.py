@@ -115,7 +115,7 @@ class Workbench:
         return row
 
     # --- cases ----------------------------------------------------------------------------------------------
-    def visible_cases(self, user: User) -> Select[tuple[Case]]:
+    def visible_cases(self, user: User) -> Select[Any]:
         query = select(Case)
         if not is_supervisor(user):
             query = query.where(or_(Case.assignee_id == user.id, Case.created_by_id == user.id))
@@ -250,7 +250,8 @@ class Workbench:
         ).all()
         counts: dict[str, dict[str, int]] = {}
         for code, reason in rows:
-            counts.setdefault(code, {reason: 0 for reason in CLOSURE_REASONS})[reason] += 1
+            if reason in CLOSURE_REASONS:
+                counts.setdefault(code, dict.fromkeys(CLOSURE_REASONS, 0))[reason] += 1
         result = []
         for code in sorted(counts):
             tp, fp = counts[code]["true_positive"], counts[code]["false_positive"]

@@ -199,16 +199,17 @@ class AlertQuery:
             if value:
                 clauses.append(f"{column} = ?")
                 params.append(value)
-        for expression, value in (
+        bounds: tuple[tuple[str, Any], ...] = (
             ("risk >= ?", self.risk_min),
             ("amount >= ?", self.amount_min),
             ("amount <= ?", self.amount_max),
             ("date >= ?", self.date_from),
             ("date <= ?", self.date_to),
-        ):
-            if value is not None:
+        )
+        for expression, bound in bounds:
+            if bound is not None:
                 clauses.append(expression)
-                params.append(value)
+                params.append(bound)
         if self.q:
             clauses.append("(title ILIKE ? OR buyer_name ILIKE ? OR supplier_name ILIKE ? OR subject_id = ?)")
             like = f"%{self.q}%"
