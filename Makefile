@@ -6,8 +6,9 @@ DEMO_PROCESSES ?= 3000
 DEMO_PEOPLE ?= 20000
 REGISTRIES := civil payroll beneficiaries voters companies
 DB ?= clearsight.duckdb
+PORT ?= 8000
 
-.PHONY: demo test setup lint bench-ingest bench-flags bench-ledger bench-screens bench-linkage clean docs
+.PHONY: demo test setup lint bench-ingest bench-flags bench-ledger bench-screens bench-linkage bench-web clean docs
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +33,7 @@ demo: setup
 	done
 	$(BIN)/clearsight --db $(DB) link registries --dataset registries
 	$(BIN)/clearsight --db $(DB) flags run --dataset registries --only L001,L002,L003,L004,L005,L006,L007,L008,L009,L010
+	$(BIN)/clearsight --db $(DB) serve --port $(PORT) --demo-users
 
 test: setup
 	$(BIN)/python -m pytest
@@ -56,8 +58,11 @@ bench-screens: setup
 bench-linkage: setup
 	$(BIN)/python benchmarks/linkage.py
 
+bench-web: setup
+	$(BIN)/python benchmarks/web.py
+
 bench-ledger: setup
 	$(BIN)/python benchmarks/ledger.py
 
 clean:
-	rm -rf $(VENV) demo $(DB) $(DB).wal
+	rm -rf $(VENV) demo $(DB) $(DB).wal clearsight-app.sqlite* clearsight-web.secret

@@ -12,10 +12,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from clearsight.cases import security
+from clearsight.cases.models import open_app_db
 from clearsight.cli import app as cli
-from clearsight.web import security
 from clearsight.web.app import Settings, create_app
-from clearsight.web.appdb import open_app_db
 from tests.conftest import postgres_schema
 
 PASSWORD = "correct horse battery"

@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from clearsight.cases.models import SecurityEvent, User, WebSession, open_app_db
 from clearsight.web.app import create_app
-from clearsight.web.appdb import SecurityEvent, User, WebSession, open_app_db
 from tests.web.conftest import PASSWORD, WebApp, alert_ids, csrf_of, login
 
 ROLES = ("public", "analyst", "supervisor", "admin")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from clearsight.cases.models import Base, make_engine, migrate
 from clearsight.ledger.store import Ledger
-from clearsight.web.appdb import Base, make_engine, migrate
 from tests.web.conftest import WebApp, alert_ids, make_web_app
 
 
@@ -180,3 +180,12 @@ def test_open_case_from_inbox_forms(web: WebApp) -> None:
 def test_a_fresh_app_db_on_postgresql_or_sqlite_serves_pages(web_warehouse: str, app_db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     made = make_web_app(web_warehouse, app_db_url, tmp_path)
     assert made.client("sue").get("/cases").status_code == 200
+
+
+def test_alert_ids_are_the_same_in_sql_and_python(web: WebApp) -> None:
+    from clearsight.cases.workflow import alert_key
+
+    rows = web.api("ann").get("/api/v1/alerts", params={"limit": 20}).json()["alerts"]
+    assert rows
+    for row in rows:
+        assert alert_key(row["dataset"], row["indicator"], row["subject_type"], row["subject_id"]) == row["alert_id"]

@@ -11,9 +11,9 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
+from clearsight.cases import security
+from clearsight.cases.models import ROLES, User, open_app_db
 from clearsight.cli.common import console, fail, state
-from clearsight.web import security
-from clearsight.web.appdb import ROLES, User, open_app_db
 from clearsight.web.config import default_app_db, load_secret
 
 users_app = typer.Typer(help="Workbench accounts: add users, make API tokens.", no_args_is_help=True)
@@ -77,7 +77,7 @@ def users_token(
         token = security.new_api_token(db, user, name)
         db.commit()
     engine.dispose()
-    print(token)
+    sys.stdout.write(token + "\n")  # plain, for scripts: TOKEN=$(clearsight users token …)
 
 
 @users_app.command("list")
@@ -141,7 +141,7 @@ def serve(
         memory_limit=state.memory_limit,
     )
     application = create_app(settings)
-    url = f"http://{host}:{port}/"
+    url = f"http://{'localhost' if host == '127.0.0.1' else host}:{port}/"
     if demo_users:
         table = Table("account", "role", "password", title="Demo accounts (passwords are new at every start)")
         for username, role, password in _demo_accounts(location):
@@ -160,4 +160,8 @@ def serve(
         await _threads()
         await server.serve()
 
-    asyncio.run(_main())
+    try:
+        asyncio.run(_main())
+    except KeyboardInterrupt:  # uvicorn shuts down cleanly, then re-raises the interrupt it caught
+        pass
+    console.print("clearsight stopped serving")

@@ -2,7 +2,7 @@
 
 Pages are rendered on the server (Jinja2, no JavaScript needed); the JSON API under /api/v1 is described by
 OpenAPI at /api/openapi.json and on the page /api. Permissions are checked on the server in every handler (see
-`clearsight.web.cases` for object-level rules); unknown or invisible objects answer 404 alike.
+`clearsight.cases.workflow` for object-level rules); unknown or invisible objects answer 404 alike.
 """
 
 import contextlib
@@ -26,10 +26,9 @@ from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
 from clearsight import __version__
-from clearsight.report import charts
-from clearsight.web import security
-from clearsight.web.appdb import Case, Concern, SecurityEvent, User, open_app_db, utcnow
-from clearsight.web.cases import (
+from clearsight.cases import security
+from clearsight.cases.models import Case, Concern, SecurityEvent, User, open_app_db, utcnow
+from clearsight.cases.workflow import (
     CLOSURE_REASONS,
     FINAL,
     TRANSITIONS,
@@ -41,6 +40,7 @@ from clearsight.web.cases import (
     Workbench,
     is_supervisor,
 )
+from clearsight.report import charts
 from clearsight.web.warehouse import (
     ALERT_STATUSES,
     DOWNLOADS,

@@ -6,7 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
-from clearsight.web.appdb import DEFAULT_APP_DB
+from clearsight.cases.models import DEFAULT_APP_DB
 
 
 def default_app_db(warehouse: str) -> str:

@@ -158,14 +158,6 @@ _ALERT_COLUMNS = (
 )
 
 
-def alert_key(dataset: str, indicator_code: str, subject_type: str, subject_id: str) -> str:
-    """The alert's id: stable across flag runs, so a decision on an alert survives re-running the flags."""
-    import hashlib
-
-    text = f"{dataset}|{indicator_code}|{subject_type}|{subject_id}"
-    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()[:24]
-
-
 @dataclass
 class AlertQuery:
     """An inbox view: filters, sort, keyset cursor and page size."""

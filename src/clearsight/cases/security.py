@@ -27,7 +27,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from clearsight.web.appdb import ROLES, ApiToken, LoginAttempt, SecurityEvent, User, WebSession, utcnow
+from clearsight.cases.models import ROLES, ApiToken, LoginAttempt, SecurityEvent, User, WebSession, utcnow
 
 log = logging.getLogger("clearsight.security")
 

@@ -1,10 +1,10 @@
-"""Alembic environment: migrations run on the connection `clearsight.web.appdb.migrate` passes in."""
+"""Alembic environment: migrations run on the connection `clearsight.cases.models.migrate` passes in."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from clearsight.web.appdb import Base
+from clearsight.cases.models import Base
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)

@@ -14,17 +14,39 @@ closures; nobody approves a closure of a case assigned to themselves.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
+from clearsight.cases.models import Alert, Case, CaseAlert, CaseEvent, Concern, Note, User, utcnow
 from clearsight.ledger.store import Ledger
-from clearsight.web.appdb import Alert, Case, CaseAlert, CaseEvent, Concern, Note, User, utcnow
-from clearsight.web.warehouse import Warehouse, alert_key
+
+
+class AlertIndex(Protocol):
+    """Where the alerts come from and where their states are mirrored (the web app's warehouse index)."""
+
+    def alert(self, alert_id: str) -> dict[str, Any] | None: ...
+
+    def refresh(self, states: Sequence[tuple[str, str]] = ()) -> None: ...
+
+    def set_states(self, states: Sequence[tuple[str, str]]) -> None: ...
+
+    def add_citizen_alert(self, alert: dict[str, Any], status: str = "new") -> None: ...
+
+
+def alert_key(dataset: str, indicator_code: str, subject_type: str, subject_id: str) -> str:
+    """An alert's id: stable across flag runs, so a decision on an alert survives re-running the flags.
+
+    The warehouse's alert index computes the same key in SQL (the first 24 hex digits of the MD5 of the four
+    parts joined by '|')."""
+    text = f"{dataset}|{indicator_code}|{subject_type}|{subject_id}"
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()[:24]
+
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "draft": ("active", "cancelled"),
@@ -64,7 +86,7 @@ def can_see(user: User, case: Case) -> bool:
 
 @dataclass
 class Workbench:
-    warehouse: Warehouse
+    warehouse: AlertIndex
     ledger_location: str
 
     def __post_init__(self) -> None:
