@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import sys
 from pathlib import Path
@@ -160,8 +161,7 @@ def serve(
         await _threads()
         await server.serve()
 
-    try:
+    # uvicorn shuts down cleanly on Ctrl+C, then re-raises the interrupt it caught.
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_main())
-    except KeyboardInterrupt:  # uvicorn shuts down cleanly, then re-raises the interrupt it caught
-        pass
     console.print("clearsight stopped serving")
