@@ -40,6 +40,16 @@ def release_schema() -> dict:
     return json.loads(shared("ocds", "schema-1.1", "release-schema.json").read_text())
 
 
+# Debian's Chromium, headless, in a container: no sandbox, no GPU, nothing fetched in the background.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
 POSTGRES_URL_VARIABLE = "CLEARSIGHT_TEST_POSTGRES"
 
 

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from clearsight.cli import app
-from tests.conftest import REPO
+from tests.conftest import CHROMIUM_ARGS, REPO
 
 runner = CliRunner()
 ARTIFACTS = REPO / "test-artifacts"
@@ -44,17 +44,7 @@ def test_report_renders_in_chromium_without_errors(flagged_warehouse: str, tmp_p
     html = out.read_text()
     assert "<script" not in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1000, "height": 1400})
         problems: list[str] = []
         page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)

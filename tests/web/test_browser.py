@@ -13,18 +13,10 @@ from typing import Any
 import pytest
 import uvicorn
 
-from tests.conftest import REPO
+from tests.conftest import CHROMIUM_ARGS, REPO
 from tests.web.conftest import PASSWORD, WebApp
 
 ARTIFACTS = REPO / "test-artifacts"
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture
@@ -53,7 +45,7 @@ def browser() -> Iterator[Any]:
         pytest.skip("no Chromium on this machine (CI installs Debian's chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=BROWSER_ARGS)
+        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
 

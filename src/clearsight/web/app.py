@@ -478,36 +478,14 @@ def create_app(settings: Settings) -> FastAPI:
         profile = warehouse.organisation(dataset, party_id)
         if profile is None:
             raise NotFound(f"no organisation {party_id} in {dataset}")
-        spending = (
-            Markup(
-                charts.line(
-                    [(r["month"], float(r["value"] or 0)) for r in profile["as_buyer"] if r["month"]],
-                    "Spending per month (tender value)",
-                )
-            )
-            if profile["as_buyer"]
-            else None
-        )
-        competition = (
-            Markup(
-                charts.line(
-                    [(r["month"], float(r["single_bid_share"] or 0) * 100) for r in profile["as_buyer"] if r["month"]],
-                    "Single-bid share per month (%)",
-                )
-            )
-            if profile["as_buyer"]
-            else None
-        )
-        won = (
-            Markup(
-                charts.line(
-                    [(r["month"], float(r["value"] or 0)) for r in profile["as_supplier"] if r["month"]],
-                    "Awarded value per month",
-                )
-            )
-            if profile["as_supplier"]
-            else None
-        )
+
+        def monthly(rows: list[dict[str, Any]], field: str, title: str, scale: float = 1.0) -> Markup | None:
+            points = [(row["month"], float(row[field] or 0) * scale) for row in rows if row["month"]]
+            return Markup(charts.line(points, title)) if rows else None
+
+        spending = monthly(profile["as_buyer"], "value", "Spending per month (tender value)")
+        competition = monthly(profile["as_buyer"], "single_bid_share", "Single-bid share per month (%)", 100.0)
+        won = monthly(profile["as_supplier"], "value", "Awarded value per month")
         flags_chart = Markup(
             charts.bars(
                 [(r["indicator"], float(r["alerts"])) for r in profile["flags"]], "Flags by indicator", percent=False
