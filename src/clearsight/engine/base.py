@@ -30,6 +30,8 @@ class Dialect:
 
     name: str
     sqlglot_name: str
+    # Whether BEGIN/COMMIT/ROLLBACK exist (Spark's Parquet tables have none: each statement commits on its own).
+    transactions: bool = True
 
 
 DUCKDB_DIALECT = Dialect(name="duckdb", sqlglot_name="duckdb")
@@ -155,7 +157,10 @@ class Backend(ABC):
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """Run a block atomically."""
+        """Run a block atomically (on engines without transactions, statement by statement)."""
+        if not self.dialect.transactions:
+            yield
+            return
         self.execute("BEGIN TRANSACTION")
         try:
             yield

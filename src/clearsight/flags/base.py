@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -130,17 +131,19 @@ def quantile_sql(relation: str, column: str, probability: float) -> str:
     [x(1), x(n)].
     """
     p = repr(float(probability))
+    # CTE names unique per quantile: engines that lift nested CTEs to the top (Spark, through sqlglot) need them.
+    k = hashlib.sha1(f"{relation}|{column}|{p}".encode()).hexdigest()[:8]
     return f"""(
-        WITH sample AS (
+        WITH sample_{k} AS (
             SELECT {column} AS v, row_number() OVER (ORDER BY {column}) AS r, count(*) OVER () AS n
             FROM {relation} WHERE {column} IS NOT NULL
-        ), position AS (
-            SELECT least(greatest((any_value(n) + 1.0 / 3) * {p} + 1.0 / 3, 1), any_value(n)) AS h FROM sample
+        ), position_{k} AS (
+            SELECT least(greatest((any_value(n) + 1.0 / 3) * {p} + 1.0 / 3, 1), any_value(n)) AS h FROM sample_{k}
         )
-        SELECT lower.v + (position.h - floor(position.h)) * (coalesce(upper.v, lower.v) - lower.v)
-        FROM position
-        JOIN sample AS lower ON lower.r = floor(position.h)
-        LEFT JOIN sample AS upper ON upper.r = floor(position.h) + 1
+        SELECT lower.v + (position_{k}.h - floor(position_{k}.h)) * (coalesce(upper.v, lower.v) - lower.v)
+        FROM position_{k}
+        JOIN sample_{k} AS lower ON lower.r = floor(position_{k}.h)
+        LEFT JOIN sample_{k} AS upper ON upper.r = floor(position_{k}.h) + 1
     )"""
 
 

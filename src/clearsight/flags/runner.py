@@ -313,8 +313,8 @@ def run_flags(
         [
             run_id,
             dataset,
-            started_at.isoformat(),
-            datetime.now(UTC).isoformat(),
+            started_at,
+            datetime.now(UTC),
             __version__,
             profile.name,
             profile.model_dump_json(),

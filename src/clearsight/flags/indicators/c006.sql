@@ -8,10 +8,14 @@ WITH increases AS (
     WHERE c.dataset = ${dataset} AND a.value_amount > 0 AND c.value_amount IS NOT NULL
       AND c.value_currency = a.value_currency
 ),
-largest AS (
-    SELECT ocid, arg_max(contract_value, increase) AS contract_value, arg_max(award_value, increase) AS award_value,
-           max(increase) AS increase, max(amendment_count) AS amendments
-    FROM increases GROUP BY ocid
+largest AS (  -- the contract with the largest increase (ties: the largest contract value), one row per process
+    SELECT ocid, contract_value, award_value, increase, amendments FROM (
+        SELECT ocid, contract_value, award_value, increase,
+               max(amendment_count) OVER (PARTITION BY ocid) AS amendments,
+               row_number() OVER (PARTITION BY ocid ORDER BY increase DESC, contract_value DESC, award_value DESC)
+                   AS rank
+        FROM increases)
+    WHERE rank = 1
 )
 SELECT
     'process' AS subject_type, p.ocid AS subject_id, p.ocid,

@@ -15,7 +15,7 @@ near AS (
       AND buyer_id IS NOT NULL AND cpv_division IS NOT NULL AND moment IS NOT NULL
 ),
 groups AS (
-    SELECT a.ocid, count(*) AS purchases, list(b.ocid ORDER BY b.moment) AS group_ocids
+    SELECT a.ocid, count(*) AS purchases, list(b.ocid ORDER BY b.moment, b.ocid) AS group_ocids
     FROM near AS a
     JOIN near AS b ON b.buyer_id = a.buyer_id AND b.cpv_division = a.cpv_division
         AND abs(epoch(b.moment) - epoch(a.moment)) <= ${window_days} * 86400

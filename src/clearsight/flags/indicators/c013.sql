@@ -24,7 +24,7 @@ SELECT
         WHEN o.street_address IS NULL OR o.telephone IS NULL OR o.telephone = '' THEN 'insufficient_data'
         ELSE 'clear'
     END AS status,
-    len(s.members) AS value, 2 AS threshold,
+    array_length(s.members) AS value, 2 AS threshold,
     to_json({
         'street_address': o.street_address, 'locality': o.locality, 'telephone': o.telephone,
         'others': array_to_string(list_filter(s.members, lambda x: x <> o.party_id), ', '),

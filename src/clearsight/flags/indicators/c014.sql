@@ -10,9 +10,11 @@ totals AS (
     SELECT buyer_id, count(*) AS n FROM digits GROUP BY buyer_id
 ),
 observed AS (
-    SELECT t.buyer_id, d.digit, t.n,
-           (SELECT count(*) FROM digits AS x WHERE x.buyer_id = t.buyer_id AND x.digit = d.digit) / t.n AS share
-    FROM totals AS t CROSS JOIN (SELECT range AS digit FROM range(1, 10)) AS d
+    SELECT t.buyer_id, d.digit, t.n, count(x.digit) / t.n AS share
+    FROM totals AS t
+    CROSS JOIN (VALUES (1), (2), (3), (4), (5), (6), (7), (8), (9)) AS d(digit)
+    LEFT JOIN digits AS x ON x.buyer_id = t.buyer_id AND x.digit = d.digit
+    GROUP BY t.buyer_id, d.digit, t.n
 ),
 deviation AS (
     SELECT buyer_id, any_value(n) AS n, avg(abs(share - log10(1 + 1 / digit))) AS mad

@@ -12,12 +12,12 @@ won AS (
     JOIN award_suppliers AS s ON s.dataset = a.dataset AND s.ocid = a.ocid AND s.award_position = a.award_position
     WHERE p.buyer_id IS NOT NULL AND s.supplier_id IS NOT NULL
 ),
+took_part AS (SELECT buyer_id, supplier_id, ocid FROM bid_in UNION SELECT buyer_id, supplier_id, ocid FROM won),
 pairs AS (
-    SELECT w.buyer_id, w.supplier_id, count(DISTINCT w.ocid) AS wins,
-           (SELECT count(DISTINCT ocid) FROM (
-               SELECT ocid FROM bid_in AS b WHERE b.buyer_id = w.buyer_id AND b.supplier_id = w.supplier_id
-               UNION SELECT ocid FROM won AS x WHERE x.buyer_id = w.buyer_id AND x.supplier_id = w.supplier_id)) AS bids
-    FROM won AS w GROUP BY w.buyer_id, w.supplier_id
+    SELECT w.buyer_id, w.supplier_id, w.wins, count(DISTINCT t.ocid) AS bids
+    FROM (SELECT buyer_id, supplier_id, count(DISTINCT ocid) AS wins FROM won GROUP BY buyer_id, supplier_id) AS w
+    JOIN took_part AS t ON t.buyer_id = w.buyer_id AND t.supplier_id = w.supplier_id
+    GROUP BY w.buyer_id, w.supplier_id, w.wins
 ),
 best AS (
     SELECT supplier_id, arg_max(buyer_id, wins / bids) AS buyer_id, max(wins / bids) AS share,

@@ -5,7 +5,7 @@ WITH lot_winners AS (
     FROM awards AS a
     JOIN award_suppliers AS s ON s.dataset = a.dataset AND s.ocid = a.ocid AND s.award_position = a.award_position
     WHERE a.dataset = ${dataset} AND a.status = 'active' AND s.supplier_id IS NOT NULL
-      AND a.related_lots IS NOT NULL AND len(a.related_lots) > 0
+      AND a.related_lots IS NOT NULL AND array_length(a.related_lots) > 0
 ),
 per_process AS (
     SELECT ocid, count(DISTINCT lot_id) AS lots, count(DISTINCT supplier_id) AS suppliers,

@@ -15,7 +15,7 @@ SELECT
     'payroll_record' AS subject_type, p.record_id AS subject_id, NULL AS ocid,
     CASE WHEN run.runs = 0 THEN 'insufficient_data' WHEN r.record_id IS NOT NULL THEN 'flagged' ELSE 'clear' END
         AS status,
-    coalesce(len(r.others), 0) AS value, 0 AS threshold,
+    coalesce(array_length(r.others), 0) AS value, 0 AS threshold,
     to_json({
         'name': coalesce(p.full_name, concat_ws(' ', p.given_name, p.family_name)), 'employer': p.employer,
         'pay_period': p.pay_period, 'amount': p.amount, 'other_records': r.others,

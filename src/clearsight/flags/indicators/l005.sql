@@ -19,7 +19,7 @@ SELECT
     'beneficiary' AS subject_type, e.record_id AS subject_id, NULL AS ocid,
     CASE WHEN run.runs = 0 THEN 'insufficient_data' WHEN r.record_id IS NOT NULL THEN 'flagged' ELSE 'clear' END
         AS status,
-    coalesce(len(r.others), 0) AS value, 0 AS threshold,
+    coalesce(array_length(r.others), 0) AS value, 0 AS threshold,
     to_json({
         'name': coalesce(e.full_name, concat_ws(' ', e.given_name, e.family_name)), 'programme': e.programme,
         'household_id': e.household_id, 'other_records': r.others, 'other_programmes': r.other_programmes,

@@ -28,9 +28,9 @@ judged AS (
 )
 SELECT
     'beneficiary' AS subject_type, j.record_id AS subject_id, NULL AS ocid,
-    CASE WHEN run.runs = 0 THEN 'insufficient_data' WHEN len(j.reasons) > 0 THEN 'flagged' ELSE 'clear' END
+    CASE WHEN run.runs = 0 THEN 'insufficient_data' WHEN array_length(j.reasons) > 0 THEN 'flagged' ELSE 'clear' END
         AS status,
-    len(j.reasons) AS value, 0 AS threshold,
+    array_length(j.reasons) AS value, 0 AS threshold,
     to_json({
         'name': coalesce(j.full_name, concat_ws(' ', j.given_name, j.family_name)), 'programme': j.programme,
         'reasons': j.reasons, 'age': j.age, 'income': j.income, 'as_of': j.as_of, 'person': j.person,

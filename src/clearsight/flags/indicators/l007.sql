@@ -13,7 +13,7 @@ SELECT
     'voter' AS subject_type, v.record_id AS subject_id, NULL AS ocid,
     CASE WHEN run.runs = 0 THEN 'insufficient_data' WHEN r.record_id IS NOT NULL THEN 'flagged' ELSE 'clear' END
         AS status,
-    coalesce(len(r.others), 0) AS value, 0 AS threshold,
+    coalesce(array_length(r.others), 0) AS value, 0 AS threshold,
     to_json({
         'name': coalesce(v.full_name, concat_ws(' ', v.given_name, v.family_name)),
         'polling_station': v.polling_station, 'other_records': r.others, 'other_stations': r.other_stations,

@@ -18,13 +18,18 @@ pairs AS (
     JOIN history AS h ON h.winner = b.winner AND h.loser = b.loser
     LEFT JOIN history AS r ON r.winner = b.loser AND r.loser = b.winner
 ),
+top_pair AS (  -- the one-sided pair with the most losses (ties: the first winner and loser by id)
+    SELECT ocid, winner, loser FROM (
+        SELECT ocid, winner, loser,
+               row_number() OVER (PARTITION BY ocid ORDER BY losses DESC, winner, loser) AS rank
+        FROM pairs WHERE wins_against = 0)
+    WHERE rank = 1
+),
 per_process AS (
-    SELECT ocid,
-           max(losses) FILTER (WHERE wins_against = 0) AS value,
-           arg_max(loser, losses) FILTER (WHERE wins_against = 0) AS loser,
-           arg_max(winner, losses) FILTER (WHERE wins_against = 0) AS winner,
-           count(*) AS pairs
-    FROM pairs GROUP BY ocid
+    SELECT g.ocid, g.value, t.winner, t.loser, g.pairs
+    FROM (SELECT ocid, max(losses) FILTER (WHERE wins_against = 0) AS value, count(*) AS pairs
+          FROM pairs GROUP BY ocid) AS g
+    LEFT JOIN top_pair AS t ON t.ocid = g.ocid
 )
 SELECT
     'process' AS subject_type, p.ocid AS subject_id, p.ocid,

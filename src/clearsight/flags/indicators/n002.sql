@@ -12,9 +12,10 @@ group_wins AS (  -- which members won each process of a group
     FROM groups AS g JOIN winners AS w ON w.ocid = g.ocid AND list_contains(g.members, w.supplier_id)
 ),
 per_group AS (
-    SELECT g.members, count(DISTINCT g.ocid) AS joint,
-           (SELECT count(DISTINCT winner) FROM group_wins AS x WHERE x.members = g.members) AS distinct_winners
-    FROM groups AS g GROUP BY g.members
+    SELECT g.members, g.joint, coalesce(d.distinct_winners, 0) AS distinct_winners
+    FROM (SELECT members, count(DISTINCT ocid) AS joint FROM groups GROUP BY members) AS g
+    LEFT JOIN (SELECT members, count(DISTINCT winner) AS distinct_winners FROM group_wins GROUP BY members) AS d
+        ON d.members = g.members
 ),
 win_counts AS (
     SELECT members, list(winner || ' ' || wins ORDER BY wins DESC, winner) AS wins

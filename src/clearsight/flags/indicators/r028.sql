@@ -16,7 +16,7 @@ identical AS (
     HAVING count(DISTINCT tenderers) >= 2
 ),
 per_process AS (
-    SELECT ocid, max(len(bidders)) AS sharing, list({'amount': value_amount, 'currency': value_currency,
+    SELECT ocid, max(array_length(bidders)) AS sharing, list({'amount': value_amount, 'currency': value_currency,
            'bidders': bidders}) AS prices
     FROM identical GROUP BY ocid
 )

@@ -40,7 +40,7 @@ SELECT
     'process' AS subject_type, ocid AS subject_id, ocid,
     CASE
         WHEN valid IS NULL OR awarded IS NULL THEN 'insufficient_data'
-        WHEN len(valid) = 1 AND valid = awarded AND others >= ${threshold} THEN 'flagged'
+        WHEN array_length(valid) = 1 AND valid = awarded AND others >= ${threshold} THEN 'flagged'
         ELSE 'clear'
     END AS status,
     others AS value, ${threshold} AS threshold,
@@ -53,4 +53,4 @@ FROM judged
 UNION ALL
 -- The winner of a flagged process (Cardinal marks it with 0).
 SELECT 'tenderer', valid[1], ocid, 'flagged', 0, ${threshold}, to_json({'role': 'winner', 'disqualified': others})
-FROM judged WHERE len(valid) = 1 AND valid = awarded AND others >= ${threshold}
+FROM judged WHERE array_length(valid) = 1 AND valid = awarded AND others >= ${threshold}

@@ -1,0 +1,107 @@
+"""Apache Spark behind the `Backend` interface: the same DuckDB-dialect SQL, translated in one place.
+
+Tables are Parquet under the Spark warehouse directory (`spark.sql.warehouse.dir`), one per canonical table;
+`local[*]` runs on this machine with PySpark from PyPI, a `spark://…` (or `yarn`, `k8s://…`) master on a
+cluster. SQL reaches Spark through `clearsight.engine.spark_dialect.to_spark`; parameters are Spark's positional
+`?` markers. Arrow carries data both ways.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from clearsight.engine.base import Backend, Dialect, EngineError
+from clearsight.engine.spark_dialect import to_spark
+from clearsight.model import ALL_TABLES
+
+SPARK_DIALECT = Dialect(name="spark", sqlglot_name="spark", transactions=False)
+
+
+def _parameter(value: Any) -> Any:
+    """Spark binds Python values as literals; dates and instants given as ISO text stay text, like DuckDB."""
+    return value
+
+
+class SparkBackend(Backend):
+    """A Spark session; `warehouse` is the folder holding the tables (created when missing)."""
+
+    dialect = SPARK_DIALECT
+
+    def __init__(
+        self,
+        warehouse: str | Path,
+        *,
+        master: str = "local[*]",
+        memory: str = "2g",
+        shuffle_partitions: int = 8,
+        app_name: str = "clearsight",
+    ) -> None:
+        from pyspark.sql import SparkSession
+
+        self.path = str(Path(warehouse).resolve())
+        Path(self.path).mkdir(parents=True, exist_ok=True)
+        self.session = (
+            SparkSession.builder.master(master)
+            .appName(app_name)
+            .config("spark.sql.warehouse.dir", self.path)
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.driver.memory", memory)
+            .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.ansi.enabled", "false")  # DuckDB returns NULL, not an error, for a failed cast
+            .config("spark.sql.legacy.sizeOfNull", "false")  # size(NULL) is NULL, as DuckDB's len(NULL)
+            .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={self.path}")
+            .getOrCreate()
+        )
+        # Failures reach the caller as EngineError with the SQL; Spark's own logging of them would repeat them.
+        self.session.sparkContext.setLogLevel("OFF")
+        logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
+        # Register the tables an earlier session wrote (their Parquet files are under the warehouse folder).
+        self.ensure_tables(ALL_TABLES)
+
+    def _wrap_error(self, error: Exception, sql: str) -> EngineError:
+        message = getattr(error, "getMessage", None)
+        text = message() if callable(message) else str(error)
+        return EngineError(f"spark: {text or type(error).__name__}", sql)
+
+    def fork(self) -> SparkBackend:
+        return self  # one session serves every caller; Spark schedules concurrent jobs itself
+
+    def _prepare_sql(self, sql: str) -> str:
+        return to_spark(sql, self.path)
+
+    def _run(self, sql: str, params: Sequence[Any] | None) -> Any:
+        arguments = [_parameter(value) for value in params] if params else None
+        return self.session.sql(sql, args=arguments) if arguments else self.session.sql(sql)
+
+    def _execute(self, sql: str, params: Sequence[Any] | None) -> None:
+        self._run(sql, params).collect()
+
+    def _query_rows(self, sql: str, params: Sequence[Any] | None) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self._run(sql, params).collect()]
+
+    def _query_arrow(self, sql: str, params: Sequence[Any] | None) -> pa.Table:
+        table: pa.Table = self._run(sql, params).toArrow()
+        return table
+
+    def _query_batches(self, sql: str, params: Sequence[Any] | None, batch_size: int) -> Iterator[pa.RecordBatch]:
+        return iter(self._query_arrow(sql, params).to_batches(batch_size))
+
+    def _register_arrow(self, name: str, data: pa.Table) -> None:
+        self.session.createDataFrame(data).createOrReplaceTempView(name)
+
+    def _unregister(self, name: str) -> None:
+        self.session.catalog.dropTempView(name)
+
+    def _table_names(self) -> set[str]:
+        return {table.name for table in self.session.catalog.listTables()}
+
+    def close(self) -> None:
+        self.session.stop()

@@ -1,0 +1,174 @@
+"""DuckDB SQL → Spark SQL: sqlglot's Spark dialect, with clearsight's corrections in one place.
+
+clearsight writes its SQL once, in DuckDB's dialect. sqlglot transpiles it; where sqlglot's translation does not
+keep DuckDB's meaning for the SQL clearsight writes, the generator below says what to write instead. Each
+correction is a difference between the engines, stated as data here rather than as `if spark` branches anywhere
+else:
+
+- JSON is text in Spark: the JSON type is STRING, `CAST(x AS JSON)` of JSON text is the text itself (inside a
+  struct, a parsed VARIANT, so that it nests), and `to_json` keeps null fields and writes timestamps as DuckDB
+  does (`2024-01-31 09:30:00+00`), so evidence reads the same on both engines.
+- `epoch(ts)` is fractional seconds in DuckDB; Spark's UNIX_TIMESTAMP truncates to whole seconds.
+- `quantile_cont(x, q)` is exact in DuckDB; sqlglot would write an approximate percentile.
+- `try_strptime` (NULL when the text does not parse) is Spark's `try_to_timestamp`.
+- Decimal literals are doubles in Spark: DuckDB divides decimals into doubles, Spark keeps a fixed scale
+  (`1.0 / 3` = 0.333333), which moved quantile fences in the ninth digit.
+- `list()` over no rows is NULL in DuckDB and `[]` in Spark; `list(v ORDER BY k)` keeps its order (Spark's
+  collect_list has none: the values are sorted by their keys with a comparator).
+- `size(NULL)` is NULL (as DuckDB's `len`), not Spark's legacy -1 (a session setting in the backend).
+- Tables are Parquet files under the Spark warehouse directory (`USING parquet`).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, ClassVar
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.dialects.spark import Spark
+
+# DuckDB prints an instant as 2024-01-31 09:30:00+00 (fractions only when present); Spark's closest pattern.
+TIMESTAMP_JSON_FORMAT = "yyyy-MM-dd HH:mm:ss.SSSSSSx"
+
+
+def _json_options() -> exp.Expression:
+    return exp.Anonymous(
+        this="MAP",
+        expressions=[
+            exp.Literal.string("ignoreNullFields"),
+            exp.Literal.string("false"),
+            exp.Literal.string("timestampFormat"),
+            exp.Literal.string(TIMESTAMP_JSON_FORMAT),
+        ],
+    )
+
+
+_STRFTIME_TO_JAVA = {"%Y": "yyyy", "%m": "MM", "%d": "dd", "%H": "HH", "%M": "mm", "%S": "ss", "%%": "%"}
+
+
+def _java_format(strftime: str) -> str:
+    """A strftime format (the codes clearsight uses) as a Java DateTimeFormatter pattern."""
+    out, i = [], 0
+    while i < len(strftime):
+        code = strftime[i : i + 2]
+        if code.startswith("%"):
+            if code not in _STRFTIME_TO_JAVA:
+                raise ValueError(f"no Spark equivalent for the strftime code {code!r} in {strftime!r}")
+            out.append(_STRFTIME_TO_JAVA[code])
+            i += 2
+        else:
+            out.append(f"'{strftime[i]}'" if strftime[i].isalpha() else strftime[i])
+            i += 1
+    return "".join(out)
+
+
+def _ordered_list(node: exp.ArrayAgg) -> exp.Expression:
+    """DuckDB's list(v ORDER BY k1 [DESC], ...) for Spark: collect (k1, ..., v) structs, sort them with a
+    comparator that follows each key's direction (NULLs last, as DuckDB), keep v."""
+    order = node.this
+    keys: list[exp.Ordered] = list(order.expressions)
+    fields = [exp.alias_(key.this.copy(), f"k{i}") for i, key in enumerate(keys)]
+    fields.append(exp.alias_(order.this.copy(), "v"))
+    collected = exp.Anonymous(this="COLLECT_LIST", expressions=[exp.Anonymous(this="STRUCT", expressions=fields)])
+    comparison: exp.Expression = exp.Literal.number(0)
+    for i, key in reversed(list(enumerate(keys))):
+        left, right = exp.column(f"k{i}", table="_l"), exp.column(f"k{i}", table="_r")
+        before, after = (
+            (exp.Literal.number(1), exp.Literal.number(-1))
+            if key.args.get("desc")
+            else (exp.Literal.number(-1), exp.Literal.number(1))
+        )
+        comparison = exp.Case(
+            ifs=[
+                exp.If(
+                    this=exp.and_(exp.Is(this=left, expression=exp.Null()), exp.Is(this=right, expression=exp.Null())),
+                    true=comparison,
+                ),
+                exp.If(this=exp.Is(this=left, expression=exp.Null()), true=exp.Literal.number(1)),
+                exp.If(this=exp.Is(this=right, expression=exp.Null()), true=exp.Literal.number(-1)),
+                exp.If(this=exp.LT(this=left.copy(), expression=right.copy()), true=before),
+                exp.If(this=exp.GT(this=left.copy(), expression=right.copy()), true=after),
+            ],
+            default=comparison.copy(),
+        )
+    comparator = exp.Lambda(this=comparison, expressions=[exp.to_identifier("_l"), exp.to_identifier("_r")])
+    ordered = exp.Anonymous(this="ARRAY_SORT", expressions=[collected, comparator])
+    pick = exp.Lambda(this=exp.column("v", table="_s"), expressions=[exp.to_identifier("_s")])
+    return exp.Anonymous(this="TRANSFORM", expressions=[ordered, pick])
+
+
+def _correct_values(node: exp.Expression) -> exp.Expression:
+    """First pass: casts to JSON and epochs."""
+    if isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.JSON):
+        # clearsight casts JSON *text* to JSON. Inside a struct that to_json will serialise, the text must become
+        # a nested value (a VARIANT), not an escaped string; anywhere else JSON text stays as it is.
+        if isinstance(node.parent, exp.PropertyEQ):
+            return exp.Anonymous(this="PARSE_JSON", expressions=[node.this])
+        text: exp.Expression = node.this
+        return text
+    if isinstance(node, exp.PercentileCont) and node.expression is not None:
+        # DuckDB's quantile_cont(x, q) is exact and interpolates linearly; so does Spark's percentile(x, q).
+        return exp.Anonymous(this="PERCENTILE", expressions=[node.this, node.expression])
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "try_strptime" and len(node.expressions) == 2:
+        # NULL for text that does not parse, as in DuckDB; the format through sqlglot's own strptime translation.
+        spark_format = exp.Literal.string(_java_format(node.expressions[1].name))
+        return exp.Anonymous(this="TRY_TO_TIMESTAMP", expressions=[node.expressions[0], spark_format])
+    if isinstance(node, exp.Literal) and not node.is_string and any(c in node.this for c in ".eE"):
+        # DuckDB divides decimals into doubles; Spark keeps decimals with a fixed scale (1.0 / 3 = 0.333333).
+        return exp.Cast(this=node.copy(), to=exp.DataType.build("DOUBLE"))
+    if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order):
+        listed = _ordered_list(node)
+        size = exp.Anonymous(this="SIZE", expressions=[listed.copy()])
+        return exp.If(this=exp.EQ(this=size, expression=exp.Literal.number(0)), true=exp.Null(), false=listed)
+    is_list = isinstance(node, exp.ArrayAgg) and not isinstance(node.parent, exp.Filter)
+    if is_list or (isinstance(node, exp.Filter) and isinstance(node.this, exp.ArrayAgg)):
+        # DuckDB's list() over no rows is NULL; Spark's collect_list is [].
+        aggregate = node.copy()
+        size = exp.Anonymous(this="SIZE", expressions=[aggregate.copy()])
+        return exp.If(this=exp.EQ(this=size, expression=exp.Literal.number(0)), true=exp.Null(), false=aggregate)
+    if isinstance(node, exp.TimeToUnix):
+        micros = exp.Anonymous(this="UNIX_MICROS", expressions=[node.this])
+        million = exp.Cast(this=exp.Literal.number("1000000"), to=exp.DataType.build("DOUBLE"))
+        return exp.Paren(this=exp.Div(this=micros, expression=million))
+    return node
+
+
+def _correct_json(node: exp.Expression) -> exp.Expression:
+    """Second pass: to_json keeps nulls and DuckDB's timestamp format (no fraction when it is zero)."""
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "to_json" and len(node.expressions) == 1:
+        text = exp.Anonymous(this="TO_JSON", expressions=[node.expressions[0], _json_options()])
+        return exp.Anonymous(
+            this="REGEXP_REPLACE",
+            expressions=[text, exp.Literal.string(r"(\d\d:\d\d:\d\d)\.000000\+"), exp.Literal.string("$1+")],
+        )
+    return node
+
+
+class ClearsightSpark(Spark):
+    class Generator(Spark.Generator):  # type: ignore[misc,valid-type]
+        TYPE_MAPPING: ClassVar[dict[Any, str]] = {
+            **Spark.Generator.TYPE_MAPPING,
+            exp.DataType.Type.JSON: "STRING",
+        }
+
+
+@functools.lru_cache(maxsize=4096)
+def to_spark(sql: str, tables_root: str = "") -> str:
+    """Translate DuckDB statements to Spark SQL (cached: indicators run the same SQL again and again).
+
+    A CREATE TABLE becomes a Parquet table; with `tables_root`, at `tables_root/NAME`, so that a new session
+    finds the tables an earlier one wrote (Spark's default catalog lives only as long as the session)."""
+    statements = [statement for statement in sqlglot.parse(sql, read="duckdb") if statement is not None]
+    out = []
+    for statement in statements:
+        if isinstance(statement, exp.Create) and statement.kind == "TABLE" and statement.expression is None:
+            properties = statement.args.get("properties") or exp.Properties(expressions=[])
+            properties.append("expressions", exp.FileFormatProperty(this=exp.var("PARQUET")))
+            if tables_root:
+                name = statement.this.this.name if isinstance(statement.this, exp.Schema) else statement.this.name
+                location = exp.Literal.string(f"{tables_root}/{name}")
+                properties.append("expressions", exp.LocationProperty(this=location))
+            statement.set("properties", properties)
+        out.append(statement.transform(_correct_values).transform(_correct_json).sql(dialect=ClearsightSpark))
+    return ";\n".join(out)
