@@ -1,13 +1,14 @@
 """Apache Spark behind the `Backend` interface: the same DuckDB-dialect SQL, translated in one place.
 
-Tables are Parquet under the Spark warehouse directory (`spark.sql.warehouse.dir`), one per canonical table;
-`local[*]` runs on this machine with PySpark from PyPI, a `spark://…` (or `yarn`, `k8s://…`) master on a
-cluster. SQL reaches Spark through `clearsight.engine.spark_dialect.to_spark`; parameters are Spark's positional
+A warehouse is a folder: one Spark database whose tables are Parquet under `FOLDER/TABLE`, re-registered by the
+next process that opens the folder. `local[*]` runs on this machine with PySpark from PyPI; a `spark://…` (or
+`yarn`, `k8s://…`) master runs on a cluster, where the folder must be on storage every executor sees. SQL reaches Spark through `clearsight.engine.spark_dialect.to_spark`; parameters are Spark's positional
 `?` markers. Arrow carries data both ways.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -27,10 +28,19 @@ def _parameter(value: Any) -> Any:
     return value
 
 
+# Per-session settings: DuckDB's semantics where Spark's defaults differ.
+SESSION_SETTINGS = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.ansi.enabled": "false",  # DuckDB returns NULL, not an error, for a failed try_ cast
+    "spark.sql.legacy.sizeOfNull": "false",  # size(NULL) is NULL, as DuckDB's len(NULL)
+}
+
+
 class SparkBackend(Backend):
-    """A Spark session; `warehouse` is the folder holding the tables (created when missing)."""
+    """A Spark session on a warehouse folder (created when missing) holding the canonical tables as Parquet."""
 
     dialect = SPARK_DIALECT
+    _open = 0  # backends open in this process: the last one to close stops Spark
 
     def __init__(
         self,
@@ -45,25 +55,31 @@ class SparkBackend(Backend):
 
         self.path = str(Path(warehouse).resolve())
         Path(self.path).mkdir(parents=True, exist_ok=True)
-        self.session = (
+        shared = (
             SparkSession.builder.master(master)
             .appName(app_name)
-            .config("spark.sql.warehouse.dir", self.path)
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.driver.memory", memory)
             .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.ansi.enabled", "false")  # DuckDB returns NULL, not an error, for a failed cast
-            .config("spark.sql.legacy.sizeOfNull", "false")  # size(NULL) is NULL, as DuckDB's len(NULL)
-            .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={self.path}")
             .getOrCreate()
         )
+        # One JVM and SparkContext per process; each warehouse gets its own session (settings, temporary views)
+        # and its own database whose tables live under the warehouse folder.
+        self.session = shared.newSession()
+        SparkBackend._open += 1
+        for key, value in SESSION_SETTINGS.items():
+            self.session.conf.set(key, value)
         # Failures reach the caller as EngineError with the SQL; Spark's own logging of them would repeat them.
         self.session.sparkContext.setLogLevel("OFF")
         logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
-        # Register the tables an earlier session wrote (their Parquet files are under the warehouse folder).
+        self.database = "clearsight_" + hashlib.sha1(self.path.encode()).hexdigest()[:12]
+        location = self.path.replace("'", "''")
+        self.session.sql(f"CREATE DATABASE IF NOT EXISTS {self.database} LOCATION '{location}'")
+        self.session.sql(f"USE {self.database}")
+        # Register the tables an earlier process wrote (Spark's default catalog lives only as long as the JVM).
         self.ensure_tables(ALL_TABLES)
 
     def _wrap_error(self, error: Exception, sql: str) -> EngineError:
@@ -101,7 +117,9 @@ class SparkBackend(Backend):
         self.session.catalog.dropTempView(name)
 
     def _table_names(self) -> set[str]:
-        return {table.name for table in self.session.catalog.listTables()}
+        return {table.name for table in self.session.catalog.listTables(self.database)}
 
     def close(self) -> None:
-        self.session.stop()
+        SparkBackend._open -= 1
+        if SparkBackend._open == 0:
+            self.session.stop()

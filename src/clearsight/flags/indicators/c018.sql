@@ -13,7 +13,7 @@ identified AS (
 per_process AS (
     SELECT s.ocid, count(*) AS suppliers,
            count(*) FILTER (WHERE i.party_id IS NULL) AS unidentified,
-           list(s.supplier_id) FILTER (WHERE i.party_id IS NULL) AS which
+           list_sort(list(s.supplier_id) FILTER (WHERE i.party_id IS NULL)) AS which
     FROM suppliers AS s LEFT JOIN identified AS i ON i.ocid = s.ocid AND i.party_id = s.supplier_id
     GROUP BY s.ocid
 )

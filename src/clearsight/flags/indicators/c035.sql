@@ -11,7 +11,7 @@ WITH roles AS (
 ),
 per_process AS (
     SELECT ocid, count(*) FILTER (WHERE in_consortium AND alone) AS both_ways,
-           list(tenderer_id) FILTER (WHERE in_consortium AND alone) AS members,
+           list_sort(list(tenderer_id) FILTER (WHERE in_consortium AND alone)) AS members,
            bool_or(in_consortium) AS has_consortium
     FROM roles GROUP BY ocid
 )

@@ -3,7 +3,7 @@
 WITH bidders AS (SELECT * FROM ${submitted_tenderers}),
 winners AS (SELECT * FROM ${active_winners}),
 per_process AS (
-    SELECT w.ocid, list(w.supplier_id) FILTER (WHERE b.tenderer_id IS NULL) AS outsiders,
+    SELECT w.ocid, list_sort(list(w.supplier_id) FILTER (WHERE b.tenderer_id IS NULL)) AS outsiders,
            count(*) FILTER (WHERE b.tenderer_id IS NULL) AS missing
     FROM winners AS w LEFT JOIN bidders AS b ON b.ocid = w.ocid AND b.tenderer_id = w.supplier_id
     WHERE w.ocid IN (SELECT ocid FROM bidders)

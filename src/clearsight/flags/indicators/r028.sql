@@ -11,13 +11,14 @@ WITH priced AS (
     GROUP BY b.ocid, b.bid_position, b.value_amount, b.value_currency
 ),
 identical AS (
-    SELECT ocid, value_amount, value_currency, list(DISTINCT tenderers) AS bidders
+    SELECT ocid, value_amount, value_currency, list_sort(list(DISTINCT tenderers)) AS bidders
     FROM priced GROUP BY ocid, value_amount, value_currency
     HAVING count(DISTINCT tenderers) >= 2
 ),
 per_process AS (
-    SELECT ocid, max(array_length(bidders)) AS sharing, list({'amount': value_amount, 'currency': value_currency,
-           'bidders': bidders}) AS prices
+    SELECT ocid, max(array_length(bidders)) AS sharing,
+           list({'amount': value_amount, 'currency': value_currency, 'bidders': bidders}
+                ORDER BY value_amount, value_currency) AS prices
     FROM identical GROUP BY ocid
 )
 SELECT

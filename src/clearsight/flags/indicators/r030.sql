@@ -22,7 +22,7 @@ late AS (
 ),
 per_process AS (
     SELECT ocid, max(hours_late) AS hours_late, max(bid_date) AS bid_date, any_value(deadline) AS deadline,
-           list(supplier_id) AS suppliers
+           list_sort(list(supplier_id)) AS suppliers
     FROM late GROUP BY ocid
 ),
 judgeable AS (
