@@ -2,8 +2,9 @@
 
 A warehouse is a folder: one Spark database whose tables are Parquet under `FOLDER/TABLE`, re-registered by the
 next process that opens the folder. `local[*]` runs on this machine with PySpark from PyPI; a `spark://…` (or
-`yarn`, `k8s://…`) master runs on a cluster, where the folder must be on storage every executor sees. SQL reaches Spark through `clearsight.engine.spark_dialect.to_spark`; parameters are Spark's positional
-`?` markers. Arrow carries data both ways.
+`yarn`, `k8s://…`) master runs on a cluster, where the folder must be on storage every executor sees. SQL
+reaches Spark through `clearsight.engine.spark_dialect.to_spark`; parameters are Spark's positional `?` markers.
+Arrow carries data both ways.
 """
 
 from __future__ import annotations
