@@ -139,3 +139,27 @@ def test_every_indicator_and_risk_score_is_the_same_on_spark(spark: Any, spark_f
     assert len(got_risk) == len(expected_risk)
     for row in expected_risk:
         assert _close(list(row), list(got_risk[row[:2]])), (row, got_risk[row[:2]])
+
+
+def test_cli_loads_a_duckdb_warehouse_and_runs_flags_on_spark(spark_folder: Path) -> None:
+    runner = CliRunner()
+    data = spark_folder / "cli.jsonl"
+    db = str(spark_folder / "cli.duckdb")
+    folder = str(spark_folder / "cli-warehouse")
+    for command in (
+        ["synth", "procurement", "-n", "60", "--seed", "4", "--out", str(data)],
+        ["--db", db, "ingest", "ocds", str(data), "-d", "syn"],
+    ):
+        assert runner.invoke(cli, command).exit_code == 0
+    spark = ["--engine", "spark", "--spark-master", "local[1]", "--db", folder]
+    refused = runner.invoke(cli, [*spark, "ingest", "ocds", str(data), "-d", "syn"])
+    assert refused.exit_code == 2 and "DuckDB only" in refused.output
+    loaded = runner.invoke(cli, [*spark, "load", db, "--json"])
+    assert loaded.exit_code == 0, loaded.output
+    assert json.loads(loaded.output)["rows"]["processes"] == 60
+    ran = runner.invoke(cli, [*spark, "flags", "run", "-d", "syn", "--only", "R003,C001", "--json"])
+    assert ran.exit_code == 0, ran.output
+    counts = json.loads(ran.output)["counts"]
+    assert set(counts) == {"R003", "C001"} and sum(counts["R003"].values()) == 60
+    registry = runner.invoke(cli, [*spark, "flags", "run", "-d", "syn", "--only", "L001"])
+    assert registry.exit_code == 2 and "DuckDB only" in registry.output

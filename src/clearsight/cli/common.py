@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from clearsight.engine import DEFAULT_DATABASE
+from clearsight.engine import DEFAULT_DATABASE, Backend, open_backend
 from clearsight.ledger.store import DEFAULT_LEDGER
 
 console = Console()
@@ -24,6 +24,21 @@ class State:
     database: str = DEFAULT_DATABASE
     ledger_option: str | None = None
     memory_limit: str = "1GB"
+    engine: str = "duckdb"
+    spark_master: str = "local[*]"
+
+    def backend(self, *, spark: bool = False, what: str = "this command") -> Backend:
+        """The warehouse on the chosen engine. Commands that do not run on Spark yet say so (`spark=False`)."""
+        if self.engine == "spark":
+            if not spark:
+                fail(
+                    f"{what} runs on DuckDB only for now: run it with DuckDB, then copy the tables with "
+                    "`clearsight --engine spark --db FOLDER load FILE.duckdb` (see docs/spark.md)",
+                    2,
+                )
+            memory = self.memory_limit.lower().removesuffix("b")  # 1GB → 1g, as the JVM writes it
+            return open_backend(self.database, "spark", master=self.spark_master, memory=memory)
+        return open_backend(self.database, memory_limit=self.memory_limit)
 
     @property
     def ledger(self) -> str:

@@ -11,8 +11,8 @@ import typer
 from rich.markdown import Markdown
 from rich.table import Table
 
-from clearsight.cli.common import JsonOption, console, counting_progress, fail, print_json, state
-from clearsight.engine import EngineError, open_backend
+from clearsight.cli.common import JsonOption, console, counting_progress, errors, fail, print_json, state
+from clearsight.engine import EngineError
 from clearsight.flags.base import STATUSES
 from clearsight.flags.profile import ProfileError, load_profile, shipped_profiles
 from clearsight.flags.registry import indicator, indicators
@@ -113,8 +113,17 @@ def run_command(
         fail(str(error), 2)
     except KeyError as error:
         fail(str(error.args[0]), 2)
+    if state.engine == "spark":
+        # Registry checks read Splink's linkage, which runs on DuckDB only for now.
+        chosen = codes or [item.code for item in indicators() if settings.enabled(item.code)]
+        left_out = [code for code in chosen if indicator(code).needs_links]
+        if codes and left_out:
+            fail(f"{', '.join(left_out)} read registry linkage, which runs on DuckDB only for now", 2)
+        if left_out:
+            errors.print(f"on Spark, the registry checks ({', '.join(left_out)}) are left out: they run on DuckDB")
+        codes = [code for code in chosen if code not in left_out]
     total = len(codes) if codes else sum(settings.enabled(item.code) for item in indicators())
-    with open_backend(state.database, memory_limit=state.memory_limit) as backend:
+    with state.backend(spark=True) as backend:
         known = any(
             backend.has_table(table)
             and backend.query_value(f"SELECT count(*) FROM {table} WHERE dataset = ?", [dataset])
@@ -268,7 +277,7 @@ def export_command(
     from clearsight.report.export import export_results
     from clearsight.report.html import ReportError, _latest_run
 
-    with open_backend(state.database, memory_limit=state.memory_limit) as backend:
+    with state.backend(spark=True) as backend:
         try:
             run_id = run or _latest_run(backend, dataset)
             rows = export_results(backend, run_id, out, "risk_scores" if risk else "flag_results")

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from clearsight.cli.common import JsonOption, console, errors, fail, print_json, state
-from clearsight.engine import EngineError, open_backend
+from clearsight.engine import EngineError
 
 link_app = typer.Typer(
     help="Record linkage (Splink, Fellegi–Sunter): deduplicate, match, link registries, privacy-preserving encodings.",
@@ -216,7 +216,7 @@ def registries_command(
         seed=seed,
         memory_limit=state.memory_limit,
     )
-    with open_backend(state.database, memory_limit=state.memory_limit) as backend:
+    with state.backend(what="`link registries`") as backend:
         try:
             with console.status("linking registries …") as status:
                 runs = link_registries(

@@ -17,7 +17,7 @@ from clearsight.cli.link import link_app
 from clearsight.cli.network import network_app
 from clearsight.cli.screens import screens_app
 from clearsight.cli.web import serve, users_app
-from clearsight.engine import DEFAULT_DATABASE, Backend, EngineError, open_backend
+from clearsight.engine import DEFAULT_DATABASE, ENGINES, Backend, EngineError
 from clearsight.ledger.store import DEFAULT_LEDGER
 
 app = typer.Typer(
@@ -61,6 +61,18 @@ def main_options(
         ),
     ] = None,
     memory_limit: Annotated[str, typer.Option(help="Memory the engine may use, e.g. 1GB.")] = "1GB",
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="Analytical engine: duckdb (default; --db is a file) or spark (--db is a warehouse folder).",
+            envvar="CLEARSIGHT_ENGINE",
+        ),
+    ] = "duckdb",
+    spark_master: Annotated[
+        str,
+        typer.Option("--spark-master", help="Spark master URL with --engine spark: local[*], spark://host:7077, …"),
+    ] = "local[*]",
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
@@ -69,10 +81,14 @@ def main_options(
     state.database = db
     state.ledger_option = ledger
     state.memory_limit = memory_limit
+    if engine not in ENGINES:
+        fail(f"unknown engine {engine!r}: one of {', '.join(ENGINES)}", 2)
+    state.engine = engine
+    state.spark_master = spark_master
 
 
-def _backend() -> Backend:
-    return open_backend(state.database, memory_limit=state.memory_limit)
+def _backend(spark: bool = False, what: str = "this command") -> Backend:
+    return state.backend(spark=spark, what=what)
 
 
 @ingest_app.command("ocds")
@@ -94,7 +110,7 @@ def ingest_ocds_command(
     from clearsight.ingest.pipeline import ingest_ocds
     from clearsight.ingest.sources import InputError
 
-    with _backend() as backend:
+    with _backend(what="`ingest ocds`") as backend:
         progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -186,7 +202,7 @@ def ingest_registry_command(
     except MappingError as error:
         fail(str(error), 2)
     log_name = f"registry-{kind}"
-    with _backend() as backend, Ledger(state.ledger) as ledger:
+    with _backend(what="`ingest registry`") as backend, Ledger(state.ledger) as ledger:
         log = ledger.log(log_name)
         first = log.size()
 
@@ -255,7 +271,7 @@ def report_command(
     """Write the red-flag report: one self-contained HTML file with charts and explanations, readable offline."""
     from clearsight.report.html import ReportError, build_report
 
-    with _backend() as backend:
+    with _backend(what="`report`") as backend:
         try:
             html = build_report(backend, dataset, run, processes)
         except ReportError as error:
@@ -276,7 +292,7 @@ def quality_command(
     """Field coverage per dataset, issues and rejects from ingest, and which red flags the data can support."""
     from clearsight.ingest.quality import quality_report
 
-    with _backend() as backend:
+    with _backend(what="`quality`") as backend:
         report = quality_report(backend, dataset)
     if json_output:
         print_json(report)
@@ -321,12 +337,49 @@ def quality_command(
             console.print(rejects)
 
 
+@app.command("load")
+def load_command(
+    source: Annotated[Path, typer.Argument(help="A DuckDB warehouse file to copy the canonical tables from.")],
+    dataset: Annotated[str | None, typer.Option("--dataset", "-d", help="Only this dataset (default: all).")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Copy a DuckDB warehouse's tables into the warehouse of --engine/--db (e.g. a Spark warehouse folder)."""
+    from clearsight.engine import DuckDBBackend
+    from clearsight.engine.transfer import copy_tables
+    from clearsight.model import ALL_TABLES
+
+    if not source.exists():
+        fail(f"no DuckDB warehouse at {source}", 2)
+    with (
+        DuckDBBackend(source, read_only=True, memory_limit=state.memory_limit) as origin,
+        _backend(spark=True) as backend,
+        counting_progress("tables", json_output) as progress,
+    ):
+        task = progress.add_task("tables", total=len(ALL_TABLES))
+        try:
+            copied = copy_tables(
+                origin, backend, ALL_TABLES, dataset, progress=lambda _table, _rows: progress.advance(task)
+            )
+        except EngineError as error:
+            fail(str(error))
+    if json_output:
+        print_json({"source": str(source), "target": state.database, "engine": state.engine, "rows": copied})
+        return
+    table = Table(title=f"{source} → {state.database} ({state.engine})")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, rows in copied.items():
+        if rows:
+            table.add_row(name, f"{rows:,}")
+    console.print(table)
+
+
 @app.command("summary")
 def summary_command(json_output: JsonOption = False) -> None:
     """Row counts of every warehouse table, per dataset, and the latest ingest runs."""
     from clearsight.model import ALL_TABLES, CONTRACTING_TABLES
 
-    with _backend() as backend:
+    with _backend(spark=True) as backend:
         backend.ensure_tables(ALL_TABLES)
         counts: dict[str, dict[str, int]] = {}
         for table in CONTRACTING_TABLES:

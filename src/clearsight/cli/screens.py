@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from clearsight.cli.common import JsonOption, console, fail, print_json, state
-from clearsight.engine import EngineError, open_backend
+from clearsight.engine import EngineError
 from clearsight.flags.profile import ProfileError, load_profile
 
 screens_app = typer.Typer(help="Bid-rigging screens per tender and the cartel classifier.", no_args_is_help=True)
@@ -31,7 +31,7 @@ def run_command(
         settings = load_profile(profile)
     except ProfileError as error:
         fail(str(error), 2)
-    with open_backend(state.database, memory_limit=state.memory_limit) as backend:
+    with state.backend(what="`screens run`") as backend:
         try:
             summary = run_screens(backend, dataset, settings, minimum_bids)
             top = backend.query(
