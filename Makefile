@@ -8,7 +8,7 @@ REGISTRIES := civil payroll beneficiaries voters companies
 DB ?= clearsight.duckdb
 PORT ?= 8000
 
-.PHONY: demo test setup lint bench-ingest bench-flags bench-ledger bench-screens bench-linkage bench-web clean docs
+.PHONY: demo test setup lint bench-ingest bench-flags bench-ledger bench-screens bench-linkage bench-web bench-spark clean docs
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,9 @@ bench-linkage: setup
 
 bench-web: setup
 	$(BIN)/python benchmarks/web.py
+
+bench-spark: setup
+	$(BIN)/python benchmarks/spark.py
 
 bench-ledger: setup
 	$(BIN)/python benchmarks/ledger.py
