@@ -26,6 +26,27 @@ def shared(*parts: str) -> Path:
     return path
 
 
+def synthetic_warehouse(folder: Path, processes: int, seed: int, *steps: str, dataset: str = "syn") -> str:
+    """A DuckDB warehouse of synthetic processes built through the CLI, then each step (`flags`, `network`)."""
+    from typer.testing import CliRunner
+
+    from clearsight.cli import app as cli
+
+    data = folder / f"synthetic-{processes}-{seed}.jsonl"
+    db = str(folder / f"synthetic-{processes}-{seed}.duckdb")
+    commands = [
+        ["synth", "procurement", "-n", str(processes), "--seed", str(seed), "--out", str(data)],
+        ["--db", db, "ingest", "ocds", str(data), "-d", dataset],
+    ]
+    commands += [["--db", db, *{"flags": ["flags", "run"], "network": ["network", "build"]}[step], "-d", dataset]
+                 for step in steps]  # fmt: skip
+    runner = CliRunner()
+    for command in commands:
+        result = runner.invoke(cli, command)
+        assert result.exit_code == 0, result.output
+    return db
+
+
 @pytest.fixture
 def backend() -> Iterator[DuckDBBackend]:
     warehouse = DuckDBBackend(":memory:")

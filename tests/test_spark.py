@@ -21,6 +21,7 @@ from clearsight.flags.profile import load_profile
 from clearsight.flags.registry import indicators
 from clearsight.flags.runner import run_flags
 from clearsight.model import ALL_TABLES
+from tests.conftest import synthetic_warehouse
 
 pytestmark = pytest.mark.spark
 
@@ -99,16 +100,7 @@ def test_tables_outlive_the_spark_session(spark_folder: Path) -> None:
 
 
 def test_every_indicator_and_risk_score_is_the_same_on_spark(spark: Any, spark_folder: Path) -> None:
-    data = spark_folder / "synthetic.jsonl"
-    db = str(spark_folder / "duck.duckdb")
-    runner = CliRunner()
-    for command in (
-        ["synth", "procurement", "-n", "300", "--seed", "9", "--out", str(data)],
-        ["--db", db, "ingest", "ocds", str(data), "-d", "syn"],
-        ["--db", db, "network", "build", "-d", "syn"],
-    ):
-        result = runner.invoke(cli, command)
-        assert result.exit_code == 0, result.output
+    db = synthetic_warehouse(spark_folder, 300, 9, "network")
     from clearsight.engine.transfer import copy_tables
 
     profile = load_profile()

@@ -10,13 +10,11 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
 from clearsight.cases import security
 from clearsight.cases.models import open_app_db
-from clearsight.cli import app as cli
 from clearsight.web.app import Settings, create_app
-from tests.conftest import postgres_schema
+from tests.conftest import postgres_schema, synthetic_warehouse
 
 PASSWORD = "correct horse battery"
 # user name → role; two of each working role so that object-level rules and four-eyes can be tested.
@@ -26,18 +24,7 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 @pytest.fixture(scope="session")
 def web_warehouse(tmp_path_factory: pytest.TempPathFactory) -> str:
-    folder = tmp_path_factory.mktemp("web")
-    data = folder / "synthetic.jsonl"
-    db = str(folder / "w.duckdb")
-    runner = CliRunner()
-    for command in (
-        ["synth", "procurement", "-n", "600", "--seed", "5", "--out", str(data)],
-        ["--db", db, "ingest", "ocds", str(data), "-d", "syn"],
-        ["--db", db, "flags", "run", "-d", "syn"],
-    ):
-        result = runner.invoke(cli, command)
-        assert result.exit_code == 0, result.output
-    return db
+    return synthetic_warehouse(tmp_path_factory.mktemp("web"), 600, 5, "flags")
 
 
 @dataclass
