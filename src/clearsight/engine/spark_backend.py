@@ -24,11 +24,6 @@ from clearsight.model import ALL_TABLES
 SPARK_DIALECT = Dialect(name="spark", sqlglot_name="spark", transactions=False)
 
 
-def _parameter(value: Any) -> Any:
-    """Spark binds Python values as literals; dates and instants given as ISO text stay text, like DuckDB."""
-    return value
-
-
 # Per-session settings: DuckDB's semantics where Spark's defaults differ.
 SESSION_SETTINGS = {
     "spark.sql.session.timeZone": "UTC",
@@ -95,8 +90,8 @@ class SparkBackend(Backend):
         return to_spark(sql, self.path)
 
     def _run(self, sql: str, params: Sequence[Any] | None) -> Any:
-        arguments = [_parameter(value) for value in params] if params else None
-        return self.session.sql(sql, args=arguments) if arguments else self.session.sql(sql)
+        # Spark binds Python values (str, numbers, datetime, None) to its positional `?` markers.
+        return self.session.sql(sql, args=list(params)) if params else self.session.sql(sql)
 
     def _execute(self, sql: str, params: Sequence[Any] | None) -> None:
         self._run(sql, params).collect()
