@@ -21,7 +21,15 @@ from clearsight.flags.profile import load_profile
 from clearsight.flags.registry import indicators
 from clearsight.flags.runner import run_flags
 from clearsight.model import ALL_TABLES
-from tests.conftest import synthetic_warehouse
+from tests.conftest import shared, synthetic_warehouse
+from tests.flags.test_cardinal_parity import (
+    DOC_EXAMPLES,
+    _fixtures,
+    assert_like_documentation,
+    assert_like_fixture,
+    fixture_params,
+    flagged_like_cardinal,
+)
 
 pytestmark = pytest.mark.spark
 
@@ -155,3 +163,35 @@ def test_cli_loads_a_duckdb_warehouse_and_runs_flags_on_spark(spark_folder: Path
     assert set(counts) == {"R003", "C001"} and sum(counts["R003"].values()) == 60
     registry = runner.invoke(cli, [*spark, "flags", "run", "-d", "syn", "--only", "L001"])
     assert registry.exit_code == 2 and "DuckDB only" in registry.output
+
+
+@pytest.fixture(scope="module")
+def cardinal_on_spark(spark: Any, spark_folder: Path) -> Any:
+    """Every Cardinal fixture and documentation example as its own dataset, ingested once and copied to Spark."""
+    from clearsight.engine.transfer import copy_tables
+    from clearsight.ingest.pipeline import ingest_ocds
+
+    shared("ocds", "cardinal-fixtures")
+    with DuckDBBackend(str(spark_folder / "cardinal.duckdb")) as duck:
+        for path in _fixtures():
+            ingest_ocds(duck, [str(path)], path.stem, compiled=True, workers=1)
+        for number in DOC_EXAMPLES:
+            path = shared("ocds", "cardinal-fixtures", "docs-examples", "R", f"{number}.jsonl")
+            ingest_ocds(duck, [str(path)], f"doc-R{number}", compiled=True, workers=1)
+        copy_tables(duck, spark, ALL_TABLES)
+    return spark
+
+
+@pytest.mark.parametrize("path", _fixtures(), ids=lambda path: path.stem)
+def test_cardinal_fixtures_on_spark(cardinal_on_spark: Any, path: Path) -> None:
+    code, params = fixture_params(path.stem)
+    expected = json.loads(path.with_suffix(".expected").read_text())
+    got, unexplained = flagged_like_cardinal(cardinal_on_spark, path.stem, code, params)
+    assert_like_fixture(got, expected, code, unexplained)
+
+
+@pytest.mark.parametrize("number", sorted(DOC_EXAMPLES))
+def test_cardinal_documentation_examples_on_spark(cardinal_on_spark: Any, number: str) -> None:
+    params, expected = DOC_EXAMPLES[number]
+    got, _ = flagged_like_cardinal(cardinal_on_spark, f"doc-R{number}", f"R{number}", params)
+    assert_like_documentation(got, expected, f"R{number}")
