@@ -86,10 +86,11 @@ def build_report(backend: Backend, dataset: str, run_id: str | None = None, proc
         [run_id],
     )
     trend = backend.query(
-        "SELECT strftime(coalesce(p.tender_period_start, p.release_date), '%Y-%m') AS month, count(DISTINCT f.ocid) "
+        "SELECT month, count(DISTINCT ocid) FROM ("
+        "SELECT strftime(coalesce(p.tender_period_start, p.release_date), '%Y-%m') AS month, f.ocid "
         "FROM flag_results f JOIN processes p ON p.dataset = f.dataset AND p.ocid = f.ocid "
-        "WHERE f.run_id = ? AND f.status = 'flagged' AND f.subject_type = 'process' AND month IS NOT NULL "
-        "GROUP BY month ORDER BY month",
+        "WHERE f.run_id = ? AND f.status = 'flagged' AND f.subject_type = 'process') "
+        "WHERE month IS NOT NULL GROUP BY month ORDER BY month",
         [run_id],
     )
     riskiest = backend.query_dicts(
