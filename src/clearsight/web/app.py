@@ -8,7 +8,6 @@ OpenAPI at /api/openapi.json and on the page /api. Permissions are checked on th
 import contextlib
 import datetime as dt
 import json
-import logging
 import pathlib
 import secrets
 import tempfile
@@ -51,7 +50,6 @@ from clearsight.web.warehouse import (
     indicator_catalogue,
 )
 
-log = logging.getLogger("clearsight.web")
 _F = TypeVar("_F", bound=Callable[..., Any])
 HERE = pathlib.Path(__file__).parent
 SESSION_COOKIE = "cs_session"
