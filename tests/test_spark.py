@@ -163,6 +163,10 @@ def test_cli_loads_a_duckdb_warehouse_and_runs_flags_on_spark(spark_folder: Path
     assert set(counts) == {"R003", "C001"} and sum(counts["R003"].values()) == 60
     registry = runner.invoke(cli, [*spark, "flags", "run", "-d", "syn", "--only", "L001"])
     assert registry.exit_code == 2 and "DuckDB only" in registry.output
+    export = runner.invoke(cli, [*spark, "flags", "export", str(spark_folder / "out.csv"), "-d", "syn"])
+    assert export.exit_code == 2 and "DuckDB only" in export.output
+    summary = runner.invoke(cli, [*spark, "summary", "--json"])
+    assert summary.exit_code == 0 and json.loads(summary.output)["tables"]["syn"]["processes"] == 60
 
 
 @pytest.fixture(scope="module")
