@@ -72,16 +72,21 @@ def record_event(db: Session, kind: str, username: str | None, client: str | Non
     log.info("security event %s user=%s client=%s %s", kind, username, client, detail)
 
 
+def set_password(user: User, password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise SecurityError(f"the password must have at least {MIN_PASSWORD} characters")
+    user.password_hash = _hasher.hash(password)
+
+
 def add_user(db: Session, username: str, password: str, role: str) -> User:
     if role not in ROLES:
         raise SecurityError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD:
-        raise SecurityError(f"the password must have at least {MIN_PASSWORD} characters")
     if not username or len(username) > 80 or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise SecurityError("a user name is 1–80 letters, digits, '.', '-' or '_'")
     if db.scalar(select(User).where(User.username == username)) is not None:
         raise SecurityError(f"user {username!r} exists already")
-    user = User(username=username, password_hash=_hasher.hash(password), role=role, active=True)
+    user = User(username=username, password_hash="", role=role, active=True)
+    set_password(user, password)
     db.add(user)
     db.flush()
     record_event(db, "user_added", username, None, role=role)
@@ -118,7 +123,7 @@ def authenticate(db: Session, username: str, password: str, client: str) -> User
         db.commit()
         raise SecurityError("wrong user name or password")
     if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+        set_password(user, password)
     record_event(db, "login", username, client)
     return user
 

@@ -76,6 +76,11 @@ class Invalid(Exception):
     pass
 
 
+def usernames(db: Session) -> dict[int, str]:
+    """Every user's name by id (one query, for pages that name many users)."""
+    return {user_id: name for user_id, name in db.execute(select(User.id, User.username))}
+
+
 def is_supervisor(user: User) -> bool:
     return user.role in SUPERVISORS
 
@@ -251,7 +256,7 @@ class Workbench:
         return case
 
     def timeline(self, db: Session, case: Case) -> list[dict[str, Any]]:
-        names = dict(db.execute(select(User.id, User.username)).all())
+        names = usernames(db)
         events = db.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
         return [
             {"at": e.at, "user": names.get(e.user_id), "kind": e.kind, "detail": e.detail, "ledger": e.ledger_index}

@@ -104,7 +104,7 @@ def _demo_accounts(location: str) -> list[tuple[str, str, str]]:
             if user is None:
                 security.add_user(db, username, password, role)
             else:
-                user.password_hash = security._hasher.hash(password)
+                security.set_password(user, password)
             accounts.append((username, role, password))
         db.commit()
     engine.dispose()
@@ -125,6 +125,8 @@ def serve(
     workers: Annotated[int, typer.Option(help="Server threads for page requests.")] = 40,
 ) -> None:
     """Serve the public portal, the auditors' workbench and the JSON API (FastAPI + uvicorn)."""
+    import asyncio
+
     import anyio.to_thread
     import uvicorn
 
@@ -150,15 +152,12 @@ def serve(
         console.print(table)
     console.print(f"clearsight is serving {state.database} at [bold]{url}[/] — log in at {url}login (Ctrl+C stops)")
 
-    async def _threads() -> None:
-        anyio.to_thread.current_default_thread_limiter().total_tokens = workers
-
     config = uvicorn.Config(application, host=host, port=port, log_level="warning", proxy_headers=False)
     server = uvicorn.Server(config)
-    import asyncio
 
     async def _main() -> None:
-        await _threads()
+        # Page handlers run in anyio's thread pool; its size is set inside the event loop that owns it.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = workers
         await server.serve()
 
     # uvicorn shuts down cleanly on Ctrl+C, then re-raises the interrupt it caught.

@@ -38,6 +38,7 @@ from clearsight.cases.workflow import (
     NotFound,
     Workbench,
     is_supervisor,
+    usernames,
 )
 from clearsight.report import charts
 from clearsight.web.warehouse import (
@@ -640,7 +641,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/cases", response_class=HTMLResponse, include_in_schema=False)
     def cases_page(request: Request, actor: Analyst, db: Db) -> HTMLResponse:
-        rows = [case_out(db, case) for case in db.scalars(bench.visible_cases(actor.staff).limit(500))]
+        names = usernames(db)
+        rows = [case_out(db, case, names) for case in db.scalars(bench.visible_cases(actor.staff).limit(500))]
         return page(request, actor, "cases.html", cases=rows)
 
     @app.get("/cases/{case_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -711,8 +713,8 @@ def create_app(settings: Settings) -> FastAPI:
         events = db.scalars(select(SecurityEvent).order_by(SecurityEvent.id.desc()).limit(200)).all()
         return page(request, actor, "admin.html", users=users, events=events)
 
-    def case_out(db: Session, case: Any) -> dict[str, Any]:
-        names = dict(db.execute(select(User.id, User.username)).all())
+    def case_out(db: Session, case: Any, names: dict[int, str] | None = None) -> dict[str, Any]:
+        names = names if names is not None else usernames(db)
         return {
             "id": case.id, "title": case.title, "status": case.status, "assignee": names.get(case.assignee_id),
             "created_by": names.get(case.created_by_id), "pending_status": case.pending_status,
@@ -801,7 +803,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @api_get("/cases", tags=["workbench"], summary="Cases the caller may see")
     def api_cases(actor: Analyst, db: Db) -> list[CaseOut]:
-        return [CaseOut(**case_out(db, c)) for c in db.scalars(bench.visible_cases(actor.staff).limit(1000))]
+        names = usernames(db)
+        cases = db.scalars(bench.visible_cases(actor.staff).limit(1000))
+        return [CaseOut(**case_out(db, case, names)) for case in cases]
 
     @api_post("/cases", tags=["workbench"], summary="Open a case from alerts", status_code=201)
     def api_create_case(actor: Analyst, db: Db, body: CaseIn) -> CaseOut:
