@@ -250,6 +250,74 @@ def test_checks_explain_with_the_linkage_evidence(registries: tuple[DuckDBBacken
     assert evidence["date_of_death"] and evidence["person"] and evidence["explanation"]["fields"]["name"]["level"]
 
 
+def _write_registry(folder: Path, kind: str, rows: list[dict[str, str]]) -> tuple[Path, Path]:
+    data, mapping = folder / f"{kind}.csv", folder / f"{kind}.yaml"
+    with data.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    mapping.write_text(f"kind: {kind}\ncolumns:\n" + "".join(f"  {name}: {name}\n" for name in rows[0]))
+    return data, mapping
+
+
+def test_paid_twice_asks_the_civil_registry_who_is_who(tmp_path: Path) -> None:
+    """Namesakes born the same day are two people when the civil registry tells them apart (one payee has the
+    identifier of one, the other payee matches both equally), though the payroll alone pairs them; two payees the
+    civil registry resolves to one person are one."""
+    civil = [
+        {"record_id": "C1", "national_id": "1111111111", "given_name": "Николай", "family_name": "Кузнецов",
+         "date_of_birth": "2005-11-12"},
+        {"record_id": "C2", "national_id": "2222222222", "given_name": "Николай", "family_name": "Кузнецов",
+         "date_of_birth": "2005-11-12"},
+        {"record_id": "C3", "national_id": "3333333333", "given_name": "Мария", "family_name": "Сидорова",
+         "date_of_birth": "1970-05-25"},
+    ] + [
+        {"record_id": f"F{number}", "national_id": f"5{number:09d}", "given_name": given, "family_name": family,
+         "date_of_birth": f"19{50 + number % 40}-{1 + number % 12:02d}-{1 + number % 28:02d}"}
+        for number, (given, family) in enumerate(
+            (given, family) for given in ("Anna", "Ivan", "Petr", "Olga", "Jian", "Emma")
+            for family in ("Smith", "Novak", "Wang", "Petrov", "Garcia", "Horvat")
+        )
+    ]  # fmt: skip
+    payroll = [
+        {"record_id": "P1", "national_id": "1111111111", "given_name": "Nikolay", "family_name": "Kuznetsov",
+         "date_of_birth": "2005-11-12", "pay_period": "2026-10", "amount": "1000", "employer": "Tax"},
+        {"record_id": "P2", "national_id": "", "given_name": "Nikolai", "family_name": "KUZNECOV",
+         "date_of_birth": "2005-11-12", "pay_period": "2026-10", "amount": "1000", "employer": "Transport"},
+        {"record_id": "P3", "national_id": "3333333333", "given_name": "Maria", "family_name": "Sidorova",
+         "date_of_birth": "1970-05-25", "pay_period": "2026-10", "amount": "1000", "employer": "Health"},
+        {"record_id": "P4", "national_id": "", "given_name": "Mariya", "family_name": "SIDOROVA",
+         "date_of_birth": "1970-05-25", "pay_period": "2026-10", "amount": "1000", "employer": "Roads"},
+    ] + [
+        {"record_id": f"Q{index}", "national_id": row["national_id"], "given_name": row["given_name"],
+         "family_name": row["family_name"], "date_of_birth": row["date_of_birth"], "pay_period": "2026-10",
+         "amount": "900", "employer": "Education"}
+        for index, row in enumerate(civil[3:])
+    ]  # fmt: skip
+    backend = DuckDBBackend(":memory:")
+    for kind, rows in (("civil", civil), ("payroll", payroll)):
+        data, mapping = _write_registry(tmp_path, kind, rows)
+        summary = ingest_registry(backend, data, load_mapping(mapping, kind), "country")
+        assert summary.rejected_rows == 0
+    link_registries(backend, "country")
+    pair = backend.query(
+        "SELECT match_probability FROM registry_links WHERE linkage = 'payroll~payroll' AND left_id IN ('P1', 'P2') "
+        "AND right_id IN ('P1', 'P2')"
+    )
+    assert pair and pair[0][0] >= 0.5  # the payroll alone takes the twins for one person
+    run = run_flags(backend, "country", load_profile("default"), only=["L003"])
+    flagged = {
+        row[0]: json.loads(row[1])
+        for row in backend.query(
+            "SELECT subject_id, evidence FROM flag_results WHERE run_id = ? AND status = 'flagged'", [run.run_id]
+        )
+    }
+    assert "P1" not in flagged and "P2" not in flagged
+    assert set(flagged) == {"P3", "P4"}
+    assert flagged["P3"]["other_records"] == ["P4"] and flagged["P3"]["civil_person"] == "C3"
+    assert "civil registry" in flagged["P4"]["found_by"]
+
+
 def test_synthetic_registries_are_reproducible(tmp_path: Path) -> None:
     generate_registries(tmp_path / "a", 3000, seed=5)
     generate_registries(tmp_path / "b", 3000, seed=5)

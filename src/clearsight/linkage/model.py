@@ -50,15 +50,34 @@ def _jw(column: str, threshold: float) -> str:
     return f"jaro_winkler_similarity({column}_l, {column}_r) >= {threshold}"
 
 
+def _one_typo(same: str, other: str) -> str:
+    """The `same` part of the name agrees (folded) and the `other` is a typo or two away, as written or folded.
+
+    Clerks mistype one part far more often than both; folding can lengthen the distance (a doubled letter typed
+    collapses: "Naalia" folds to "nalia"), so the parts are also compared as written.
+    """
+    return (
+        f"{same}_canon_l = {same}_canon_r AND (damerau_levenshtein({other}_l, {other}_r) <= 1 "
+        f"OR damerau_levenshtein({other}_canon_l, {other}_canon_r) <= 1 "
+        f"OR jaro_winkler_similarity({other}_canon_l, {other}_canon_r) >= 0.84)"
+    )
+
+
 FIELDS: tuple[Field, ...] = (
     Field(
         "name",
         "name_sorted",
         (
-            Level("same name tokens (any order)", "name_sorted_l = name_sorted_r", 0.64, 0.0005),
+            Level("same name tokens (any order)", "name_sorted_l = name_sorted_r", 0.60, 0.0005),
             Level("same after nicknames and transliteration", "name_canon_l = name_canon_r", 0.08, 0.0005),
             Level("same letters, spaced or ordered differently", "name_letters_l = name_letters_r", 0.03, 0.0003),
             Level("very similar (Jaro-Winkler ≥ 0.94)", _jw("name_canon", 0.94), 0.10, 0.002),
+            Level(
+                "one name the same, the other with a typo or two",
+                f"({_one_typo('given', 'family')}) OR ({_one_typo('family', 'given')})",
+                0.04,
+                0.0004,
+            ),
             Level(
                 "given and family names each similar, in either order",
                 f"({_jw('given_canon', 0.88)} AND {_jw('family_canon', 0.88)}) OR (jaro_winkler_similarity("
@@ -74,7 +93,7 @@ FIELDS: tuple[Field, ...] = (
                 0.06,
                 0.064,
             ),
-            Level("different", "ELSE", 0.02, 0.9267),
+            Level("different", "ELSE", 0.02, 0.9263),
         ),
         term_frequency=True,
     ),
@@ -168,8 +187,9 @@ BLOCKING: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 
 
-# Second pass (linkage of two inputs): left records that found no candidate at all are compared again under
-# looser rules. Few records are left by then, so rules that would pair too many for everyone are affordable.
+# Second pass (linkage of two inputs): left records that found no candidate as probable as the threshold are
+# compared again under looser rules. Few records are left by then, so rules that would pair too many for everyone
+# are affordable.
 SECOND_PASS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("dob",), "l.dob = r.dob"),
     (
@@ -178,8 +198,8 @@ SECOND_PASS: tuple[tuple[tuple[str, ...], str], ...] = (
         "AND least(substr(l.dob, 6, 2), substr(l.dob, 9, 2)) = least(substr(r.dob, 6, 2), substr(r.dob, 9, 2)) "
         "AND greatest(substr(l.dob, 6, 2), substr(l.dob, 9, 2)) = greatest(substr(r.dob, 6, 2), substr(r.dob, 9, 2))",
     ),
-    (("dob", "family"), "l.family = r.family AND left(l.dob, 4) = left(r.dob, 4)"),
-    (("dob", "given"), "l.given = r.given AND left(l.dob, 4) = left(r.dob, 4)"),
+    (("dob", "family_canon"), "l.family_canon = r.family_canon AND left(l.dob, 4) = left(r.dob, 4)"),
+    (("dob", "given_canon"), "l.given_canon = r.given_canon AND left(l.dob, 4) = left(r.dob, 4)"),
     (("name_sorted",), "l.name_sorted = r.name_sorted"),
     (("name_letters",), "l.name_letters = r.name_letters"),
 )
@@ -337,7 +357,9 @@ def link(
     second_pass = 0
     if not dedupe and options.second_pass:
         rules_2 = applicable(scheme.second_pass, columns)
-        scored, second_pass = _second_pass(connection, api, linker, scored, tables, frames, rules_2, lowest_weight)
+        scored, second_pass = _second_pass(
+            connection, api, linker, scored, tables, frames, rules_2, lowest_weight, options.threshold
+        )
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
         scored, threshold_match_probability=options.threshold
     )
@@ -399,18 +421,22 @@ def _second_pass(
     frames: list[Any],
     rules: list[str],
     lowest_weight: float,
+    threshold: float,
 ) -> tuple[Any, int]:
-    """Score the left records that found no candidate against the right under SECOND_PASS rules, same model."""
+    """Score the left records whose best candidate is below the threshold (or that have none) against the right
+    under SECOND_PASS rules, with the same model; pairs the first pass scored are not scored twice."""
     left_source = connection.execute(f"SELECT any_value(source_dataset) FROM {tables[0]}").fetchall()[0][0]
     rest = f"{tables[0]}_rest"
     connection.execute(
         f"""
         CREATE OR REPLACE TABLE {rest} AS
         SELECT * FROM {tables[0]} WHERE unique_id NOT IN (
-            SELECT unique_id_l FROM {scored.physical_name} WHERE source_dataset_l = $source
-            UNION ALL SELECT unique_id_r FROM {scored.physical_name} WHERE source_dataset_r = $source)
+            SELECT unique_id_l FROM {scored.physical_name}
+            WHERE source_dataset_l = $source AND match_probability >= $threshold
+            UNION ALL SELECT unique_id_r FROM {scored.physical_name}
+            WHERE source_dataset_r = $source AND match_probability >= $threshold)
     """,
-        {"source": left_source},
+        {"source": left_source, "threshold": threshold},
     )
     remaining = int(connection.execute(f"SELECT count(*) FROM {rest}").fetchall()[0][0])
     if not remaining or not rules:
@@ -420,10 +446,14 @@ def _second_pass(
     second = Linker([api.register(rest, table_name=f"{rest}_input"), frames[1]], model, log_level=None)
     extra = second.inference.predict(threshold_match_weight=lowest_weight)
     both = f"{tables[0]}_scored_all"
-    connection.execute(
-        f"CREATE OR REPLACE TABLE {both} AS SELECT * FROM {scored.physical_name} "
-        f"UNION ALL BY NAME SELECT * FROM {extra.physical_name}"
-    )
+    connection.execute(f"""
+        CREATE OR REPLACE TABLE {both} AS SELECT * FROM {scored.physical_name}
+        UNION ALL BY NAME
+        SELECT * FROM {extra.physical_name} AS e WHERE NOT EXISTS (
+            SELECT 1 FROM {scored.physical_name} AS s
+            WHERE s.source_dataset_l = e.source_dataset_l AND s.unique_id_l = e.unique_id_l
+              AND s.source_dataset_r = e.source_dataset_r AND s.unique_id_r = e.unique_id_r)
+    """)
     return api.register(both, table_name=f"{both}_input"), remaining
 
 

@@ -37,7 +37,8 @@ PREPARED = (*NAME_COLUMNS, "dob", "nid", "address", "phone", "email", "sex")
 _NOT_LETTER = re.compile(r"[^a-z]+")
 # Spellings that transliteration systems and clerks write differently, folded to one (applied in order).
 _FOLDS = (
-    ("kh", "h"), ("zh", "z"), ("ch", "c"), ("sh", "s"), ("ts", "c"), ("tz", "c"), ("ph", "f"), ("th", "t"),
+    ("cz", "c"), ("sz", "s"), ("kh", "h"), ("zh", "z"), ("ch", "c"), ("sh", "s"), ("ts", "c"), ("tz", "c"),
+    ("ph", "f"), ("th", "t"),
     ("ya", "ia"), ("ja", "ia"), ("yu", "iu"), ("ju", "iu"), ("ye", "e"), ("je", "e"), ("yo", "io"),
     ("y", "i"), ("j", "i"), ("w", "v"), ("x", "ks"), ("q", "k"),
 )  # fmt: skip
