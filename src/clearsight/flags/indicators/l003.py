@@ -11,7 +11,10 @@ from clearsight.flags.base import Indicator, Params
 
 class L003Params(Params):
     threshold: float = Field(
-        0.5, gt=0, le=1, description="Match probability from which the payroll's deduplication takes two payees for one."
+        0.5,
+        gt=0,
+        le=1,
+        description="Match probability from which the payroll's deduplication takes two payees for one person.",
     )
     civil_threshold: float = Field(
         0.9,
