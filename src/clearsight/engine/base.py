@@ -156,6 +156,11 @@ class Backend(ABC):
             self._unregister(name)
 
     @contextlib.contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """A block that appends much in many statements: engines that can defer their housekeeping to its end do."""
+        yield
+
+    @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """Run a block atomically (on engines without transactions, statement by statement)."""
         if not self.dialect.transactions:

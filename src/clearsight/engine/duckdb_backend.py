@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pyarrow as pa
 from clearsight.engine.base import DUCKDB_DIALECT, Backend
 
 DEFAULT_DATABASE = "clearsight.duckdb"
+BULK_CHECKPOINT = "1GB"  # write-ahead log a bulk load may grow before DuckDB checkpoints (default 16 MB)
 
 
 class DuckDBBackend(Backend):
@@ -50,6 +52,19 @@ class DuckDBBackend(Backend):
         forked = self._from_connection(self.path, self.connection.cursor())
         forked.connection.execute("SET TimeZone = 'UTC'")
         return forked
+
+    @contextlib.contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Checkpoint once at the end instead of every 16 MB of log: each automatic checkpoint compresses and
+        rewrites the table's newest row groups again (measured: 1M registry records load in half the time)."""
+        threshold = self.query_value("SELECT current_setting('checkpoint_threshold')")
+        self.execute(f"SET checkpoint_threshold = '{BULK_CHECKPOINT}'")
+        try:
+            yield
+        finally:
+            self.execute(f"SET checkpoint_threshold = '{threshold}'")
+        if self.path != ":memory:":
+            self.execute("CHECKPOINT")
 
     def _execute(self, sql: str, params: Sequence[Any] | None) -> None:
         self.connection.execute(sql, list(params) if params is not None else None)

@@ -202,6 +202,17 @@ SECOND_PASS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("dob", "given_canon"), "l.given_canon = r.given_canon AND left(l.dob, 4) = left(r.dob, 4)"),
     (("name_sorted",), "l.name_sorted = r.name_sorted"),
     (("name_letters",), "l.name_letters = r.name_letters"),
+    # Both parts mistyped and the date a day out: born the same month, a part starting alike (either order).
+    (
+        ("dob", "family_canon"),
+        "left(l.dob, 7) = left(r.dob, 7) AND left(l.family_canon, 2) = left(r.family_canon, 2)",
+    ),
+    (("dob", "given_canon"), "left(l.dob, 7) = left(r.dob, 7) AND left(l.given_canon, 2) = left(r.given_canon, 2)"),
+    (
+        ("dob", "given_canon", "family_canon"),
+        "left(l.dob, 7) = left(r.dob, 7) AND (left(l.given_canon, 2) = left(r.family_canon, 2) "
+        "OR left(l.family_canon, 2) = left(r.given_canon, 2))",
+    ),
 )
 
 
@@ -409,6 +420,8 @@ def link(
         "parameters": _parameters(linker),
     }
     api.delete_tables_created_by_splink_from_db()  # type: ignore[no-untyped-call]
+    for scratch in (f"{tables[0]}_rest", f"{tables[0]}_scored_all"):  # the second pass's, if it ran
+        connection.execute(f"DROP TABLE IF EXISTS {scratch}")
     return LinkResult(pairs, cluster_table, summary)
 
 

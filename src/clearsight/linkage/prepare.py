@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import duckdb
@@ -71,13 +71,23 @@ def tokens(name: str | None) -> list[str]:
 
     'Müller-Lüdenscheidt' gives ['muller', 'ludenscheidt'] and '张伟' gives ['zhang', 'wei'].
     """
-    if not name:
-        return []
+    return list(_tokens(name)) if name else []
+
+
+# A registry has far fewer distinct name parts and tokens than records: each is transliterated and folded once.
+@lru_cache(maxsize=1 << 18)
+def _tokens(name: str) -> tuple[str, ...]:
     # Chinese characters are one syllable each: transliterate them apart so that 张伟 gives "zhang wei".
     spaced = "".join(f" {character} " if _is_cjk(character) else character for character in name)
     # Apostrophes join (O'Brien, and the soft sign that transliteration writes as ' in Ol'ga).
     text = anyascii(unicodedata.normalize("NFKC", spaced)).replace("'", "").lower()
-    return [token for token in _NOT_LETTER.split(text) if token]
+    return tuple(token for token in _NOT_LETTER.split(text) if token)
+
+
+@lru_cache(maxsize=1 << 18)
+def _canonical(token: str) -> str:
+    """A token with its nickname resolved and its spelling folded."""
+    return fold(nicknames().get(token, token))
 
 
 def normalise_name(given: str | None, family: str | None, full: str | None) -> tuple[str | None, ...]:
@@ -87,13 +97,12 @@ def normalise_name(given: str | None, family: str | None, full: str | None) -> t
     alphabetical order (the same for "JunFang Zhao", "Zhao Jun Fang" and 赵军芳); given_canon and family_canon:
     each part folded and without spaces ("Lei Xin" and "LeiXin" agree), for comparing the parts crosswise.
     """
-    given_tokens, family_tokens = tokens(given), tokens(family)
-    every = given_tokens + family_tokens if (given_tokens or family_tokens) else tokens(full)
+    given_tokens, family_tokens = _tokens(given) if given else (), _tokens(family) if family else ()
+    every = given_tokens + family_tokens if (given_tokens or family_tokens) else (_tokens(full) if full else ())
     if not every:
         return (None, None, None, None, None, None, None)
-    names = nicknames()
-    canonical = sorted(fold(names.get(token, token)) for token in every if token not in PARTICLES) or sorted(
-        fold(names.get(token, token)) for token in every
+    canonical = sorted(_canonical(token) for token in every if token not in PARTICLES) or sorted(
+        _canonical(token) for token in every
     )
     return (
         " ".join(sorted(every)),
@@ -101,8 +110,8 @@ def normalise_name(given: str | None, family: str | None, full: str | None) -> t
         "".join(sorted("".join(every))),
         " ".join(given_tokens) or None,
         " ".join(family_tokens) or None,
-        "".join(fold(names.get(token, token)) for token in given_tokens) or None,
-        "".join(fold(names.get(token, token)) for token in family_tokens) or None,
+        "".join(_canonical(token) for token in given_tokens) or None,
+        "".join(_canonical(token) for token in family_tokens) or None,
     )
 
 

@@ -77,33 +77,50 @@ def link_registries(
     backend.ensure_tables(REGISTRY_TABLES)
     kinds = {row[0] for row in backend.query("SELECT DISTINCT kind FROM registry_records WHERE dataset = ?", [dataset])}
     runs = []
-    for left, right in LINKAGES:
-        name = f"{left}~{right}"
-        if left not in kinds or right not in kinds or (only and name not in only):
-            continue
-        if progress is not None:
-            progress(name)
-        runs.append(_link_pair(backend, dataset, left, right, options))
+    # One scratch database for the whole call: each registry is read and prepared once, however many linkages
+    # use it (the payroll is used by three).
+    planned = [
+        (left, right)
+        for left, right in LINKAGES
+        if left in kinds and right in kinds and (not only or f"{left}~{right}" in only)
+    ]
+    connection = duckdb.connect()
+    try:
+        for number, (left, right) in enumerate(planned):
+            if progress is not None:
+                progress(f"{left}~{right}")
+            runs.append(_link_pair(backend, connection, dataset, left, right, options))
+            for kind in {left, right} - {kind for pair in planned[number + 1 :] for kind in pair}:
+                connection.execute(f"DROP TABLE IF EXISTS prepared_{kind}")  # no later linkage needs it
+    finally:
+        connection.close()
     return runs
 
 
-def _link_pair(backend: Backend, dataset: str, left: str, right: str, options: LinkOptions) -> LinkageRun:
+def _prepared(backend: Backend, connection: duckdb.DuckDBPyConnection, dataset: str, kind: str) -> str:
+    """The scratch table of one registry's prepared records, made the first time a linkage asks for it."""
+    table = f"prepared_{kind}"
+    if not connection.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [table]).fetchall():
+        connection.register("_source", backend.query_arrow(latest_records_sql(dataset, kind)))
+        prepare(connection, "_source", table, kind)
+        connection.unregister("_source")
+    return table
+
+
+def _link_pair(
+    backend: Backend,
+    connection: duckdb.DuckDBPyConnection,
+    dataset: str,
+    left: str,
+    right: str,
+    options: LinkOptions,
+) -> LinkageRun:
     started_at = datetime.now(UTC)
     started = time.perf_counter()
     run_id = f"link-{started_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     name = f"{left}~{right}"
-    connection = duckdb.connect()
-    try:
-        kinds = [left] if left == right else [left, right]
-        tables = []
-        for kind in kinds:
-            connection.register("_source", backend.query_arrow(latest_records_sql(dataset, kind)))
-            prepare(connection, "_source", f"prepared_{kind}", kind)
-            connection.unregister("_source")
-            tables.append(f"prepared_{kind}")
-        result = link(connection, tables, options)
-    finally:
-        connection.close()
+    kinds = [left] if left == right else [left, right]
+    result = link(connection, [_prepared(backend, connection, dataset, kind) for kind in kinds], options)
     pairs = result.pairs
     # Splink puts the alphabetically lower source on the left; store every pair as linkage's left ~ right.
     swapped = pa.compute.not_equal(pairs.column("source_l"), pa.scalar(left))

@@ -179,20 +179,33 @@ def ingest_registry(
     position = {column: f"c{index}" for index, column in enumerate(needed)}
     batches = _parquet_batches(path, needed) if path.suffix.lower() == ".parquet" else csv_batches(path, needed)
     backend.execute("CREATE OR REPLACE TEMP TABLE _registry_seen (record_id VARCHAR, line BIGINT)")
-    for batch in batches:
-        with backend.registered("_registry_batch", batch):
-            _load_batch(backend, mapping, position, summary)
-        if on_versions is not None:
-            versions = [
-                row[0]
-                for row in backend.query(
-                    "SELECT canonical FROM registry_records WHERE run_id = ? AND source_line >= ? ORDER BY source_line",
-                    [run_id, batch.column(LINE)[0].as_py()],
-                )
-            ]
-            if versions:
-                on_versions(versions)
+    # Each record's latest stored version, read once: a run never writes a record twice (a repeated record_id is
+    # rejected), so what it stores does not change what the next batch compares with.
+    backend.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _registry_latest AS
+        SELECT record_id, max(version) AS version, arg_max(record_hash, version) AS record_hash
+        FROM registry_records WHERE dataset = ? AND kind = ? GROUP BY record_id
+    """,
+        [dataset, mapping.kind],
+    )
+    with backend.bulk_load():
+        for batch in batches:
+            with backend.registered("_registry_batch", batch):
+                _load_batch(backend, mapping, position, summary)
+            if on_versions is not None:
+                versions = [
+                    row[0]
+                    for row in backend.query(
+                        "SELECT canonical FROM registry_records WHERE run_id = ? AND source_line >= ? "
+                        "ORDER BY source_line",
+                        [run_id, batch.column(LINE)[0].as_py()],
+                    )
+                ]
+                if versions:
+                    on_versions(versions)
     backend.execute("DROP TABLE IF EXISTS _registry_seen")
+    backend.execute("DROP TABLE IF EXISTS _registry_latest")
     return summary
 
 
@@ -295,13 +308,9 @@ def _load_batch(backend: Backend, mapping: Mapping, position: dict[str, str], su
     backend.execute(f"""
         INSERT INTO registry_records (dataset, kind, record_id, version, record_hash, canonical, {columns},
                                       attributes, source_file, source_line, run_id)
-        WITH latest AS (
-            SELECT record_id, max(version) AS version, arg_max(record_hash, version) AS record_hash
-            FROM registry_records WHERE dataset = {d} AND kind = {kind} GROUP BY record_id
-        )
         SELECT {d}, {kind}, g.record_id, coalesce(l.version, 0) + 1, g.record_hash, g.canonical,
                {", ".join(f"g.{name}" for name in mapped)}, g.attributes, {file}, g.line, {run}
-        FROM _registry_good AS g LEFT JOIN latest AS l ON l.record_id = g.record_id
+        FROM _registry_good AS g LEFT JOIN _registry_latest AS l ON l.record_id = g.record_id
         WHERE l.record_hash IS DISTINCT FROM g.record_hash
     """)
     rows = int(backend.query_value("SELECT count(*) FROM _registry_parsed"))
