@@ -23,7 +23,7 @@ from clearsight.ledger.note import (
     sign_note,
     verify_witness_policy,
 )
-from clearsight.ledger.store import Ledger, LedgerError, canonical_json
+from clearsight.ledger.store import BackgroundAppender, Ledger, LedgerError, canonical_json
 from tests.conftest import postgres_schema
 
 
@@ -274,3 +274,34 @@ def test_the_sqlite_file_is_plain_sqlite(tmp_path: Path) -> None:
         ledger.log("x").append(entries(3))
     tables = {row[0] for row in sqlite3.connect(tmp_path / "l.sqlite").execute("SELECT name FROM sqlite_master")}
     assert {"ledger_logs", "ledger_leaves", "ledger_nodes", "ledger_checkpoints"} <= tables
+
+
+def test_background_appender_writes_what_a_direct_append_writes(tmp_path: Path) -> None:
+    batches = [[f"entry {batch}.{index}".encode() for index in range(batch * 7 + 1)] for batch in range(6)]
+    with Ledger(tmp_path / "direct.sqlite") as direct:
+        log = direct.log("registry-civil")
+        for batch in batches:
+            log.append(batch, "registry_civil")
+        expected_root, expected_size = log.root(), log.size()
+    with BackgroundAppender(tmp_path / "background.sqlite", "registry-civil", "registry_civil") as appender:
+        assert appender.first == 0
+        for batch in batches:
+            appender.append(batch)
+    assert appender.appended == expected_size
+    with Ledger(tmp_path / "background.sqlite") as written:
+        log = written.log("registry-civil")
+        assert (log.root(), log.size()) == (expected_root, expected_size)
+        assert [log.entry(index) for index in range(expected_size)] == [entry for batch in batches for entry in batch]
+        assert log.verify().ok
+
+
+def test_background_appender_raises_the_first_error_and_appends_nothing_after_it(tmp_path: Path) -> None:
+    appender = BackgroundAppender(tmp_path / "ledger.sqlite", "log", "entry")
+    appender.append([b"good"])
+    appender.append(["not bytes"])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        appender.append([b"after the error"])
+    with pytest.raises(TypeError):
+        appender.close()
+    with Ledger(tmp_path / "ledger.sqlite") as written:
+        assert written.log("log").size() == 1

@@ -189,7 +189,7 @@ def ingest_registry_command(
     changed since the last ingest becomes a new version; every new version's canonical JSON is appended to the
     ledger's `registry-KIND` log.
     """
-    from clearsight.ledger.store import Ledger
+    from clearsight.ledger.store import BackgroundAppender
     from clearsight.registry.ingest import ingest_registry
     from clearsight.registry.mapping import KINDS, MappingError, load_mapping
 
@@ -202,12 +202,14 @@ def ingest_registry_command(
     except MappingError as error:
         fail(str(error), 2)
     log_name = f"registry-{kind}"
-    with _backend(what="`ingest registry`") as backend, Ledger(state.ledger) as ledger:
-        log = ledger.log(log_name)
-        first = log.size()
+    # The ledger appends each batch's versions in a thread of its own while the warehouse loads the next batch.
+    with (
+        _backend(what="`ingest registry`") as backend,
+        BackgroundAppender(state.ledger, log_name, f"registry_{kind}") as ledger,
+    ):
 
         def to_ledger(versions: list[str]) -> None:
-            log.append((text.encode() for text in versions), f"registry_{kind}")
+            ledger.append([text.encode() for text in versions])
 
         try:
             with console.status(f"reading {path} …", spinner="dots"):
@@ -216,7 +218,7 @@ def ingest_registry_command(
             fail(str(error), 2)
         except EngineError as error:
             fail(str(error))
-        appended = log.size() - first
+    appended = ledger.appended
     data = {**summary.to_dict(), "ledger": {"file": state.ledger, "log": log_name, "appended": appended}}
     if json_output:
         print_json(data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -404,3 +405,49 @@ def proof_to_json(proof: Sequence[bytes]) -> list[str]:
     import base64
 
     return [base64.b64encode(item).decode() for item in proof]
+
+
+class BackgroundAppender:
+    """Appends to one log from a thread of its own, in the order given, while the caller goes on (a bulk load
+    hashes and stores batch n while the warehouse loads batch n+1).
+
+    The ledger is opened in that thread and used only there. `append` waits only while an earlier batch is still
+    being written; the first error is raised by the next `append` or by `close`, and nothing is appended after it.
+    """
+
+    def __init__(self, location: str | Path, log_name: str, entry_type: str) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
+        self._entry_type = entry_type
+        self._ledger: Ledger | None = None
+        self._log: Log | None = None
+
+        def open_log() -> int:
+            self._ledger = Ledger(location)
+            self._log = self._ledger.log(log_name)
+            return self._log.size()
+
+        self._pending: Future[Any] = self._pool.submit(open_log)
+        self.first = int(self._pending.result())
+        self.appended = 0
+
+    def _write(self, entries: list[bytes]) -> None:
+        assert self._log is not None
+        appended = self._log.append(entries, self._entry_type)
+        self.appended += len(appended)
+
+    def append(self, entries: list[bytes]) -> None:
+        self._pending.result()  # the previous batch is written (or its error raised) before this one is queued
+        self._pending = self._pool.submit(self._write, entries)
+
+    def close(self) -> None:
+        try:
+            self._pending.result()
+        finally:
+            self._pool.submit(lambda: self._ledger.close() if self._ledger else None).result()
+            self._pool.shutdown()
+
+    def __enter__(self) -> BackgroundAppender:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

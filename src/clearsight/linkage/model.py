@@ -246,7 +246,6 @@ PLAIN = Scheme(
     ),
     em_blocks=(
         (("dob",), "l.dob = r.dob"),
-        (("name_sorted", "dob"), "l.name_sorted = r.name_sorted AND left(l.dob, 4) = left(r.dob, 4)"),
         (("name_sorted",), "l.name_sorted = r.name_sorted"),
     ),
     name_column="name_sorted",
@@ -266,7 +265,7 @@ class LinkOptions:
     train: bool = True
     min_training_records: int = 1_000  # below this the prior parameters are used
     u_sample_pairs: float = 1e6
-    em_max_pairs: float = 3e6  # EM trains on a (deterministic, hash-based) sample of blocked pairs beyond this
+    em_max_pairs: float = 2e6  # EM trains on a (deterministic, hash-based) sample of blocked pairs beyond this
     prior_match_probability: float | None = None  # P(two random records match); estimated when None
     threads: int | None = None
     memory_limit: str | None = None
