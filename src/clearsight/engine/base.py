@@ -6,13 +6,25 @@ import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from clearsight.model import Table, create_table_sql
 
 _T = TypeVar("_T")
+
+
+def storage_types(batch: pa.RecordBatch) -> pa.Table:
+    """A batch with extension types (DuckDB's JSON) as their storage type, which every engine reads."""
+    columns = [
+        column.storage if isinstance(column.type, pa.ExtensionType) else column
+        for column in pa.Table.from_batches([batch]).columns
+    ]
+    return pa.Table.from_arrays(columns, names=batch.schema.names)
 
 
 class EngineError(Exception):
@@ -45,6 +57,7 @@ class Backend(ABC):
     """
 
     dialect: Dialect
+    path: str  # the warehouse: a database file, a folder, ":memory:"
 
     # --- hooks each backend implements -------------------------------------------------------------
     @abstractmethod
@@ -154,6 +167,35 @@ class Backend(ABC):
             yield name
         finally:
             self._unregister(name)
+
+    def export_parquet(self, sql: str, folder: Path) -> int:
+        """Write a query's rows as Parquet files into `folder` (made if missing); returns the number of rows.
+
+        Engines that write Parquet themselves override this; here the rows pass through Arrow, batch by batch.
+        """
+        folder.mkdir(parents=True, exist_ok=True)
+        rows = 0
+        writer: pq.ParquetWriter | None = None
+        try:
+            for batch in self.iter_batches(sql, batch_size=200_000):
+                plain = storage_types(batch)
+                if writer is None:
+                    writer = pq.ParquetWriter(folder / "part-0.parquet", plain.schema)
+                writer.write_table(plain)
+                rows += batch.num_rows
+        finally:
+            if writer is not None:
+                writer.close()
+        return rows
+
+    def append_parquet(self, table_name: str, folder: Path, columns: Sequence[str]) -> None:
+        """Append the Parquet files of `folder` (their `columns`) to a table.
+
+        Engines that read Parquet themselves override this; here the rows pass through Arrow, batch by batch.
+        """
+        for batch in ds.dataset(folder, format="parquet").to_batches(columns=list(columns), batch_size=200_000):
+            if batch.num_rows:
+                self.append_arrow(table_name, pa.Table.from_batches([batch]), columns)
 
     @contextlib.contextmanager
     def bulk_load(self) -> Iterator[None]:

@@ -112,6 +112,16 @@ class SparkBackend(Backend):
     def _unregister(self, name: str) -> None:
         self.session.catalog.dropTempView(name)
 
+    def append_parquet(self, table_name: str, folder: Path, columns: Sequence[str]) -> None:
+        """Spark's executors read the files (no rows pass through the driver); Spark SQL as is, untranslated."""
+        column_list = ", ".join(columns)
+        location = str(folder.resolve()).replace("`", "``")
+        sql = f"INSERT INTO {table_name} ({column_list}) SELECT {column_list} FROM parquet.`{location}`"
+        try:
+            self.session.sql(sql).collect()
+        except Exception as error:
+            raise self._wrap_error(error, sql) from error
+
     def _table_names(self) -> set[str]:
         return {table.name for table in self.session.catalog.listTables(self.database)}
 

@@ -1,22 +1,23 @@
-"""Copy canonical tables between engines (e.g. a DuckDB warehouse to Spark), streamed in Arrow batches."""
+"""Copy canonical tables between engines (e.g. a DuckDB warehouse to Spark) through Parquet files.
+
+The source writes each table as Parquet into a staging folder and the target reads it from there, so that engines
+that speak Parquet natively (DuckDB's COPY, Spark's reader) move the rows without passing them through Python;
+others stream Arrow batches (Backend.export_parquet / append_parquet).
+"""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable, Sequence
-
-import pyarrow as pa
+from pathlib import Path
 
 from clearsight.engine.base import Backend
 from clearsight.model import Table
 
 
-def _plain(batch: pa.RecordBatch) -> pa.Table:
-    """Extension types (DuckDB's JSON) as their storage type, which every engine reads."""
-    columns = [
-        column.storage if isinstance(column.type, pa.ExtensionType) else column
-        for column in pa.Table.from_batches([batch]).columns
-    ]
-    return pa.Table.from_arrays(columns, names=batch.schema.names)
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def copy_tables(
@@ -24,25 +25,34 @@ def copy_tables(
     target: Backend,
     tables: Sequence[Table],
     dataset: str | None = None,
-    batch_size: int = 200_000,
     progress: Callable[[str, int], None] | None = None,
+    staging: Path | None = None,
 ) -> dict[str, int]:
-    """Append the rows of `tables` (of one dataset, or all) from `source` to `target`; rows copied per table."""
+    """Append the rows of `tables` (of one dataset, or all) from `source` to `target`; rows copied per table.
+
+    `staging` is where the Parquet files wait between the engines (default: a temporary folder beside the
+    target's warehouse when it is a folder, else the system's); it must be readable by the target's workers.
+    """
     target.ensure_tables(tables)
     copied: dict[str, int] = {}
-    for table in tables:
-        if not source.has_table(table.name):
-            continue
-        names = [column.name for column in table.columns]
-        has_dataset = "dataset" in names
-        where = "WHERE dataset = ?" if dataset and has_dataset else ""
-        params = [dataset] if dataset and has_dataset else None
-        count = 0
-        for batch in source.iter_batches(f"SELECT {', '.join(names)} FROM {table.name} {where}", params, batch_size):
-            if batch.num_rows:
-                target.append_arrow(table.name, _plain(batch), names)
-                count += batch.num_rows
-        copied[table.name] = count
-        if progress:
-            progress(table.name, count)
+    parent = staging or (Path(target.path).parent if Path(target.path).is_dir() else None)
+    with tempfile.TemporaryDirectory(prefix="clearsight-load-", dir=parent) as scratch:
+        for table in tables:
+            if not source.has_table(table.name):
+                continue
+            names = [column.name for column in table.columns]
+            # JSON travels as its text: every engine reads a Parquet string.
+            select = ", ".join(
+                f"CAST({column.name} AS VARCHAR) AS {column.name}" if column.type == "JSON" else column.name
+                for column in table.columns
+            )
+            where = f"WHERE dataset = {_literal(dataset)}" if dataset and "dataset" in names else ""
+            folder = Path(scratch) / table.name
+            count = source.export_parquet(f"SELECT {select} FROM {table.name} {where}", folder)
+            if count:
+                target.append_parquet(table.name, folder, names)
+            shutil.rmtree(folder, ignore_errors=True)
+            copied[table.name] = count
+            if progress:
+                progress(table.name, count)
     return copied
