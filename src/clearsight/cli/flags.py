@@ -11,7 +11,7 @@ import typer
 from rich.markdown import Markdown
 from rich.table import Table
 
-from clearsight.cli.common import JsonOption, console, counting_progress, errors, fail, print_json, state
+from clearsight.cli.common import JsonOption, console, counting_progress, fail, print_json, state
 from clearsight.engine import EngineError
 from clearsight.flags.base import STATUSES
 from clearsight.flags.profile import ProfileError, load_profile, shipped_profiles
@@ -113,15 +113,6 @@ def run_command(
         fail(str(error), 2)
     except KeyError as error:
         fail(str(error.args[0]), 2)
-    if state.engine == "spark":
-        # Registry checks read Splink's linkage, which runs on DuckDB only for now.
-        chosen = codes or [item.code for item in indicators() if settings.enabled(item.code)]
-        left_out = [code for code in chosen if indicator(code).needs_links]
-        if codes and left_out:
-            fail(f"{', '.join(left_out)} read registry linkage, which runs on DuckDB only for now", 2)
-        if left_out:
-            errors.print(f"on Spark, the registry checks ({', '.join(left_out)}) are left out: they run on DuckDB")
-        codes = [code for code in chosen if code not in left_out]
     total = len(codes) if codes else sum(settings.enabled(item.code) for item in indicators())
     with state.backend(spark=True) as backend:
         known = any(

@@ -216,7 +216,7 @@ def registries_command(
         seed=seed,
         memory_limit=state.memory_limit,
     )
-    with state.backend(what="`link registries`") as backend:
+    with state.backend(spark=True) as backend:
         try:
             with console.status("linking registries …") as status:
                 runs = link_registries(

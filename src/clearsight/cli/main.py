@@ -273,7 +273,7 @@ def report_command(
     """Write the red-flag report: one self-contained HTML file with charts and explanations, readable offline."""
     from clearsight.report.html import ReportError, build_report
 
-    with _backend(what="`report`") as backend:
+    with _backend(spark=True) as backend:
         try:
             html = build_report(backend, dataset, run, processes)
         except ReportError as error:
@@ -294,7 +294,7 @@ def quality_command(
     """Field coverage per dataset, issues and rejects from ingest, and which red flags the data can support."""
     from clearsight.ingest.quality import quality_report
 
-    with _backend(what="`quality`") as backend:
+    with _backend(spark=True) as backend:
         report = quality_report(backend, dataset)
     if json_output:
         print_json(report)

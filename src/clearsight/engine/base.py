@@ -44,6 +44,9 @@ class Dialect:
     sqlglot_name: str
     # Whether BEGIN/COMMIT/ROLLBACK exist (Spark's Parquet tables have none: each statement commits on its own).
     transactions: bool = True
+    # Whether DELETE exists (not on Spark's Parquet tables): where it does not, superseded runs stay and readers
+    # take the latest.
+    deletes: bool = True
 
 
 DUCKDB_DIALECT = Dialect(name="duckdb", sqlglot_name="duckdb")

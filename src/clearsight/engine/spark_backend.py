@@ -21,7 +21,7 @@ from clearsight.engine.base import Backend, Dialect, EngineError
 from clearsight.engine.spark_dialect import to_spark
 from clearsight.model import ALL_TABLES
 
-SPARK_DIALECT = Dialect(name="spark", sqlglot_name="spark", transactions=False)
+SPARK_DIALECT = Dialect(name="spark", sqlglot_name="spark", transactions=False, deletes=False)
 
 
 # Per-session settings: DuckDB's semantics where Spark's defaults differ.
@@ -30,6 +30,14 @@ SESSION_SETTINGS = {
     "spark.sql.ansi.enabled": "false",  # DuckDB returns NULL, not an error, for a failed try_ cast
     "spark.sql.legacy.sizeOfNull": "false",  # size(NULL) is NULL, as DuckDB's len(NULL)
 }
+
+
+def _similarity_jar() -> str:
+    """Splink's jar of string similarity functions (Jaro-Winkler, Damerau-Levenshtein) that linkage on Spark calls;
+    it must be on the classpath when the SparkContext starts."""
+    from splink.internals.spark.jar_location import similarity_jar_location
+
+    return str(similarity_jar_location())
 
 
 class SparkBackend(Backend):
@@ -60,6 +68,7 @@ class SparkBackend(Backend):
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.jars", _similarity_jar())
             .getOrCreate()
         )
         # One JVM and SparkContext per process; each warehouse gets its own session (settings, temporary views)
@@ -70,6 +79,11 @@ class SparkBackend(Backend):
             self.session.conf.set(key, value)
         # Failures reach the caller as EngineError with the SQL; Spark's own logging of them would repeat them.
         self.session.sparkContext.setLogLevel("OFF")
+        # Splink's string similarity functions (jaro_winkler, damerau_levenshtein, ...) for this session's SQL.
+        from splink.internals.spark.jar_location import get_scala_udfs
+
+        for name, java_class, returns in get_scala_udfs():  # type: ignore[no-untyped-call]
+            self.session.udf.registerJavaFunction(name, java_class, returns)
         logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
         self.database = "clearsight_" + hashlib.sha1(self.path.encode()).hexdigest()[:12]
         location = self.path.replace("'", "''")

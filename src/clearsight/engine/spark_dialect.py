@@ -68,8 +68,12 @@ def _ordered_list(node: exp.ArrayAgg) -> exp.Expression:
     comparator that follows each key's direction (NULLs last, as DuckDB), keep v."""
     order = node.this
     keys: list[exp.Ordered] = list(order.expressions)
+    value = order.this
+    distinct = isinstance(value, exp.Distinct)  # list(DISTINCT v ORDER BY v): sorted, then each value once
+    if distinct:
+        value = value.expressions[0]
     fields = [exp.alias_(key.this.copy(), f"k{i}") for i, key in enumerate(keys)]
-    fields.append(exp.alias_(order.this.copy(), "v"))
+    fields.append(exp.alias_(value.copy(), "v"))
     collected = exp.Anonymous(this="COLLECT_LIST", expressions=[exp.Anonymous(this="STRUCT", expressions=fields)])
     comparison: exp.Expression = exp.Literal.number(0)
     for i, key in reversed(list(enumerate(keys))):
@@ -95,7 +99,18 @@ def _ordered_list(node: exp.ArrayAgg) -> exp.Expression:
     comparator = exp.Lambda(this=comparison, expressions=[exp.to_identifier("_l"), exp.to_identifier("_r")])
     ordered = exp.Anonymous(this="ARRAY_SORT", expressions=[collected, comparator])
     pick = exp.Lambda(this=exp.column("v", table="_s"), expressions=[exp.to_identifier("_s")])
-    return exp.Anonymous(this="TRANSFORM", expressions=[ordered, pick])
+    values = exp.Anonymous(this="TRANSFORM", expressions=[ordered, pick])
+    # array_distinct keeps each value's first place, so the order stays.
+    return exp.Anonymous(this="ARRAY_DISTINCT", expressions=[values]) if distinct else values
+
+
+def _calendar(value: exp.Expression, years: bool) -> exp.Expression:
+    """A date's year, or its months since year 0 (year · 12 + month)."""
+    year = exp.Anonymous(this="YEAR", expressions=[value.copy()])
+    if years:
+        return year
+    month = exp.Anonymous(this="MONTH", expressions=[value.copy()])
+    return exp.Paren(this=exp.Add(this=exp.Mul(this=year, expression=exp.Literal.number(12)), expression=month))
 
 
 def _correct_values(node: exp.Expression) -> exp.Expression:
@@ -127,6 +142,23 @@ def _correct_values(node: exp.Expression) -> exp.Expression:
         aggregate = node.copy()
         size = exp.Anonymous(this="SIZE", expressions=[aggregate.copy()])
         return exp.If(this=exp.EQ(this=size, expression=exp.Literal.number(0)), true=exp.Null(), false=aggregate)
+    if (
+        isinstance(node, exp.DateAdd)
+        and isinstance(node.expression, exp.Anonymous)
+        and str(node.expression.this).lower() == "to_years"
+    ):
+        # DuckDB's date_add(date, to_years(n)): n calendar years later (29 February → 28 February) as a timestamp;
+        # Spark's add_months answers the date.
+        months = exp.Mul(this=exp.Paren(this=node.expression.expressions[0].copy()), expression=exp.Literal.number(12))
+        later = exp.Anonymous(this="ADD_MONTHS", expressions=[node.this.copy(), months])
+        return exp.Cast(this=later, to=exp.DataType.build("TIMESTAMP"))
+    if isinstance(node, exp.DateDiff) and node.unit is not None and node.unit.name.upper() in ("YEAR", "MONTH"):
+        # DuckDB's date_diff('year'|'month', a, b) counts the boundaries crossed (31 Dec → 1 Jan is a year);
+        # Spark's counts whole years or months.
+        whole_years = node.unit.name.upper() == "YEAR"
+        return exp.Paren(
+            this=exp.Sub(this=_calendar(node.this, whole_years), expression=_calendar(node.expression, whole_years))
+        )
     if isinstance(node, exp.TimeToUnix):
         micros = exp.Anonymous(this="UNIX_MICROS", expressions=[node.this])
         million = exp.Cast(this=exp.Literal.number("1000000"), to=exp.DataType.build("DOUBLE"))
@@ -150,6 +182,13 @@ class ClearsightSpark(Spark):
         TYPE_MAPPING: ClassVar[dict[Any, str]] = {
             **Spark.Generator.TYPE_MAPPING,
             exp.DataType.Type.JSON: "STRING",
+        }
+        # Spark has no Jaro-Winkler of its own before 4.x's newest releases: the `jaro_winkler` function of the
+        # similarity jar that Splink ships (registered by Splink's Spark API; the same definition as DuckDB's,
+        # prefix scale 0.1 over at most four characters).
+        TRANSFORMS: ClassVar[dict[Any, Any]] = {
+            **Spark.Generator.TRANSFORMS,
+            exp.JarowinklerSimilarity: lambda self, e: self.func("jaro_winkler", e.this, e.expression),
         }
 
 

@@ -192,7 +192,9 @@ def registry_context(dataset: str) -> dict[str, str]:
         f"(SELECT * FROM registry_records WHERE dataset = {d} "
         "QUALIFY version = max(version) OVER (PARTITION BY kind, record_id))"
     )
-    links = f"(SELECT * FROM registry_links WHERE dataset = {d})"
+    # The latest run of each linkage (engines without DELETE keep the runs a new one superseded).
+    latest = f"(SELECT max_by(run_id, started_at) FROM registry_link_runs WHERE dataset = {d} GROUP BY linkage)"
+    links = f"(SELECT * FROM registry_links WHERE dataset = {d} AND run_id IN {latest})"
     best_civil = f"""(
         SELECT b.*, c.date_of_birth AS civil_birth, c.date_of_death AS civil_death
         FROM (
@@ -210,7 +212,7 @@ def registry_context(dataset: str) -> dict[str, str]:
     )
     return {
         "registry": registry,
-        "link_runs": f"(SELECT * FROM registry_link_runs WHERE dataset = {d})",
+        "link_runs": f"(SELECT * FROM registry_link_runs WHERE dataset = {d} AND run_id IN {latest})",
         "links": links,
         "same_person": same_person,
         "best_civil": best_civil,

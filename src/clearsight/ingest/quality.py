@@ -61,11 +61,14 @@ def _coverage_sql(dataset_filter: str) -> str:
             selects = ", ".join(
                 f"count(DISTINCT CASE WHEN {column} IS NOT NULL THEN ocid END) AS {column}" for column in columns
             )
-            unpivot = ", ".join(columns)
+            # One scan per table, its counts turned into rows by a join with the column names (portable SQL: an
+            # unpivot without UNPIVOT, which not every engine has).
+            names = ", ".join(f"('{column}')" for column in columns)
+            pick = " ".join(f"WHEN '{column}' THEN a.{column}" for column in columns)
             parts.append(
-                f"SELECT dataset, '{table.name}' AS table_name, column_name, covered FROM ("
-                f"UNPIVOT (SELECT dataset, {selects} FROM {table.name} {dataset_filter} GROUP BY dataset) "
-                f"ON {unpivot} INTO NAME column_name VALUE covered)"
+                f"SELECT a.dataset, '{table.name}' AS table_name, c.column_name, CASE c.column_name {pick} END "
+                f"AS covered FROM (SELECT dataset, {selects} FROM {table.name} {dataset_filter} GROUP BY dataset) "
+                f"AS a CROSS JOIN (VALUES {names}) AS c(column_name)"
             )
     return " UNION ALL ".join(parts)
 

@@ -21,8 +21,8 @@ import pyarrow as pa
 from splink import Linker, SettingsCreator
 from splink.comparison_level_library import CustomLevel
 from splink.comparison_library import CustomComparison
-from splink.internals.duckdb.database_api import DuckDBAPI
 
+from clearsight.linkage.engines import DuckDBLinks, LinkEngine
 from clearsight.linkage.prepare import PREPARED
 
 logger = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ FIELDS: tuple[Field, ...] = (
             Level("similar (Jaro-Winkler ≥ 0.9)", _jw("name_canon", 0.9), 0.03, 0.0055),
             Level(
                 "a name token in common",
-                "len(list_intersect(string_split(name_canon_l, ' '), string_split(name_canon_r, ' '))) > 0",
+                "array_length(array_intersect(string_split(name_canon_l, ' '), string_split(name_canon_r, ' '))) > 0",
                 0.06,
                 0.064,
             ),
@@ -279,31 +279,28 @@ class LinkResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def _columns_with_values(connection: duckdb.DuckDBPyConnection, tables: Sequence[str], scheme: Scheme) -> set[str]:
+def _columns_with_values(engine: LinkEngine, tables: Sequence[str], scheme: Scheme) -> set[str]:
     """Prepared columns that have at least one value in every input (a comparison needs both sides)."""
     found = None
     for table in tables:
-        present = [row[0] for row in connection.execute(f"DESCRIBE {table}").fetchall()]
+        present = engine.columns(table)
         names = [name for name in scheme.columns if name in present]
-        counts = connection.execute(
-            "SELECT " + ", ".join(f"count({name}) AS {name}" for name in names) + f" FROM {table}"
-        ).fetchall()[0]
+        counts = engine.rows("SELECT " + ", ".join(f"count({name}) AS {name}" for name in names) + f" FROM {table}")[0]
         here = {name for name, count in zip(names, counts, strict=True) if count}
         found = here if found is None else found & here
     return found or set()
 
 
-def _comparison(item: Field) -> CustomComparison:
-    levels: list[Any] = [
-        CustomLevel(f"{item.column}_l IS NULL OR {item.column}_r IS NULL", "null", base_dialect_str="duckdb").configure(
-            is_null_level=True
-        )
-    ]
+def _comparison(item: Field, engine: LinkEngine) -> CustomComparison:
+    dialect = engine.base_dialect
+    null = f"{item.column}_l IS NULL OR {item.column}_r IS NULL"
+    levels: list[Any] = [CustomLevel(null, "null", base_dialect_str=dialect).configure(is_null_level=True)]
     for index, level in enumerate(item.levels):
         options: dict[str, Any] = {"m_probability": level.m, "u_probability": level.u}
         if item.term_frequency and index == 0:
             options["tf_adjustment_column"] = item.column
-        levels.append(CustomLevel(level.sql, level.label, base_dialect_str="duckdb").configure(**options))
+        condition = level.sql if level.sql == "ELSE" else engine.level(level.sql)
+        levels.append(CustomLevel(condition, level.label, base_dialect_str=dialect).configure(**options))
     return CustomComparison(levels, output_column_name=item.name)
 
 
@@ -320,35 +317,34 @@ def blocking_for(columns: set[str], scheme: Scheme = PLAIN) -> list[str]:
 
 
 def link(
-    connection: duckdb.DuckDBPyConnection,
+    connection: duckdb.DuckDBPyConnection | LinkEngine,
     tables: Sequence[str],
     options: LinkOptions,
     scheme: Scheme = PLAIN,
 ) -> LinkResult:
-    """Score pairs of records in one prepared table (deduplication) or across two (linkage)."""
+    """Score pairs of records in one prepared table (deduplication) or across two (linkage), on a DuckDB
+    connection or on another `LinkEngine` (Spark)."""
     started = time.perf_counter()
     # Splink reports untrainable levels and sampling advice as warnings; the run's summary says what was trained.
     logging.getLogger("splink").setLevel(logging.ERROR)
-    if options.threads:
-        connection.execute(f"SET threads = {int(options.threads)}")
-    if options.memory_limit:
-        connection.execute(f"SET memory_limit = '{options.memory_limit}'")
-    columns = _columns_with_values(connection, tables, scheme)
+    engine = connection if isinstance(connection, LinkEngine) else DuckDBLinks(connection)
+    engine.configure(options.threads, options.memory_limit)
+    columns = _columns_with_values(engine, tables, scheme)
     fields = [item for item in scheme.fields if item.column in columns]
     if scheme.name_column not in columns:
         raise ValueError("linkage needs names on every side (given/family or full name)")
     rules = blocking_for(columns, scheme)
     dedupe = len(tables) == 1
-    sizes = [int(connection.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]) for table in tables]
+    sizes = [int(engine.rows(f"SELECT count(*) FROM {table}")[0][0]) for table in tables]
     settings = SettingsCreator(
         link_type="dedupe_only" if dedupe else "link_only",
-        comparisons=[_comparison(item) for item in fields],
+        comparisons=[_comparison(item, engine) for item in fields],
         blocking_rules_to_generate_predictions=list[Any](rules),
         retain_intermediate_calculation_columns=True,
         retain_matching_columns=True,
         probability_two_random_records_match=options.prior_match_probability or _default_prior(sizes, dedupe),
     )
-    api = DuckDBAPI(connection)
+    api = engine.api()
     frames = [api.register(table, table_name=f"{table}_input") for table in tables]
     linker = Linker(frames if not dedupe else frames[0], settings, log_level=None)
     trained = "priors"
@@ -368,7 +364,7 @@ def link(
     if not dedupe and options.second_pass:
         rules_2 = applicable(scheme.second_pass, columns)
         scored, second_pass = _second_pass(
-            connection, api, linker, scored, tables, frames, rules_2, lowest_weight, options.threshold
+            engine, api, linker, scored, tables, frames, rules_2, lowest_weight, options.threshold
         )
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
         scored, threshold_match_probability=options.threshold
@@ -378,13 +374,13 @@ def link(
         for item in fields
     )
     if dedupe:  # one input: Splink keeps no source column; every record comes from that input
-        source = connection.execute(f"SELECT any_value(source_dataset) FROM {tables[0]}").fetchall()[0][0]
+        source = engine.rows(f"SELECT any_value(source_dataset) FROM {tables[0]}")[0][0]
         literal = "'" + str(source).replace("'", "''") + "'"
         source_l, source_r, cluster_source, on_source = literal, literal, f"{literal} AS source_dataset", "TRUE"
     else:
         source_l, source_r = "p.source_dataset_l", "p.source_dataset_r"
         cluster_source, on_source = "source_dataset", "c.source_dataset = p.source_dataset_l"
-    pairs = connection.sql(f"""
+    pairs = engine.arrow(f"""
         WITH clusters AS (SELECT {cluster_source}, unique_id, cluster_id FROM {clusters.physical_name})
         SELECT {source_l} AS source_l, p.unique_id_l AS id_l, {source_r} AS source_r,
                p.unique_id_r AS id_r, p.match_probability, p.match_weight, c.cluster_id,
@@ -393,11 +389,11 @@ def link(
         FROM {scored.physical_name} AS p
         JOIN clusters AS c ON {on_source} AND c.unique_id = p.unique_id_l
         ORDER BY source_l, id_l, source_r, id_r
-    """).to_arrow_table()
-    cluster_table = connection.sql(
+    """)
+    cluster_table = engine.arrow(
         f"SELECT {cluster_source}, unique_id AS record_id, cluster_id FROM {clusters.physical_name} "
         "ORDER BY source_dataset, record_id"
-    ).to_arrow_table()
+    )
     summary = {
         "records": sizes,
         "comparisons": [item.name for item in fields],
@@ -410,9 +406,9 @@ def link(
         "candidate_min_evidence": options.candidate_min_evidence,
         "pairs": pairs.num_rows,
         "clusters_with_several_records": int(
-            connection.execute(
+            engine.rows(
                 f"SELECT count(*) FROM (SELECT cluster_id FROM {clusters.physical_name} GROUP BY 1 HAVING count(*) > 1)"
-            ).fetchall()[0][0]
+            )[0][0]
         ),
         "seed": options.seed,
         "seconds": round(time.perf_counter() - started, 3),
@@ -420,13 +416,13 @@ def link(
     }
     api.delete_tables_created_by_splink_from_db()  # type: ignore[no-untyped-call]
     for scratch in (f"{tables[0]}_rest", f"{tables[0]}_scored_all"):  # the second pass's, if it ran
-        connection.execute(f"DROP TABLE IF EXISTS {scratch}")
+        engine.drop(scratch)
     return LinkResult(pairs, cluster_table, summary)
 
 
 def _second_pass(
-    connection: duckdb.DuckDBPyConnection,
-    api: DuckDBAPI,
+    engine: LinkEngine,
+    api: Any,
     linker: Linker,
     scored: Any,
     tables: Sequence[str],
@@ -437,20 +433,18 @@ def _second_pass(
 ) -> tuple[Any, int]:
     """Score the left records whose best candidate is below the threshold (or that have none) against the right
     under SECOND_PASS rules, with the same model; pairs the first pass scored are not scored twice."""
-    left_source = connection.execute(f"SELECT any_value(source_dataset) FROM {tables[0]}").fetchall()[0][0]
+    left_source = engine.rows(f"SELECT any_value(source_dataset) FROM {tables[0]}")[0][0]
+    source = "'" + str(left_source).replace("'", "''") + "'"
     rest = f"{tables[0]}_rest"
-    connection.execute(
-        f"""
-        CREATE OR REPLACE TABLE {rest} AS
-        SELECT * FROM {tables[0]} WHERE unique_id NOT IN (
+    engine.materialise(
+        rest,
+        f"""SELECT * FROM {tables[0]} WHERE unique_id NOT IN (
             SELECT unique_id_l FROM {scored.physical_name}
-            WHERE source_dataset_l = $source AND match_probability >= $threshold
+            WHERE source_dataset_l = {source} AND match_probability >= {threshold!r}
             UNION ALL SELECT unique_id_r FROM {scored.physical_name}
-            WHERE source_dataset_r = $source AND match_probability >= $threshold)
-    """,
-        {"source": left_source, "threshold": threshold},
+            WHERE source_dataset_r = {source} AND match_probability >= {threshold!r})""",
     )
-    remaining = int(connection.execute(f"SELECT count(*) FROM {rest}").fetchall()[0][0])
+    remaining = int(engine.rows(f"SELECT count(*) FROM {rest}")[0][0])
     if not remaining or not rules:
         return scored, 0
     model = linker.misc.save_model_to_json()
@@ -458,14 +452,18 @@ def _second_pass(
     second = Linker([api.register(rest, table_name=f"{rest}_input"), frames[1]], model, log_level=None)
     extra = second.inference.predict(threshold_match_weight=lowest_weight)
     both = f"{tables[0]}_scored_all"
-    connection.execute(f"""
-        CREATE OR REPLACE TABLE {both} AS SELECT * FROM {scored.physical_name}
-        UNION ALL BY NAME
-        SELECT * FROM {extra.physical_name} AS e WHERE NOT EXISTS (
+    # The first pass's columns, in its order (a column the second pass lacks is null there).
+    wanted, present = engine.columns(scored.physical_name), set(engine.columns(extra.physical_name))
+    second_columns = ", ".join(f"e.{name}" if name in present else f"NULL AS {name}" for name in wanted)
+    engine.materialise(
+        both,
+        f"""SELECT * FROM {scored.physical_name}
+        UNION ALL
+        SELECT {second_columns} FROM {extra.physical_name} AS e WHERE NOT EXISTS (
             SELECT 1 FROM {scored.physical_name} AS s
             WHERE s.source_dataset_l = e.source_dataset_l AND s.unique_id_l = e.unique_id_l
-              AND s.source_dataset_r = e.source_dataset_r AND s.unique_id_r = e.unique_id_r)
-    """)
+              AND s.source_dataset_r = e.source_dataset_r AND s.unique_id_r = e.unique_id_r)""",
+    )
     return api.register(both, table_name=f"{both}_input"), remaining
 
 

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 import orjson
@@ -25,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute
 
 from clearsight.engine import Backend
+from clearsight.linkage.engines import DuckDBLinks, LinkEngine, SparkLinks
 from clearsight.linkage.model import LinkOptions, link
 from clearsight.linkage.prepare import LINK_FIELDS, prepare
 from clearsight.model import REGISTRY_TABLES
@@ -85,31 +87,47 @@ def link_registries(
         if left in kinds and right in kinds and (not only or f"{left}~{right}" in only)
     ]
     connection = duckdb.connect()
+    engine = link_engine(backend, connection)
     try:
         for number, (left, right) in enumerate(planned):
             if progress is not None:
                 progress(f"{left}~{right}")
-            runs.append(_link_pair(backend, connection, dataset, left, right, options))
+            runs.append(_link_pair(backend, connection, engine, dataset, left, right, options))
             for kind in {left, right} - {kind for pair in planned[number + 1 :] for kind in pair}:
                 connection.execute(f"DROP TABLE IF EXISTS prepared_{kind}")  # no later linkage needs it
+                engine.drop(f"prepared_{kind}")
     finally:
         connection.close()
     return runs
 
 
-def _prepared(backend: Backend, connection: duckdb.DuckDBPyConnection, dataset: str, kind: str) -> str:
-    """The scratch table of one registry's prepared records, made the first time a linkage asks for it."""
+def link_engine(backend: Backend, connection: duckdb.DuckDBPyConnection) -> LinkEngine:
+    """The linkage runs where the warehouse is: Splink's Spark backend on a Spark warehouse, DuckDB otherwise."""
+    if backend.dialect.name == "spark":
+        return SparkLinks(getattr(backend, "session", None), str(Path(backend.path) / "_linkage"))
+    return DuckDBLinks(connection)
+
+
+def _prepared(
+    backend: Backend, connection: duckdb.DuckDBPyConnection, engine: LinkEngine, dataset: str, kind: str
+) -> str:
+    """The table of one registry's prepared records, made the first time a linkage asks for it.
+
+    Names are normalised in this process (once per distinct spelling, far fewer than records) with DuckDB; the
+    engine then takes the prepared table (Spark: as a cached view)."""
     table = f"prepared_{kind}"
     if not connection.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [table]).fetchall():
         connection.register("_source", backend.query_arrow(latest_records_sql(dataset, kind)))
         prepare(connection, "_source", table, kind)
         connection.unregister("_source")
+        engine.adopt(connection, table)
     return table
 
 
 def _link_pair(
     backend: Backend,
     connection: duckdb.DuckDBPyConnection,
+    engine: LinkEngine,
     dataset: str,
     left: str,
     right: str,
@@ -120,7 +138,7 @@ def _link_pair(
     run_id = f"link-{started_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     name = f"{left}~{right}"
     kinds = [left] if left == right else [left, right]
-    result = link(connection, [_prepared(backend, connection, dataset, kind) for kind in kinds], options)
+    result = link(engine, [_prepared(backend, connection, engine, dataset, kind) for kind in kinds], options)
     pairs = result.pairs
     # Splink puts the alphabetically lower source on the left; store every pair as linkage's left ~ right.
     swapped = pa.compute.not_equal(pairs.column("source_l"), pa.scalar(left))
@@ -146,8 +164,9 @@ def _link_pair(
     sizes = result.summary["records"]
     seconds = time.perf_counter() - started
     with backend.transaction():
-        backend.execute("DELETE FROM registry_links WHERE dataset = ? AND linkage = ?", [dataset, name])
-        backend.execute("DELETE FROM registry_link_runs WHERE dataset = ? AND linkage = ?", [dataset, name])
+        if backend.dialect.deletes:  # elsewhere the superseded run stays; the checks read the latest run
+            backend.execute("DELETE FROM registry_links WHERE dataset = ? AND linkage = ?", [dataset, name])
+            backend.execute("DELETE FROM registry_link_runs WHERE dataset = ? AND linkage = ?", [dataset, name])
         backend.append_arrow("registry_links", stored)
         backend.execute(
             "INSERT INTO registry_link_runs VALUES (?, ?, ?, ?, ?, 'plain', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

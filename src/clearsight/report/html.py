@@ -102,15 +102,16 @@ def build_report(backend: Backend, dataset: str, run_id: str | None = None, proc
     )
     flags_by_process: dict[str, list[dict[str, Any]]] = {}
     if riskiest:
-        for row in backend.query_dicts(
+        ocids = [row["ocid"] for row in riskiest]
+        for row in backend.query_dicts(  # one marker per value: every engine binds scalars, not all bind lists
             "SELECT * FROM flag_results WHERE run_id = ? AND status = 'flagged' AND subject_type = 'process' "
-            "AND ocid IN (SELECT unnest(?::VARCHAR[]))",
-            [run_id, [row["ocid"] for row in riskiest]],
+            f"AND ocid IN ({', '.join('?' * len(ocids))}) ORDER BY ocid, indicator, subject_type, subject_id",
+            [run_id, *ocids],
         ):
             flags_by_process.setdefault(row["ocid"], []).append(row)
     organisations = backend.query_dicts(
         "SELECT * FROM flag_results WHERE run_id = ? AND status = 'flagged' AND ocid IS NULL "
-        "ORDER BY indicator, value DESC LIMIT 200",
+        "ORDER BY indicator, value DESC, subject_type, subject_id LIMIT 200",
         [run_id],
     )
 

@@ -12,7 +12,7 @@ enrolled AS (
 ),
 judged AS (
     SELECT e.*, r.min_age, r.max_age, r.max_income,
-           date_diff('year', e.born, e.as_of)
+           (year(e.as_of) - year(e.born))
                - CASE WHEN strftime(e.as_of, '%m-%d') < strftime(e.born, '%m-%d') THEN 1 ELSE 0 END AS age,
            list_filter([
                CASE WHEN e.civil_death <= e.as_of THEN 'deceased on ' || CAST(e.civil_death AS VARCHAR) END,
