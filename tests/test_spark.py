@@ -218,6 +218,10 @@ def test_cli_loads_a_duckdb_warehouse_and_runs_flags_on_spark(spark_folder: Path
     report = runner.invoke(cli, [*spark, "report", "-d", "syn", "--out", str(spark_folder / "report.html"), "--json"])
     assert report.exit_code == 0, report.output
     assert "R003" in (spark_folder / "report.html").read_text(encoding="utf-8")
+    # The registry checks run on Spark too: this dataset has no registries, so they judge nothing.
+    registry = runner.invoke(cli, [*spark, "flags", "run", "-d", "syn", "--only", "L001", "--json"])
+    assert registry.exit_code == 0, registry.output
+    assert sum(json.loads(registry.output)["counts"]["L001"].values()) == 0
     export = runner.invoke(cli, [*spark, "flags", "export", str(spark_folder / "out.csv"), "-d", "syn"])
     assert export.exit_code == 2 and "DuckDB only" in export.output
     summary = runner.invoke(cli, [*spark, "summary", "--json"])
