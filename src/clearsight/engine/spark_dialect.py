@@ -183,9 +183,9 @@ class ClearsightSpark(Spark):
             **Spark.Generator.TYPE_MAPPING,
             exp.DataType.Type.JSON: "STRING",
         }
-        # Spark has no Jaro-Winkler of its own before 4.x's newest releases: the `jaro_winkler` function of the
-        # similarity jar that Splink ships (registered by Splink's Spark API; the same definition as DuckDB's,
-        # prefix scale 0.1 over at most four characters).
+        # Spark has no Jaro-Winkler of its own: the `jaro_winkler` function of the similarity jar that Splink ships
+        # (SparkBackend registers it in every session). Prefix scale 0.1 over at most four characters as DuckDB's,
+        # but it counts half transpositions exactly where DuckDB rounds them down (docs/spark.md, Parity).
         TRANSFORMS: ClassVar[dict[Any, Any]] = {
             **Spark.Generator.TRANSFORMS,
             exp.JarowinklerSimilarity: lambda self, e: self.func("jaro_winkler", e.this, e.expression),
