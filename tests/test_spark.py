@@ -259,6 +259,7 @@ def test_registries_linked_and_checked_on_spark_as_on_duckdb(spark: Any, spark_f
         checked = run_flags(duck, "reg", profile, only=codes)
         expected = {row[:2]: row for row in duck.query(results, [checked.run_id])}
     on_spark = {run.linkage: run for run in link_registries(spark, "reg", options)}
+    assert not list((Path(spark.path) / "_linkage").glob("__splink__*"))  # Splink's scratch tables are gone
     assert {name: run.pairs for name, run in on_spark.items()} == {name: run.pairs for name, run in on_duckdb.items()}
     got_links = {row[:3]: row for run in on_spark.values() for row in spark.query(links, [run.run_id])}
     assert got_links.keys() == expected_links.keys() and len(got_links) > 1000

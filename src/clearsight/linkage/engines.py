@@ -8,7 +8,9 @@ difference the linkage has lives here.
 
 from __future__ import annotations
 
+import shutil
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -47,6 +49,10 @@ class LinkEngine(ABC):
     def level(self, condition: str) -> str:
         """A comparison level's condition, in `base_dialect`."""
         return condition
+
+    def close(self) -> None:
+        """Remove what the engine kept on disk for the linkages it ran (nothing, unless it says otherwise)."""
+        return None
 
     @abstractmethod
     def configure(self, threads: int | None, memory_limit: str | None) -> None:
@@ -103,6 +109,14 @@ class SparkLinks(LinkEngine):
         context = session.sparkContext
         if context.getCheckpointDir() is None:
             context.setCheckpointDir(scratch)
+        self.scratch = Path(scratch)
+
+    def close(self) -> None:
+        # Splink's intermediate tables are Parquet folders named __splink__… in the checkpoint folder (Spark puts
+        # the context's own checkpoints in a folder of its own there); they outlive Splink's table cleanup.
+        if self.scratch.is_dir():
+            for folder in self.scratch.glob("__splink__*"):
+                shutil.rmtree(folder, ignore_errors=True)
 
     def _spark(self, sql: str) -> str:
         from clearsight.engine.spark_dialect import to_spark

@@ -97,6 +97,7 @@ def link_registries(
                 connection.execute(f"DROP TABLE IF EXISTS prepared_{kind}")  # no later linkage needs it
                 engine.drop(f"prepared_{kind}")
     finally:
+        engine.close()
         connection.close()
     return runs
 
