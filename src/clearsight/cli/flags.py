@@ -268,7 +268,7 @@ def export_command(
     from clearsight.report.export import export_results
     from clearsight.report.html import ReportError, _latest_run
 
-    with state.backend(what="`flags export`") as backend:
+    with state.backend(spark=True) as backend:
         try:
             run_id = run or _latest_run(backend, dataset)
             rows = export_results(backend, run_id, out, "risk_scores" if risk else "flag_results")

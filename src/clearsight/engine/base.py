@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
@@ -189,6 +191,38 @@ class Backend(ABC):
         finally:
             if writer is not None:
                 writer.close()
+        return rows
+
+    def export_file(self, sql: str, out: Path, file_format: str) -> int:
+        """Write a query's rows to one file: `csv` (with a header), `parquet` or `json` (an array of objects);
+        returns the number of rows. Engines with writers of their own override this; here the rows pass through
+        Arrow, batch by batch."""
+        if file_format not in ("csv", "parquet", "json"):
+            raise ValueError(f"unknown file format {file_format!r}")
+        rows = 0
+        writer: Any = None
+        with open(out, "wb") as handle:
+            if file_format == "json":
+                handle.write(b"[")
+            for batch in self.iter_batches(sql, batch_size=50_000):
+                plain = storage_types(batch)
+                if file_format == "json":
+                    for record in plain.to_pylist():
+                        handle.write((b",\n" if rows else b"\n") + orjson.dumps(record, default=str))
+                        rows += 1
+                    continue
+                if writer is None:
+                    writer = (
+                        pq.ParquetWriter(handle, plain.schema)
+                        if file_format == "parquet"
+                        else pacsv.CSVWriter(handle, plain.schema)
+                    )
+                writer.write_table(plain)
+                rows += plain.num_rows
+            if writer is not None:
+                writer.close()
+            if file_format == "json":
+                handle.write(b"\n]\n")
         return rows
 
     def append_parquet(self, table_name: str, folder: Path, columns: Sequence[str]) -> None:

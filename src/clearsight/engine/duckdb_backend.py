@@ -62,6 +62,15 @@ class DuckDBBackend(Backend):
         )
         return int(rows[0][0]) if rows else 0
 
+    def export_file(self, sql: str, out: Path, file_format: str) -> int:
+        """DuckDB's own writers (COPY)."""
+        options = {"csv": "FORMAT CSV, HEADER TRUE", "parquet": "FORMAT PARQUET", "json": "FORMAT JSON, ARRAY TRUE"}
+        if file_format not in options:
+            raise ValueError(f"unknown file format {file_format!r}")
+        target = str(out).replace("'", "''")
+        rows = self._checked(self._query_rows, f"COPY ({sql}) TO '{target}' ({options[file_format]})", None)
+        return int(rows[0][0]) if rows else 0
+
     def append_parquet(self, table_name: str, folder: Path, columns: Sequence[str]) -> None:
         column_list = ", ".join(columns)
         files = str(folder / "*.parquet").replace("'", "''")

@@ -6,19 +6,17 @@ from pathlib import Path
 
 from clearsight.engine import Backend
 
-FORMATS = {"csv": "(FORMAT CSV, HEADER TRUE)", "parquet": "(FORMAT PARQUET)", "json": "(FORMAT JSON, ARRAY TRUE)"}
+FORMATS = ("csv", "parquet", "json")
 
 
 def export_results(backend: Backend, run_id: str, out: Path, table: str = "flag_results") -> int:
-    """Write one run's rows of flag_results or risk_scores; the format follows the file's suffix."""
+    """Write one run's rows of flag_results or risk_scores, in a stable order; the format follows the file's
+    suffix. Returns the number of rows."""
     suffix = out.suffix.lstrip(".").lower()
     if suffix not in FORMATS:
         raise ValueError(f"{out}: unknown format {suffix!r}; use .csv, .parquet or .json")
     if table not in ("flag_results", "risk_scores"):
         raise ValueError(f"cannot export {table!r}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    path = str(out).replace("'", "''")
-    backend.execute(
-        f"COPY (SELECT * FROM {table} WHERE run_id = ? ORDER BY ALL) TO '{path}' {FORMATS[suffix]}", [run_id]
-    )
-    return int(backend.query_value(f"SELECT count(*) FROM {table} WHERE run_id = ?", [run_id]) or 0)
+    run = "'" + run_id.replace("'", "''") + "'"
+    return backend.export_file(f"SELECT * FROM {table} WHERE run_id = {run} ORDER BY ALL", out, suffix)
