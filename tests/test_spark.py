@@ -206,9 +206,10 @@ def test_every_indicator_and_risk_score_is_the_same_on_spark(spark: Any, spark_f
         parquet = pq.read_table(spark_folder / f"{name}.parquet").drop_columns(["run_id"]).to_pylist()
         with (spark_folder / f"{name}.csv").open(encoding="utf-8") as handle:
             from_csv = [row["subject_id"] for row in csv.DictReader(handle)]
-        from_json = [row["subject_id"] for row in json.loads((spark_folder / f"{name}.json").read_text())]
-        assert from_csv == from_json == [row["subject_id"] for row in parquet]
+        from_json = json.loads((spark_folder / f"{name}.json").read_text())
+        assert from_csv == [row["subject_id"] for row in from_json] == [row["subject_id"] for row in parquet]
         exported[name] = [{**row, "evidence": json.loads(row["evidence"])} for row in parquet]
+        assert [row["evidence"] for row in from_json] == [row["evidence"] for row in exported[name]]  # nested
     assert len(exported["spark"]) == len(exported["duck"]) > 10_000
     assert all(_close(a, b) for a, b in zip(exported["duck"], exported["spark"], strict=True))
 

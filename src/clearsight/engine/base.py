@@ -193,10 +193,10 @@ class Backend(ABC):
                 writer.close()
         return rows
 
-    def export_file(self, sql: str, out: Path, file_format: str) -> int:
-        """Write a query's rows to one file: `csv` (with a header), `parquet` or `json` (an array of objects);
-        returns the number of rows. Engines with writers of their own override this; here the rows pass through
-        Arrow, batch by batch."""
+    def export_file(self, sql: str, out: Path, file_format: str, json_columns: Sequence[str] = ()) -> int:
+        """Write a query's rows to one file: `csv` (with a header), `parquet` or `json` (an array of objects, the
+        text of `json_columns` nested as values); returns the number of rows. Engines with writers of their own
+        override this; here the rows pass through Arrow, batch by batch."""
         if file_format not in ("csv", "parquet", "json"):
             raise ValueError(f"unknown file format {file_format!r}")
         rows = 0
@@ -208,6 +208,9 @@ class Backend(ABC):
                 plain = storage_types(batch)
                 if file_format == "json":
                     for record in plain.to_pylist():
+                        for name in json_columns:
+                            if record.get(name) is not None:
+                                record[name] = orjson.Fragment(record[name])
                         handle.write((b",\n" if rows else b"\n") + orjson.dumps(record, default=str))
                         rows += 1
                     continue

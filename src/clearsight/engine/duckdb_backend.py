@@ -62,8 +62,8 @@ class DuckDBBackend(Backend):
         )
         return int(rows[0][0]) if rows else 0
 
-    def export_file(self, sql: str, out: Path, file_format: str) -> int:
-        """DuckDB's own writers (COPY)."""
+    def export_file(self, sql: str, out: Path, file_format: str, json_columns: Sequence[str] = ()) -> int:
+        """DuckDB's own writers (COPY; JSON columns are typed, so they nest by themselves)."""
         options = {"csv": "FORMAT CSV, HEADER TRUE", "parquet": "FORMAT PARQUET", "json": "FORMAT JSON, ARRAY TRUE"}
         if file_format not in options:
             raise ValueError(f"unknown file format {file_format!r}")

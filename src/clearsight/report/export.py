@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from clearsight.engine import Backend
+from clearsight.model import ALL_TABLES
 
 FORMATS = ("csv", "parquet", "json")
+TABLES = {table.name: table for table in ALL_TABLES}
 
 
 def export_results(backend: Backend, run_id: str, out: Path, table: str = "flag_results") -> int:
@@ -19,4 +21,5 @@ def export_results(backend: Backend, run_id: str, out: Path, table: str = "flag_
         raise ValueError(f"cannot export {table!r}")
     out.parent.mkdir(parents=True, exist_ok=True)
     run = "'" + run_id.replace("'", "''") + "'"
-    return backend.export_file(f"SELECT * FROM {table} WHERE run_id = {run} ORDER BY ALL", out, suffix)
+    json_columns = [column.name for column in TABLES[table].columns if column.type == "JSON"]
+    return backend.export_file(f"SELECT * FROM {table} WHERE run_id = {run} ORDER BY ALL", out, suffix, json_columns)
