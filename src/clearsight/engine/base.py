@@ -6,6 +6,7 @@ import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,6 +28,26 @@ def storage_types(batch: pa.RecordBatch) -> pa.Table:
         for column in pa.Table.from_batches([batch]).columns
     ]
     return pa.Table.from_arrays(columns, names=batch.schema.names)
+
+
+def sql_literal(value: Any) -> str:
+    """A Python value as a DuckDB SQL literal (parameters are typed, so this covers what they can be)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        return repr(float(value)) if isinstance(value, float) else str(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, date):
+        return f"DATE '{value.isoformat()}'"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value) if isinstance(value, (set, frozenset)) else list(value)
+        if not items:
+            return "[]::VARCHAR[]"
+        return "[" + ", ".join(sql_literal(item) for item in items) + "]"
+    raise TypeError(f"no SQL literal for {value!r}")
 
 
 class EngineError(Exception):

@@ -12,12 +12,8 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from clearsight.engine.base import Backend
+from clearsight.engine.base import Backend, sql_literal
 from clearsight.model import Table
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def copy_tables(
@@ -46,7 +42,7 @@ def copy_tables(
                 f"CAST({column.name} AS VARCHAR) AS {column.name}" if column.type == "JSON" else column.name
                 for column in table.columns
             )
-            where = f"WHERE dataset = {_literal(dataset)}" if dataset and "dataset" in names else ""
+            where = f"WHERE dataset = {sql_literal(dataset)}" if dataset and "dataset" in names else ""
             folder = Path(scratch) / table.name
             count = source.export_parquet(f"SELECT {select} FROM {table.name} {where}", folder)
             if count:

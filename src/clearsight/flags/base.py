@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from string import Template
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
+
+from clearsight.engine.base import sql_literal as sql_literal  # re-exported: indicators write literals with it
 
 SUBJECT_TYPES = (
     "process",
@@ -37,26 +38,6 @@ class Params(BaseModel):
 
 class NoParams(Params):
     pass
-
-
-def sql_literal(value: Any) -> str:
-    """A Python value as a DuckDB SQL literal (parameters are typed, so this covers what they can be)."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, (int, float)):
-        return repr(float(value)) if isinstance(value, float) else str(value)
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    if isinstance(value, date):
-        return f"DATE '{value.isoformat()}'"
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = sorted(value) if isinstance(value, (set, frozenset)) else list(value)
-        if not items:
-            return "[]::VARCHAR[]"
-        return "[" + ", ".join(sql_literal(item) for item in items) + "]"
-    raise TypeError(f"no SQL literal for {value!r}")
 
 
 @dataclass(frozen=True)

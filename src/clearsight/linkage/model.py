@@ -22,6 +22,7 @@ from splink import Linker, SettingsCreator
 from splink.comparison_level_library import CustomLevel
 from splink.comparison_library import CustomComparison
 
+from clearsight.engine.base import sql_literal
 from clearsight.linkage.engines import DuckDBLinks, LinkEngine
 from clearsight.linkage.prepare import PREPARED
 
@@ -375,7 +376,7 @@ def link(
     )
     if dedupe:  # one input: Splink keeps no source column; every record comes from that input
         source = engine.rows(f"SELECT any_value(source_dataset) FROM {tables[0]}")[0][0]
-        literal = "'" + str(source).replace("'", "''") + "'"
+        literal = sql_literal(str(source))
         source_l, source_r, cluster_source, on_source = literal, literal, f"{literal} AS source_dataset", "TRUE"
     else:
         source_l, source_r = "p.source_dataset_l", "p.source_dataset_r"
@@ -434,7 +435,7 @@ def _second_pass(
     """Score the left records whose best candidate is below the threshold (or that have none) against the right
     under SECOND_PASS rules, with the same model; pairs the first pass scored are not scored twice."""
     left_source = engine.rows(f"SELECT any_value(source_dataset) FROM {tables[0]}")[0][0]
-    source = "'" + str(left_source).replace("'", "''") + "'"
+    source = sql_literal(str(left_source))
     rest = f"{tables[0]}_rest"
     engine.materialise(
         rest,

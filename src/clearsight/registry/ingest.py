@@ -22,6 +22,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from clearsight.engine import Backend
+from clearsight.engine.base import sql_literal
 from clearsight.model import REGISTRY_TABLES
 from clearsight.registry.mapping import DATE_FIELDS, FIELDS, KINDS, NUMBER_FIELDS, Mapping, MappingError
 
@@ -54,11 +55,6 @@ class RegistrySummary:
             "rejected_rows": self.rejected_rows,
             "reject_reasons": dict(sorted(self.reasons.items())),
         }
-
-
-def sql_literal(value: str) -> str:
-    """A text value as a DuckDB string literal."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def csv_batches(path: Path, needed: list[str], batch_rows: int | None = None) -> Iterator[pa.Table]:

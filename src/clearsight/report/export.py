@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from clearsight.engine import Backend
+from clearsight.engine.base import sql_literal
 from clearsight.model import ALL_TABLES
 
 FORMATS = ("csv", "parquet", "json")
@@ -20,6 +21,6 @@ def export_results(backend: Backend, run_id: str, out: Path, table: str = "flag_
     if table not in ("flag_results", "risk_scores"):
         raise ValueError(f"cannot export {table!r}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    run = "'" + run_id.replace("'", "''") + "'"
     json_columns = [column.name for column in TABLES[table].columns if column.type == "JSON"]
-    return backend.export_file(f"SELECT * FROM {table} WHERE run_id = {run} ORDER BY ALL", out, suffix, json_columns)
+    query = f"SELECT * FROM {table} WHERE run_id = {sql_literal(run_id)} ORDER BY ALL"
+    return backend.export_file(query, out, suffix, json_columns)
