@@ -44,7 +44,8 @@ class LinkEngine(ABC):
 
     @abstractmethod
     def adopt(self, connection: duckdb.DuckDBPyConnection, table: str) -> None:
-        """Take table `table` of a DuckDB connection (prepared records) as a table of the same name."""
+        """Take over table `table` (prepared records) of the scratch DuckDB connection `link_registries` prepares
+        in, under the same name; the scratch connection does not need it afterwards."""
 
     def level(self, condition: str) -> str:
         """A comparison level's condition, in `base_dialect`."""
@@ -70,10 +71,7 @@ class DuckDBLinks(LinkEngine):
             self.connection.execute(f"SET memory_limit = '{memory_limit}'")
 
     def adopt(self, connection: duckdb.DuckDBPyConnection, table: str) -> None:
-        if connection is not self.connection:
-            self.connection.register(f"_{table}", connection.sql(f"SELECT * FROM {table}").to_arrow_table())
-            self.connection.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _{table}")
-            self.connection.unregister(f"_{table}")
+        pass  # the scratch connection is this engine's own: the table is already where the model reads it
 
     def api(self) -> DatabaseAPI[Any]:
         from splink.internals.duckdb.database_api import DuckDBAPI
@@ -151,6 +149,7 @@ class SparkLinks(LinkEngine):
     def adopt(self, connection: duckdb.DuckDBPyConnection, table: str) -> None:
         rows = connection.sql(f"SELECT * FROM {table}").to_arrow_table()
         self.session.createDataFrame(rows).localCheckpoint().createOrReplaceTempView(table)
+        connection.execute(f"DROP TABLE {table}")  # Spark holds it now
 
     def level(self, condition: str) -> str:
         return self._spark(f"SELECT {condition}").removeprefix("SELECT ")

@@ -88,14 +88,14 @@ def link_registries(
     ]
     connection = duckdb.connect()
     engine = link_engine(backend, connection)
+    prepared: set[str] = set()
     try:
         for number, (left, right) in enumerate(planned):
             if progress is not None:
                 progress(f"{left}~{right}")
-            runs.append(_link_pair(backend, connection, engine, dataset, left, right, options))
+            runs.append(_link_pair(backend, connection, engine, prepared, dataset, left, right, options))
             for kind in {left, right} - {kind for pair in planned[number + 1 :] for kind in pair}:
-                connection.execute(f"DROP TABLE IF EXISTS prepared_{kind}")  # no later linkage needs it
-                engine.drop(f"prepared_{kind}")
+                engine.drop(f"prepared_{kind}")  # no later linkage needs it
     finally:
         engine.close()
         connection.close()
@@ -110,18 +110,25 @@ def link_engine(backend: Backend, connection: duckdb.DuckDBPyConnection) -> Link
 
 
 def _prepared(
-    backend: Backend, connection: duckdb.DuckDBPyConnection, engine: LinkEngine, dataset: str, kind: str
+    backend: Backend,
+    connection: duckdb.DuckDBPyConnection,
+    engine: LinkEngine,
+    prepared: set[str],
+    dataset: str,
+    kind: str,
 ) -> str:
-    """The table of one registry's prepared records, made the first time a linkage asks for it.
+    """The table of one registry's prepared records, made the first time a linkage asks for it (`prepared`: the
+    tables made so far).
 
     Names are normalised in this process (once per distinct spelling, far fewer than records) with DuckDB; the
     engine then takes the prepared table (Spark: as a cached view)."""
     table = f"prepared_{kind}"
-    if not connection.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [table]).fetchall():
+    if table not in prepared:
         connection.register("_source", backend.query_arrow(latest_records_sql(dataset, kind)))
         prepare(connection, "_source", table, kind)
         connection.unregister("_source")
         engine.adopt(connection, table)
+        prepared.add(table)
     return table
 
 
@@ -129,6 +136,7 @@ def _link_pair(
     backend: Backend,
     connection: duckdb.DuckDBPyConnection,
     engine: LinkEngine,
+    prepared: set[str],
     dataset: str,
     left: str,
     right: str,
@@ -139,7 +147,8 @@ def _link_pair(
     run_id = f"link-{started_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     name = f"{left}~{right}"
     kinds = [left] if left == right else [left, right]
-    result = link(engine, [_prepared(backend, connection, engine, dataset, kind) for kind in kinds], options)
+    tables = [_prepared(backend, connection, engine, prepared, dataset, kind) for kind in kinds]
+    result = link(engine, tables, options)
     pairs = result.pairs
     # Splink puts the alphabetically lower source on the left; store every pair as linkage's left ~ right.
     swapped = pa.compute.not_equal(pairs.column("source_l"), pa.scalar(left))
