@@ -197,22 +197,10 @@ class Backend(ABC):
     def export_parquet(self, sql: str, folder: Path) -> int:
         """Write a query's rows as Parquet files into `folder` (made if missing); returns the number of rows.
 
-        Engines that write Parquet themselves override this; here the rows pass through Arrow, batch by batch.
+        Engines that write Parquet themselves override this (several files at once); here, one file.
         """
         folder.mkdir(parents=True, exist_ok=True)
-        rows = 0
-        writer: pq.ParquetWriter | None = None
-        try:
-            for batch in self.iter_batches(sql, batch_size=200_000):
-                plain = storage_types(batch)
-                if writer is None:
-                    writer = pq.ParquetWriter(folder / "part-0.parquet", plain.schema)
-                writer.write_table(plain)
-                rows += batch.num_rows
-        finally:
-            if writer is not None:
-                writer.close()
-        return rows
+        return self.export_file(sql, folder / "part-0.parquet", "parquet")
 
     def export_file(self, sql: str, out: Path, file_format: str, json_columns: Sequence[str] = ()) -> int:
         """Write a query's rows to one file: `csv` (with a header), `parquet` or `json` (an array of objects, the
