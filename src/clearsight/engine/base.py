@@ -16,7 +16,7 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from clearsight.model import Table, create_table_sql
+from clearsight.model import TABLES_BY_NAME, Table, create_table_sql
 
 _T = TypeVar("_T")
 
@@ -70,6 +70,9 @@ class Dialect:
     # Whether DELETE exists (not on Spark's Parquet tables): where it does not, superseded runs stay and readers
     # take the latest.
     deletes: bool = True
+    # Whether the engine runs clearsight's Python on workers of its own (Spark's executors): ingest then reads,
+    # compiles and writes there (`clearsight.ingest.spark_pipeline`) instead of in this process.
+    distributed: bool = False
 
 
 DUCKDB_DIALECT = Dialect(name="duckdb", sqlglot_name="duckdb")
@@ -178,10 +181,16 @@ class Backend(ABC):
             return
         view = f"_clearsight_append_{table_name}"
         names = list(columns or data.column_names)
+        # Timestamps often arrive as ISO 8601 text: cast explicitly (DuckDB would, Spark refuses to implicitly).
+        table = TABLES_BY_NAME.get(table_name)
+        types = {column.name: column.type for column in table.columns} if table else {}
+        selected = ", ".join(
+            f"CAST({name} AS TIMESTAMPTZ) AS {name}" if types.get(name) == "TIMESTAMPTZ" else name for name in names
+        )
         self._register_arrow(view, data)
         try:
             column_list = ", ".join(names)
-            self.execute(f"INSERT INTO {table_name} ({column_list}) SELECT {column_list} FROM {view}")
+            self.execute(f"INSERT INTO {table_name} ({column_list}) SELECT {selected} FROM {view}")
         finally:
             self._unregister(view)
 

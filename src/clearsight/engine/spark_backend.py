@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,9 +21,9 @@ import pyarrow as pa
 
 from clearsight.engine.base import Backend, Dialect, EngineError
 from clearsight.engine.spark_dialect import to_spark
-from clearsight.model import ALL_TABLES
+from clearsight.model import ALL_TABLES, Table, create_table_sql
 
-SPARK_DIALECT = Dialect(name="spark", sqlglot_name="spark", transactions=False, deletes=False)
+SPARK_DIALECT = Dialect(name="spark", sqlglot_name="spark", transactions=False, deletes=False, distributed=True)
 
 
 # Per-session settings: DuckDB's semantics where Spark's defaults differ.
@@ -57,6 +59,9 @@ class SparkBackend(Backend):
     ) -> None:
         from pyspark.sql import SparkSession
 
+        # Executors run clearsight's Python (ingest): this interpreter unless PYSPARK_PYTHON names another (a
+        # cluster's, with clearsight installed).
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         self.path = str(Path(warehouse).resolve())
         Path(self.path).mkdir(parents=True, exist_ok=True)
         shared = (
@@ -135,6 +140,22 @@ class SparkBackend(Backend):
             self.session.sql(sql).collect()
         except Exception as error:
             raise self._wrap_error(error, sql) from error
+
+    def ensure_tables(self, tables: Sequence[Table]) -> None:
+        """Create (or register again) the tables as Parquet folders, split by their `partition_by` columns.
+
+        A partitioned table registered over folders an earlier process wrote learns its partitions from them
+        (`RECOVER PARTITIONS`: Spark's catalog does not list the folders itself)."""
+        known = self._table_names()
+        for table in tables:
+            sql = to_spark(create_table_sql(table), self.path, table.partition_by)
+            Path(self.path, table.name).mkdir(exist_ok=True)  # RECOVER PARTITIONS needs the folder, even empty
+            try:
+                self.session.sql(sql).collect()
+                if table.partition_by and table.name not in known:
+                    self.session.sql(f"ALTER TABLE {table.name} RECOVER PARTITIONS").collect()
+            except Exception as error:
+                raise self._wrap_error(error, sql) from error
 
     def _table_names(self) -> set[str]:
         return {table.name for table in self.session.catalog.listTables(self.database)}

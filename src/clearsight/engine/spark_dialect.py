@@ -193,17 +193,21 @@ class ClearsightSpark(Spark):
 
 
 @functools.lru_cache(maxsize=4096)
-def to_spark(sql: str, tables_root: str = "") -> str:
+def to_spark(sql: str, tables_root: str = "", partitioned_by: tuple[str, ...] = ()) -> str:
     """Translate DuckDB statements to Spark SQL (cached: indicators run the same SQL again and again).
 
     A CREATE TABLE becomes a Parquet table; with `tables_root`, at `tables_root/NAME`, so that a new session
-    finds the tables an earlier one wrote (Spark's default catalog lives only as long as the session)."""
+    finds the tables an earlier one wrote (Spark's default catalog lives only as long as the session); with
+    `partitioned_by`, its files are split into a folder per value of those columns (Spark then lists them last)."""
     statements = [statement for statement in sqlglot.parse(sql, read="duckdb") if statement is not None]
     out = []
     for statement in statements:
         if isinstance(statement, exp.Create) and statement.kind == "TABLE" and statement.expression is None:
             properties = statement.args.get("properties") or exp.Properties(expressions=[])
             properties.append("expressions", exp.FileFormatProperty(this=exp.var("PARQUET")))
+            if partitioned_by:
+                columns = exp.Schema(expressions=[exp.to_identifier(column) for column in partitioned_by])
+                properties.append("expressions", exp.PartitionedByProperty(this=columns))
             if tables_root:
                 name = statement.this.this.name if isinstance(statement.this, exp.Schema) else statement.this.name
                 location = exp.Literal.string(f"{tables_root}/{name}")

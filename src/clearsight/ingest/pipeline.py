@@ -450,24 +450,8 @@ class OcdsIngest:
     def run(self, paths: list[str]) -> IngestSummary:
         started = time.perf_counter()
         started_at = datetime.now(UTC)
-        backend = self.backend
-        backend.ensure_tables(ALL_TABLES)
-        backend.execute(f"DROP TABLE IF EXISTS {AFFECTED_TABLE}")
-        backend.execute(f"CREATE TABLE {AFFECTED_TABLE} (ocid VARCHAR)")
-        try:
-            files = list(discover(paths, self.summary.skipped_files))
-            for input_file in files:
-                self.read_file(input_file)
-            self._flush_staged()
-            self._flush_rejects()
-            self.summary.duplicate_releases = self.summary.releases_read - self.summary.new_releases
-            self.compile_affected()
-            self._flush_rejects()
-        finally:
-            if self._pool is not None:
-                self._pool.shutdown(cancel_futures=True)
-                self._pool = None
-            backend.execute(f"DROP TABLE IF EXISTS {AFFECTED_TABLE}")
+        self.backend.ensure_tables(ALL_TABLES)
+        self._run_steps(list(discover(paths, self.summary.skipped_files)))
         summary = self.summary
         summary.reject_reasons = dict(self._reject_reasons.most_common())
         summary.quality_issue_counts = dict(self._issue_counts.most_common())
@@ -482,6 +466,25 @@ class OcdsIngest:
             summary.rejected,
         )
         return summary
+
+    def _run_steps(self, files: list[InputFile]) -> None:
+        """Read every input, store the new releases, compile the processes they touch."""
+        backend = self.backend
+        backend.execute(f"DROP TABLE IF EXISTS {AFFECTED_TABLE}")
+        backend.execute(f"CREATE TABLE {AFFECTED_TABLE} (ocid VARCHAR)")
+        try:
+            for input_file in files:
+                self.read_file(input_file)
+            self._flush_staged()
+            self._flush_rejects()
+            self.summary.duplicate_releases = self.summary.releases_read - self.summary.new_releases
+            self.compile_affected()
+            self._flush_rejects()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(cancel_futures=True)
+                self._pool = None
+            backend.execute(f"DROP TABLE IF EXISTS {AFFECTED_TABLE}")
 
     def _record_run(self, started_at: datetime) -> None:
         s = self.summary
@@ -558,4 +561,8 @@ def ingest_ocds(
     `workers` processes digest large JSON Lines inputs in parallel (default: one per CPU). `compiled` treats
     every release as a compiled release even without the "compiled" tag (no date needed, no merging).
     """
+    if backend.dialect.distributed:
+        from clearsight.ingest.spark_pipeline import SparkOcdsIngest
+
+        return SparkOcdsIngest(backend, dataset, progress, workers, compiled).run(paths)
     return OcdsIngest(backend, dataset, progress, workers, compiled).run(paths)

@@ -25,10 +25,16 @@ class Table:
     key: tuple[str, ...] = ()
     group: str = "contracting"
     indexes: tuple[tuple[str, ...], ...] = field(default=())
+    # Columns whose values split the table's files on engines that store a table as files (Spark: one folder per
+    # dataset, so that one dataset can be rewritten or dropped without touching the others). DuckDB ignores it.
+    partition_by: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
         return [column.name for column in self.columns]
+
+
+BY_DATASET = ("dataset",)
 
 
 def _c(name: str, type_: str, description: str, ocds_path: str = "") -> Column:
@@ -111,6 +117,7 @@ PROCESSES = Table(
         _c("ingest_run_id", "VARCHAR", "Ingest run that wrote this row."),
     ),
     key=("dataset", "ocid"),
+    partition_by=BY_DATASET,
 )
 
 LOTS = Table(
@@ -124,6 +131,7 @@ LOTS = Table(
         *_money("value_", "tender/lots/value", "Estimated value of the lot"),
     ),
     key=("dataset", "ocid", "lot_id"),
+    partition_by=BY_DATASET,
 )
 
 ITEMS = Table(
@@ -160,6 +168,7 @@ ITEMS = Table(
         *_money("unit_value_", "*/items/unit/value", "Price per unit"),
         _c("related_lot", "VARCHAR", "Lot this item belongs to.", "tender/items/relatedLot"),
     ),
+    partition_by=BY_DATASET,
 )
 
 BIDS = Table(
@@ -182,6 +191,7 @@ BIDS = Table(
             "bids/details/tenderers",
         ),
     ),
+    partition_by=BY_DATASET,
 )
 
 BID_TENDERERS = Table(
@@ -195,6 +205,7 @@ BID_TENDERERS = Table(
         _c("tenderer_name", "VARCHAR", "Tenderer's name.", "bids/details/tenderers/name"),
         _c("position", "INTEGER", "Position of the tenderer in the bid's list (0 = lead)."),
     ),
+    partition_by=BY_DATASET,
 )
 
 TENDERERS = Table(
@@ -205,6 +216,7 @@ TENDERERS = Table(
         _c("tenderer_id", "VARCHAR", "Tenderer's party id.", "tender/tenderers/id"),
         _c("tenderer_name", "VARCHAR", "Tenderer's name.", "tender/tenderers/name"),
     ),
+    partition_by=BY_DATASET,
 )
 
 AWARDS = Table(
@@ -228,6 +240,7 @@ AWARDS = Table(
             "awards/suppliers",
         ),
     ),
+    partition_by=BY_DATASET,
 )
 
 AWARD_SUPPLIERS = Table(
@@ -241,6 +254,7 @@ AWARD_SUPPLIERS = Table(
         _c("supplier_name", "VARCHAR", "Supplier's name.", "awards/suppliers/name"),
         _c("position", "INTEGER", "Position of the supplier in the award's list."),
     ),
+    partition_by=BY_DATASET,
 )
 
 CONTRACTS = Table(
@@ -263,6 +277,7 @@ CONTRACTS = Table(
             "contracts/implementation/transactions",
         ),
     ),
+    partition_by=BY_DATASET,
 )
 
 AMENDMENTS = Table(
@@ -279,6 +294,7 @@ AMENDMENTS = Table(
         _c("amends_release_id", "VARCHAR", "Release whose values were amended.", "*/amendments/amendsReleaseID"),
         _c("release_id", "VARCHAR", "Release carrying the amended values.", "*/amendments/releaseID"),
     ),
+    partition_by=BY_DATASET,
 )
 
 TRANSACTIONS = Table(
@@ -294,6 +310,7 @@ TRANSACTIONS = Table(
         _c("payee_id", "VARCHAR", "Payee's party id.", "contracts/implementation/transactions/payee/id"),
         _c("source", "VARCHAR", "Source of the data (URI).", "contracts/implementation/transactions/source"),
     ),
+    partition_by=BY_DATASET,
 )
 
 PARTIES = Table(
@@ -329,6 +346,7 @@ PARTIES = Table(
         _c("contact_fax", "VARCHAR", "Contact fax.", "parties/contactPoint/faxNumber"),
         _c("contact_url", "VARCHAR", "Contact web address.", "parties/contactPoint/url"),
     ),
+    partition_by=BY_DATASET,
 )
 
 DOCUMENTS = Table(
@@ -347,6 +365,7 @@ DOCUMENTS = Table(
         _c("format", "VARCHAR", "Media type.", "*/documents/format"),
         _c("language", "VARCHAR", "Language.", "*/documents/language"),
     ),
+    partition_by=BY_DATASET,
 )
 
 CONTRACTING_TABLES: tuple[Table, ...] = (
@@ -384,6 +403,7 @@ SOURCE_RELEASES = Table(
     ),
     key=("dataset", "ocid", "sha256"),
     group="bookkeeping",
+    partition_by=BY_DATASET,
 )
 
 INGEST_RUNS = Table(
@@ -454,6 +474,7 @@ QUALITY_ISSUES = Table(
         _c("normalised", "VARCHAR", "Value stored instead (NULL when dropped)."),
     ),
     group="bookkeeping",
+    partition_by=BY_DATASET,
 )
 
 BOOKKEEPING_TABLES: tuple[Table, ...] = (SOURCE_RELEASES, INGEST_RUNS, INGEST_FILES, INGEST_REJECTS, QUALITY_ISSUES)
