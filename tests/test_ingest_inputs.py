@@ -322,6 +322,17 @@ def test_known_and_new_compiled_releases_in_one_batch(backend: DuckDBBackend, tm
     assert backend.query_value("SELECT count(*) FROM awards") == 8
 
 
+def test_a_compiled_release_read_twice_in_one_run_gives_one_row(backend: DuckDBBackend, tmp_path: Path) -> None:
+    """Identical compiled releases in one batch (a repeated line, the same file given twice) are stored once and
+    their process written once (each copy used to be flattened and written)."""
+    compiled = [release(f"ocds-x-{n}", tag=["compiled"], awards=[{"id": "a"}]) for n in range(4)]
+    path = write_lines(tmp_path / "twice.jsonl", [*compiled, compiled[0]])
+    summary = ingest_ocds(backend, [str(path), str(path)], "d")
+    assert summary.new_releases == 4 and summary.duplicate_releases == 6 and summary.processes_written == 4
+    assert backend.query("SELECT count(*), count(DISTINCT ocid) FROM processes") == [(4, 4)]
+    assert backend.query_value("SELECT count(*) FROM awards") == 4
+
+
 def test_contradictory_releases_reject_the_process_and_keep_the_releases(
     backend: DuckDBBackend, tmp_path: Path
 ) -> None:

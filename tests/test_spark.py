@@ -6,6 +6,7 @@ Marked `spark` (run by `make test` and in CI; needs Java 17 and PySpark, and ski
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import math
 import re
@@ -25,9 +26,17 @@ from clearsight.flags.profile import Profile, load_profile
 from clearsight.flags.registry import indicators
 from clearsight.flags.runner import run_flags
 from clearsight.ingest.quality import quality_report
-from clearsight.model import ALL_TABLES
+from clearsight.model import (
+    ALL_TABLES,
+    CONTRACTING_TABLES,
+    INGEST_FILES,
+    INGEST_REJECTS,
+    QUALITY_ISSUES,
+    SOURCE_RELEASES,
+)
 from clearsight.report.export import export_results
 from clearsight.report.html import build_report
+from tests.conftest import OCDS as SHARED_OCDS
 from tests.conftest import shared, synthetic_warehouse
 from tests.flags.test_cardinal_parity import (
     DOC_EXAMPLES,
@@ -106,6 +115,122 @@ def test_translated_sql_gives_duckdb_answers(spark: Any, sql: str) -> None:
         assert json.loads(got[0][0]) == json.loads(expected[0][0]), (got, expected)
     else:
         assert _close(list(got[0]), list(expected[0])), (got, expected)
+
+
+INGEST_TABLES = (*CONTRACTING_TABLES, SOURCE_RELEASES, QUALITY_ISSUES, INGEST_REJECTS, INGEST_FILES)
+SUMMARY_FIELDS = (
+    "objects_read", "releases_read", "new_releases", "duplicate_releases", "processes_written", "processes_failed",
+    "rejected", "blank", "quality_issues", "reject_reasons", "quality_issue_counts", "bytes_read", "skipped_files",
+)  # fmt: skip
+
+
+def _ingested(backend: Any, dataset: str) -> dict[str, list[str]]:
+    """Every row an ingest wrote for a dataset (run ids aside), comparable across engines: timestamps as epoch
+    seconds to the microsecond, rows sorted."""
+    out = {}
+    for table in INGEST_TABLES:
+        columns = [column for column in table.columns if column.name not in ("run_id", "ingest_run_id")]
+        selected = ", ".join(
+            f"epoch({column.name})" if column.type == "TIMESTAMPTZ" else column.name for column in columns
+        )
+        rows = backend.query(f"SELECT {selected} FROM {table.name} WHERE dataset = ?", [dataset])
+        out[table.name] = sorted(repr(tuple(round(v, 6) if isinstance(v, float) else v for v in row)) for row in rows)
+    return out
+
+
+def _assert_same_rows(got: dict[str, list[str]], want: dict[str, list[str]]) -> None:
+    for table, rows in want.items():
+        missing = sorted(set(rows) - set(got[table]))[:3]
+        extra = sorted(set(got[table]) - set(rows))[:3]
+        assert got[table] == rows, f"{table}: {len(got[table])} rows, {len(rows)} wanted; {missing=} {extra=}"
+
+
+def _awkward_inputs(folder: Path) -> list[str]:
+    """Synthetic compiled releases among everything an ingest must account for, as one JSON Lines file large
+    enough to be split; the same file gzipped (`.gz`: every release a duplicate); and gzip without `.gz`."""
+    from clearsight.synth.procurement import generate_procurement
+
+    source = folder / "synthetic.jsonl"
+    generate_procurement(300, 5, source, folder / "synthetic.truth.csv")
+    lines = source.read_bytes().splitlines()
+    source.unlink()
+    first = json.loads(lines[0])
+    update = {"ocid": first["ocid"], "id": "update-1", "date": "2030-01-01T00:00:00Z", "tag": ["tenderUpdate"],
+              "tender": {"title": "Renamed", "value": {"amount": "1,000.50", "currency": "usd"}}}  # fmt: skip
+    extra = [
+        b"",
+        b"   ",
+        b"{not json",
+        json.dumps({"id": "no-ocid", "date": "2024-01-01"}).encode(),
+        b'{"ocid": "ocds-bad-utf8", "date": "2024-01-01", "title": "' + bytes([0xFF, 0xFE]) + b'"}',
+        json.dumps({"releases": [
+            {"ocid": "ocds-merge-1", "id": "a", "date": "2024-01-01T00:00:00Z", "tag": ["tender"],
+             "tender": {"id": "t", "title": "First", "value": {"amount": 10, "currency": "EUR"}}},
+            {"ocid": "ocds-merge-1", "id": "b", "date": "2024-02-01T00:00:00Z", "tag": ["award"],
+             "awards": [{"id": "w", "status": "active", "suppliers": [{"id": "S1", "name": "S"}]}]},
+        ]}).encode(),  # fmt: skip
+        json.dumps({"ocid": "ocds-record-1", "releases": [{"url": "x", "date": "2024-01-01"}],
+                    "compiledRelease": {"ocid": "ocds-record-1", "date": "2024-03-01T00:00:00Z",
+                                        "tender": {"status": "active", "tenderPeriod": {"endDate": "01/02/2024"}}}}
+                   ).encode(),  # fmt: skip
+        json.dumps({"ocid": "ocds-merge-1", "id": "c", "date": "2024-03-01T00:00:00Z", "awards": "not a list"}).encode(),
+        json.dumps(update).encode(),
+        lines[7],  # a duplicate
+    ]
+    mixed: list[bytes] = []
+    for index, line in enumerate(lines):
+        mixed.append(line)
+        if index % 30 == 0 and extra:
+            mixed.append(extra.pop(0))
+    mixed += extra
+    body = b"\n".join(mixed) + b"\n"
+    plain = folder / "awkward.jsonl"
+    plain.write_bytes(body)
+    (folder / "awkward-copy.jsonl.gz").write_bytes(gzip.compress(body))
+    (folder / "disguised.jsonl").write_bytes(gzip.compress(b"\n".join(lines[:20]) + b"\n"))
+    return [str(plain), str(folder / "awkward-copy.jsonl.gz"), str(folder / "disguised.jsonl")]
+
+
+def test_ocds_ingest_on_spark_stores_what_duckdb_stores(spark: Any, tmp_path: Path) -> None:
+    """The same inputs ingested on both engines leave the same rows in every ingest table, and the same summary:
+    releases to merge, records, packages, duplicates, bad lines (with their line numbers, the file split across
+    many Spark tasks), gzip; then a newer release of known processes replaces their rows."""
+    from clearsight.ingest.pipeline import ingest_ocds
+
+    paths = _awkward_inputs(tmp_path)
+    real = SHARED_OCDS / "real-examples"
+    if real.exists():
+        paths.append(str(real))  # twelve publishers: release and record packages, pretty-printed documents
+    spark.session.conf.set("spark.sql.files.maxPartitionBytes", "65536")  # ~16 tasks for the synthetic file
+    try:
+        with DuckDBBackend(":memory:") as duck:
+            expected = ingest_ocds(duck, paths, "ingest", workers=1)
+            got = ingest_ocds(spark, paths, "ingest")
+            for field in SUMMARY_FIELDS:
+                assert getattr(got, field) == getattr(expected, field), field
+            assert [(f.path, f.sha256, f.objects_read, f.rejected, f.blank) for f in got.files] == [
+                (f.path, f.sha256, f.objects_read, f.rejected, f.blank) for f in expected.files
+            ]
+            assert expected.rejected >= 5 and expected.blank >= 2 and expected.duplicate_releases > 300
+            want = _ingested(duck, "ingest")
+            _assert_same_rows(_ingested(spark, "ingest"), want)
+
+            # Known processes updated (the dataset's partitions rewritten), unrelated rows kept.
+            newer = tmp_path / "newer.jsonl"
+            newer.write_text(
+                json.dumps({"ocid": "ocds-merge-1", "id": "d", "date": "2024-04-01T00:00:00Z",
+                            "tender": {"title": "Last"}}) + "\n"
+            )  # fmt: skip
+            ingest_ocds(duck, [str(newer)], "ingest", workers=1)
+            ingest_ocds(spark, [str(newer)], "ingest")
+            updated = _ingested(duck, "ingest")
+            assert updated != want
+            _assert_same_rows(_ingested(spark, "ingest"), updated)
+            # Running the same input again changes nothing.
+            assert ingest_ocds(spark, [str(newer)], "ingest").new_releases == 0
+            _assert_same_rows(_ingested(spark, "ingest"), updated)
+    finally:
+        spark.session.conf.unset("spark.sql.files.maxPartitionBytes")
 
 
 def test_tables_outlive_the_spark_session(spark_folder: Path) -> None:

@@ -110,7 +110,7 @@ def ingest_ocds_command(
     from clearsight.ingest.pipeline import ingest_ocds
     from clearsight.ingest.sources import InputError
 
-    with _backend(what="`ingest ocds`") as backend:
+    with _backend(spark=True, what="`ingest ocds`") as backend:
         progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),

@@ -198,17 +198,20 @@ class OcdsIngest:
                 f"""
                 SELECT n.ocid, count(*) AS releases, bool_and(n.kind = 'compiled') AS compiled,
                        EXISTS (SELECT 1 FROM processes AS p WHERE p.dataset = ? AND p.ocid = n.ocid)
-                       OR EXISTS (SELECT 1 FROM {AFFECTED_TABLE} AS a WHERE a.ocid = n.ocid) AS known
+                       OR EXISTS (SELECT 1 FROM {AFFECTED_TABLE} AS a WHERE a.ocid = n.ocid) AS known,
+                       (SELECT count(*) FROM ingest_batch AS b WHERE b.ocid = n.ocid) AS copies
                 FROM {NEW_TABLE} AS n
                 GROUP BY n.ocid""",
                 [self.dataset],
             )
             final: list[str] = []
             later: list[str] = []
-            for ocid, releases, compiled, known in new:
-                is_final = compiled and releases == 1 and not known and ocid not in self._early_failed
+            for ocid, releases, compiled, known, copies in new:
+                # Final: a compiled release read once in the batch (identical copies were each flattened early;
+                # their process is compiled again from the one stored instead).
+                is_final = compiled and copies == 1 and not known and ocid not in self._early_failed
                 (final if is_final else later).append(ocid)
-            self.summary.new_releases += sum(releases for _, releases, _, _ in new)
+            self.summary.new_releases += sum(row[1] for row in new)
             if final:
                 self._write_early_rows(final)
             if later:
