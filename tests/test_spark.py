@@ -104,6 +104,10 @@ def _close(a: Any, b: Any) -> bool:
         "SELECT date_diff('year', DATE '2020-12-31', DATE '2021-01-01') AS v",
         "SELECT date_diff('month', DATE '2019-12-31', DATE '2021-01-01') AS v",
         "SELECT jaro_winkler_similarity('martha', 'marhta') AS v",
+        "SELECT kurtosis(x) AS v FROM (VALUES (1.0), (2.0), (4.0), (10.0), (11.5)) AS t(x)",
+        "SELECT skewness(x) AS v FROM (VALUES (1.0), (2.0), (4.0), (10.0), (11.5)) AS t(x)",
+        "SELECT kurtosis(x) AS v FROM (VALUES (1.0), (2.0), (4.0)) AS t(x)",
+        "SELECT skewness(x) AS v FROM (VALUES (1.0), (3.0)) AS t(x)",
         "SELECT array_length(array_intersect(string_split('a b', ' '), string_split('b c', ' '))) AS v",
     ],
 )
@@ -341,6 +345,29 @@ def test_every_indicator_and_risk_score_is_the_same_on_spark(spark: Any, spark_f
     assert all(_close(a, b) for a, b in zip(exported["duck"], exported["spark"], strict=True))
 
 
+def test_bid_screens_and_cartel_probabilities_are_the_same_on_spark(spark: Any, spark_folder: Path) -> None:
+    """The screens (distribution statistics of each tender's bids, Spark's population kurtosis and skewness turned
+    into DuckDB's sample ones) and the classifier's probabilities, tender by tender."""
+    from clearsight.screens.run import run_screens
+    from clearsight.screens.sql import SCREEN_COLUMNS
+
+    db = synthetic_warehouse(spark_folder, 400, 11, dataset="screens")
+    columns = f"ocid, lot_id, status, {', '.join(SCREEN_COLUMNS)}, cartel_probability"
+    with DuckDBBackend(db) as duck:
+        copy_tables(duck, spark, ALL_TABLES, "screens")
+        on_duckdb = run_screens(duck, "screens", load_profile())
+        expected = duck.query(f"SELECT {columns} FROM screen_results WHERE run_id = ? ORDER BY ALL", [on_duckdb.run_id])
+    on_spark = run_screens(spark, "screens", load_profile())
+    got = spark.query(f"SELECT {columns} FROM screen_results WHERE run_id = ? ORDER BY ALL", [on_spark.run_id])
+    assert (on_spark.screened, on_spark.insufficient, on_spark.scored) == (
+        on_duckdb.screened, on_duckdb.insufficient, on_duckdb.scored
+    )  # fmt: skip
+    assert on_duckdb.screened > 100 and sum(row[-1] is not None for row in expected) == on_duckdb.screened
+    assert len(got) == len(expected)
+    for want, row in zip(expected, got, strict=True):
+        assert _close(list(row), list(want)), (row, want)
+
+
 def test_cli_loads_a_duckdb_warehouse_and_runs_flags_on_spark(spark_folder: Path) -> None:
     runner = CliRunner()
     data = spark_folder / "cli.jsonl"
@@ -376,6 +403,9 @@ def test_cli_loads_a_duckdb_warehouse_and_runs_flags_on_spark(spark_folder: Path
     registry = runner.invoke(cli, [*spark, "flags", "run", "-d", "syn", "--only", "L001", "--json"])
     assert registry.exit_code == 0, registry.output
     assert sum(json.loads(registry.output)["counts"]["L001"].values()) == 0
+    screens = runner.invoke(cli, [*spark, "screens", "run", "-d", "native", "--json"])
+    assert screens.exit_code == 0, screens.output
+    assert json.loads(screens.output)["screened"] > 0
     summary = runner.invoke(cli, [*spark, "summary", "--json"])
     assert summary.exit_code == 0
     assert json.loads(summary.output)["tables"]["syn"]["processes"] == 60

@@ -31,7 +31,7 @@ def run_command(
         settings = load_profile(profile)
     except ProfileError as error:
         fail(str(error), 2)
-    with state.backend(what="`screens run`") as backend:
+    with state.backend(spark=True, what="`screens run`") as backend:
         try:
             summary = run_screens(backend, dataset, settings, minimum_bids)
             top = backend.query(

@@ -15,6 +15,7 @@ else:
   (`1.0 / 3` = 0.333333), which moved quantile fences in the ninth digit.
 - `list()` over no rows is NULL in DuckDB and `[]` in Spark; `list(v ORDER BY k)` keeps its order (Spark's
   collect_list has none: the values are sorted by their keys with a comparator).
+- `kurtosis` and `skewness` are the bias-corrected sample statistics in DuckDB, the population ones in Spark.
 - `size(NULL)` is NULL (as DuckDB's `len`), not Spark's legacy -1 (a session setting in the backend).
 - Tables are Parquet files under the Spark warehouse directory (`USING parquet`).
 """
@@ -113,6 +114,23 @@ def _calendar(value: exp.Expression, years: bool) -> exp.Expression:
     return exp.Paren(this=exp.Add(this=exp.Mul(this=year, expression=exp.Literal.number(12)), expression=month))
 
 
+def _sample_moment(node: exp.Kurtosis | exp.Skewness) -> exp.Expression:
+    """DuckDB's kurtosis and skewness are the bias-corrected sample statistics (NULL below 4 and 3 values);
+    Spark's are the population ones: g2 = m4 / m2² − 3 and g1 = m3 / m2^1.5. The sample statistics follow:
+    G2 = (n − 1) · ((n + 1) · (g2 + 3) − 3 · (n − 1)) / ((n − 2) · (n − 3)) and G1 = g1 · √(n · (n − 1)) / (n − 2)."""
+    if isinstance(node.parent, exp.Filter):
+        raise ValueError(f"no Spark translation for a filtered {node.sql('duckdb')}")
+    kurtosis = isinstance(node, exp.Kurtosis)
+    n = f"CAST(COUNT({node.this.sql('spark')}) AS DOUBLE)"
+    population = f"{'KURTOSIS' if kurtosis else 'SKEWNESS'}({node.this.sql('spark')})"
+    sample = (
+        f"({n} - 1) * (({n} + 1) * ({population} + 3) - 3 * ({n} - 1)) / (({n} - 2) * ({n} - 3))"
+        if kurtosis
+        else f"{population} * SQRT({n} * ({n} - 1)) / ({n} - 2)"
+    )
+    return sqlglot.parse_one(f"(CASE WHEN {n} > {3 if kurtosis else 2} THEN {sample} END)", read="spark")
+
+
 def _correct_values(node: exp.Expression) -> exp.Expression:
     """First pass: casts to JSON and epochs."""
     if isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.JSON):
@@ -159,6 +177,8 @@ def _correct_values(node: exp.Expression) -> exp.Expression:
         return exp.Paren(
             this=exp.Sub(this=_calendar(node.this, whole_years), expression=_calendar(node.expression, whole_years))
         )
+    if isinstance(node, (exp.Kurtosis, exp.Skewness)):
+        return _sample_moment(node)
     if isinstance(node, exp.TimeToUnix):
         micros = exp.Anonymous(this="UNIX_MICROS", expressions=[node.this])
         million = exp.Cast(this=exp.Literal.number("1000000"), to=exp.DataType.build("DOUBLE"))

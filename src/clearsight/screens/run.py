@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from clearsight.engine import Backend
 from clearsight.flags.base import sql_literal
@@ -40,7 +42,7 @@ def bids_sql(dataset: str, profile: Profile) -> str:
     """Submitted bids with an amount in the main currency, one row per lot they are for (NULL: no lot)."""
     context = run_context(dataset, profile)
     return f"""(
-        SELECT b.ocid, unnest(CASE WHEN len(b.related_lots) > 0 THEN b.related_lots ELSE [NULL::VARCHAR] END)
+        SELECT b.ocid, unnest(CASE WHEN array_length(b.related_lots) > 0 THEN b.related_lots ELSE [NULL::VARCHAR] END)
                    AS lot_id,
                b.amount_main AS amount
         FROM {context["bids_main"]} AS b
@@ -52,55 +54,39 @@ def bids_sql(dataset: str, profile: Profile) -> str:
 def run_screens(
     backend: Backend, dataset: str, profile: Profile, minimum_bids: int = MINIMUM_BIDS, classify: bool = True
 ) -> ScreenRunSummary:
-    """Screens per tender and lot; tenders with fewer than `minimum_bids` bids are insufficient_data."""
+    """Screens per tender and lot; tenders with fewer than `minimum_bids` bids are insufficient_data.
+
+    The screens are computed by the engine; the classifier scores them here; the rows are appended once, with
+    their probabilities (no UPDATE: engines that store tables as files have none)."""
     backend.ensure_tables(ALL_TABLES)
     run_id = f"screens-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     columns = ", ".join(SCREEN_COLUMNS)
-    backend.execute(f"""
-        INSERT INTO screen_results (run_id, dataset, ocid, lot_id, status, {columns})
-        SELECT {sql_literal(run_id)}, {sql_literal(dataset)}, ocid, lot_id,
-               CASE WHEN bids >= {int(minimum_bids)} THEN 'screened' ELSE 'insufficient_data' END, {columns}
-        FROM ({screens_sql(bids_sql(dataset, profile))}) AS screens""")
+    rows = backend.query_arrow(f"""
+        SELECT {sql_literal(run_id)} AS run_id, {sql_literal(dataset)} AS dataset, ocid, lot_id,
+               CASE WHEN bids >= {int(minimum_bids)} THEN 'screened' ELSE 'insufficient_data' END AS status,
+               {columns}
+        FROM ({screens_sql(bids_sql(dataset, profile))}) AS screens
+        ORDER BY ocid, lot_id""")
+    screened = pc.equal(rows.column("status"), "screened")
+    probability = pa.nulls(rows.num_rows, pa.float64())
     scored = 0
-    if classify:
-        scored = _score(backend, run_id)
-    counts = dict(
-        backend.query("SELECT status, count(*) FROM screen_results WHERE run_id = ? GROUP BY status", [run_id])
-    )
-    return ScreenRunSummary(
-        run_id, dataset, int(counts.get("screened", 0)), int(counts.get("insufficient_data", 0)), scored
-    )
+    if classify and rows.num_rows:
+        probability = _score(rows, screened)
+        scored = int(pc.sum(screened).as_py() or 0)
+    backend.append_arrow(SCREEN_RESULTS.name, rows.append_column("cartel_probability", probability))
+    insufficient = rows.num_rows - int(pc.sum(screened).as_py() or 0)
+    return ScreenRunSummary(run_id, dataset, rows.num_rows - insufficient, insufficient, scored)
 
 
-def _score(backend: Backend, run_id: str) -> int:
+def _score(rows: pa.Table, screened: pa.ChunkedArray) -> pa.Array:
+    """The shipped classifier's probability for each screened row (NULL for the others)."""
     from clearsight.screens.classifier import load_shipped
 
-    table = backend.query_arrow(
-        f"SELECT ocid, lot_id, {', '.join(SCREEN_COLUMNS)} FROM screen_results "
-        "WHERE run_id = ? AND status = 'screened'",
-        [run_id],
-    )
-    if table.num_rows == 0:
-        return 0
     features = np.column_stack(
-        [table.column(name).to_numpy(zero_copy_only=False).astype(float) for name in SCREEN_COLUMNS]
+        [rows.column(name).to_numpy(zero_copy_only=False).astype(float) for name in SCREEN_COLUMNS]
     )
-    probabilities = load_shipped().predict_proba(features)[:, 1]
-    import pyarrow as pa
-
-    scores = pa.table(
-        {
-            "ocid": table.column("ocid"),
-            "lot_id": table.column("lot_id"),
-            "probability": pa.array(probabilities, pa.float64()),
-        }
-    )
-    with backend.registered("screen_scores", scores):
-        backend.execute(
-            f"""
-            UPDATE {SCREEN_RESULTS.name} AS r SET cartel_probability = s.probability
-            FROM screen_scores AS s
-            WHERE r.run_id = ? AND r.ocid = s.ocid AND r.lot_id IS NOT DISTINCT FROM s.lot_id""",
-            [run_id],
-        )
-    return int(table.num_rows)
+    mask = screened.to_numpy(zero_copy_only=False).astype(bool)
+    out = np.full(rows.num_rows, np.nan)
+    if mask.any():
+        out[mask] = load_shipped().predict_proba(features[mask])[:, 1]
+    return pa.array(out, pa.float64(), mask=~mask)
