@@ -204,7 +204,7 @@ def ingest_registry_command(
     log_name = f"registry-{kind}"
     # The ledger appends each batch's versions in a thread of its own while the warehouse loads the next batch.
     with (
-        _backend(what="`ingest registry`") as backend,
+        _backend(spark=True, what="`ingest registry`") as backend,
         BackgroundAppender(state.ledger, log_name, f"registry_{kind}") as ledger,
     ):
 

@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 
 from clearsight.engine.base import Backend, Dialect, EngineError
-from clearsight.engine.spark_dialect import to_spark
+from clearsight.engine.spark_dialect import STATEMENT_SEPARATOR, to_spark
 from clearsight.model import ALL_TABLES, Table, create_table_sql
 
 SPARK_DIALECT = Dialect(name="spark", sqlglot_name="spark", transactions=False, deletes=False, distributed=True)
@@ -109,8 +109,12 @@ class SparkBackend(Backend):
         return to_spark(sql, self.path)
 
     def _run(self, sql: str, params: Sequence[Any] | None) -> Any:
-        # Spark binds Python values (str, numbers, datetime, None) to its positional `?` markers.
-        return self.session.sql(sql, args=list(params)) if params else self.session.sql(sql)
+        # Spark binds Python values (str, numbers, datetime, None) to its positional `?` markers. One DuckDB
+        # statement may have become several: all but the last are run here.
+        *before, last = sql.split(STATEMENT_SEPARATOR)
+        for statement in before:
+            self.session.sql(statement).collect()
+        return self.session.sql(last, args=list(params)) if params else self.session.sql(last)
 
     def _execute(self, sql: str, params: Sequence[Any] | None) -> None:
         self._run(sql, params).collect()

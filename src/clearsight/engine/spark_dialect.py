@@ -212,9 +212,36 @@ class ClearsightSpark(Spark):
         }
 
 
+# Between the statements one DuckDB statement becomes (CREATE OR REPLACE → DROP, then CREATE).
+STATEMENT_SEPARATOR = ";\n-- clearsight: next statement\n"
+
+
+def _created(statement: exp.Create, tables_root: str, partitioned_by: tuple[str, ...]) -> list[exp.Expression]:
+    """A CREATE TABLE as Spark's Parquet table. DuckDB's temporary tables (which clearsight inserts into) become
+    tables of the session's database, dropped by the code that made them; the others live at `tables_root/NAME`.
+    Spark replaces only its v2 tables: CREATE OR REPLACE becomes DROP, then CREATE."""
+    properties = statement.args.get("properties") or exp.Properties(expressions=[])
+    temporary = any(isinstance(p, exp.TemporaryProperty) for p in properties.expressions)
+    properties.set("expressions", [p for p in properties.expressions if not isinstance(p, exp.TemporaryProperty)])
+    properties.append("expressions", exp.FileFormatProperty(this=exp.var("PARQUET")))
+    if partitioned_by:
+        columns = exp.Schema(expressions=[exp.to_identifier(column) for column in partitioned_by])
+        properties.append("expressions", exp.PartitionedByProperty(this=columns))
+    name = statement.this.this.name if isinstance(statement.this, exp.Schema) else statement.this.name
+    if tables_root and not temporary:
+        location = exp.Literal.string(f"{tables_root}/{name}")
+        properties.append("expressions", exp.LocationProperty(this=location))
+    statement.set("properties", properties)
+    if not statement.args.get("replace"):
+        return [statement]
+    statement.set("replace", False)
+    return [sqlglot.parse_one(f"DROP TABLE IF EXISTS {name}", read="spark"), statement]
+
+
 @functools.lru_cache(maxsize=4096)
 def to_spark(sql: str, tables_root: str = "", partitioned_by: tuple[str, ...] = ()) -> str:
-    """Translate DuckDB statements to Spark SQL (cached: indicators run the same SQL again and again).
+    """Translate DuckDB statements to Spark SQL (cached: indicators run the same SQL again and again); several
+    statements are joined by `STATEMENT_SEPARATOR`.
 
     A CREATE TABLE becomes a Parquet table; with `tables_root`, at `tables_root/NAME`, so that a new session
     finds the tables an earlier one wrote (Spark's default catalog lives only as long as the session); with
@@ -222,16 +249,9 @@ def to_spark(sql: str, tables_root: str = "", partitioned_by: tuple[str, ...] = 
     statements = [statement for statement in sqlglot.parse(sql, read="duckdb") if statement is not None]
     out = []
     for statement in statements:
-        if isinstance(statement, exp.Create) and statement.kind == "TABLE" and statement.expression is None:
-            properties = statement.args.get("properties") or exp.Properties(expressions=[])
-            properties.append("expressions", exp.FileFormatProperty(this=exp.var("PARQUET")))
-            if partitioned_by:
-                columns = exp.Schema(expressions=[exp.to_identifier(column) for column in partitioned_by])
-                properties.append("expressions", exp.PartitionedByProperty(this=columns))
-            if tables_root:
-                name = statement.this.this.name if isinstance(statement.this, exp.Schema) else statement.this.name
-                location = exp.Literal.string(f"{tables_root}/{name}")
-                properties.append("expressions", exp.LocationProperty(this=location))
-            statement.set("properties", properties)
-        out.append(statement.transform(_correct_values).transform(_correct_json).sql(dialect=ClearsightSpark))
-    return ";\n".join(out)
+        spark_statements: list[exp.Expression] = [statement]
+        if isinstance(statement, exp.Create) and statement.kind == "TABLE":
+            spark_statements = _created(statement, tables_root, partitioned_by)
+        for each in spark_statements:
+            out.append(each.transform(_correct_values).transform(_correct_json).sql(dialect=ClearsightSpark))
+    return STATEMENT_SEPARATOR.join(out)
