@@ -194,6 +194,10 @@ class Backend(ABC):
         finally:
             self._unregister(view)
 
+    def delete_dataset(self, table: Table, dataset: str) -> None:
+        """Remove a dataset's rows from a table (before it is built again)."""
+        self.execute(f"DELETE FROM {table.name} WHERE dataset = ?", [dataset])
+
     @contextlib.contextmanager
     def registered(self, name: str, data: pa.Table) -> Iterator[str]:
         """Make an Arrow table queryable under `name` for the duration of a block."""

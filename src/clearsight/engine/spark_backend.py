@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import sys
+import unicodedata
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,14 @@ def _similarity_jar() -> str:
     from splink.internals.spark.jar_location import similarity_jar_location
 
     return str(similarity_jar_location())
+
+
+def strip_accents(text: str | None) -> str | None:
+    """DuckDB's strip_accents, for Spark's executors: 'Łódź São' → 'Łodz Sao'."""
+    if text is None:
+        return None
+    decomposed = unicodedata.normalize("NFD", text)
+    return unicodedata.normalize("NFC", "".join(char for char in decomposed if not unicodedata.combining(char)))
 
 
 class SparkBackend(Backend):
@@ -89,6 +98,10 @@ class SparkBackend(Backend):
 
         for name, java_class, returns in get_scala_udfs():  # type: ignore[no-untyped-call]
             self.session.udf.registerJavaFunction(name, java_class, returns)
+        # DuckDB's strip_accents (decompose, drop the combining marks, compose again): Spark has none.
+        from pyspark.sql.functions import udf
+
+        self.session.udf.register("strip_accents", udf(strip_accents, "string", useArrow=True))
         logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
         self.database = "clearsight_" + hashlib.sha1(self.path.encode()).hexdigest()[:12]
         location = self.path.replace("'", "''")
@@ -160,6 +173,20 @@ class SparkBackend(Backend):
                     self.session.sql(f"ALTER TABLE {table.name} RECOVER PARTITIONS").collect()
             except Exception as error:
                 raise self._wrap_error(error, sql) from error
+
+    def delete_dataset(self, table: Table, dataset: str) -> None:
+        """No DELETE on Parquet tables: the dataset's partition is overwritten with no rows (its files go)."""
+        if "dataset" not in table.partition_by:
+            raise EngineError(f"spark: {table.name} is not partitioned by dataset; its rows cannot be removed", "")
+        empty = ", ".join(
+            f"CAST(NULL AS {column.type}) AS {column.name}" for column in table.columns if column.name != "dataset"
+        )
+        select = to_spark(f"SELECT * FROM (SELECT {empty}) AS empty WHERE 1 = 0")
+        sql = f"INSERT OVERWRITE {table.name} PARTITION (dataset = ?) {select}"
+        try:
+            self.session.sql(sql, args=[dataset]).collect()
+        except Exception as error:
+            raise self._wrap_error(error, sql) from error
 
     def _table_names(self) -> set[str]:
         return {table.name for table in self.session.catalog.listTables(self.database)}

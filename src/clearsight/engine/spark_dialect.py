@@ -177,6 +177,21 @@ def _correct_values(node: exp.Expression) -> exp.Expression:
         return exp.Paren(
             this=exp.Sub(this=_calendar(node.this, whole_years), expression=_calendar(node.expression, whole_years))
         )
+    if isinstance(node, exp.Bracket) and len(node.expressions) == 1 and isinstance(node.expressions[0], exp.Slice):
+        # DuckDB's list[a:b] (1-based, both ends included) is Spark's slice(list, a, b - a + 1).
+        bounds = node.expressions[0]
+        if bounds.expression is None:
+            raise ValueError(f"no Spark translation for an open-ended slice: {node.sql('duckdb')}")
+        start = bounds.this.copy() if bounds.this is not None else exp.Literal.number(1)
+        end = bounds.expression.copy()
+        one = exp.Literal.number(1)
+        length = (
+            exp.Literal.number(int(end.this) - int(start.this) + 1)
+            if isinstance(start, exp.Literal) and isinstance(end, exp.Literal)
+            else exp.Paren(this=exp.Add(this=exp.Sub(this=end, expression=start.copy()), expression=one))
+        )
+        listed = node.this.transform(_correct_values)  # the slice replaces this node: correct what it holds here
+        return exp.Anonymous(this="SLICE", expressions=[listed, start, length])
     if isinstance(node, (exp.Kurtosis, exp.Skewness)):
         return _sample_moment(node)
     if isinstance(node, exp.TimeToUnix):

@@ -206,7 +206,7 @@ class OcdsIngest:
             )
             final: list[str] = []
             later: list[str] = []
-            for ocid, releases, compiled, known, copies in new:
+            for ocid, _releases, compiled, known, copies in new:
                 # Final: a compiled release read once in the batch (identical copies were each flattened early;
                 # their process is compiled again from the one stored instead).
                 is_final = compiled and copies == 1 and not known and ocid not in self._early_failed

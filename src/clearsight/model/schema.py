@@ -583,6 +583,7 @@ NETWORK_EDGES = Table(
         _c("evidence", "JSON", "What links them (processes, wins of each against the other, the shared value)."),
     ),
     group="network",
+    partition_by=BY_DATASET,
 )
 NETWORK_GROUPS = Table(
     "network_groups",
@@ -605,6 +606,7 @@ NETWORK_GROUPS = Table(
         _c("evidence", "JSON", "Wins per member and the links inside the group."),
     ),
     group="network",
+    partition_by=BY_DATASET,
 )
 NETWORK_TABLES: tuple[Table, ...] = (NETWORK_EDGES, NETWORK_GROUPS)
 

@@ -21,6 +21,7 @@ take turns doing so, and share identifiers.
 
 from __future__ import annotations
 
+import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,11 +29,12 @@ from typing import Any
 
 import networkx as nx
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from clearsight.engine import Backend, EngineError
+from clearsight.engine import Backend
 from clearsight.flags.base import sql_literal
 from clearsight.flags.runner import participation
-from clearsight.model import ALL_TABLES
+from clearsight.model import ALL_TABLES, NETWORK_EDGES, NETWORK_GROUPS
 from clearsight.registry.ingest import csv_batches
 
 # Words of legal forms and filler dropped from company names before comparing them.
@@ -108,39 +110,35 @@ IDENTIFIER_COLUMNS = ("party_id", "kind", "value")
 def _load_identifiers(backend: Backend, path: Path) -> tuple[int, dict[str, int], list[str]]:
     """Read (party_id, kind, value) rows — bank accounts, owners, directors from a company register, … — into the
     temp table _identifiers. Rows with an empty field are rejected, never silently dropped: counted by reason, and
-    the first ones named by file, line (CSV; row for Parquet) and field."""
+    the first ones named by file, line (CSV; row for Parquet) and field. The file is read here (Arrow), so that
+    every engine gets the same rows."""
     if not path.exists():
         raise IdentifiersError(f"{path}: no such file")
-    if path.suffix.lower() == ".parquet":
-        source = f"read_parquet({sql_literal(str(path))}, file_row_number = true)"
-        position, first = "file_row_number + 1", "row"
-    else:
-        source = f"read_csv({sql_literal(str(path))}, header = true, all_varchar = true)"
-        position, first = "NULL", ""
+    parquet = path.suffix.lower() == ".parquet"
     try:
-        columns = {row[0] for row in backend.query(f"DESCRIBE SELECT * FROM {source}")}
-    except EngineError as error:
-        raise IdentifiersError(f"{path}: cannot be read: {error.args[0]}") from error
+        if parquet:
+            columns = set(pq.read_schema(path).names)
+        else:
+            with path.open(newline="", encoding="utf-8-sig") as handle:
+                columns = set(next(csv.reader(handle), []))
+    except (OSError, UnicodeDecodeError, csv.Error, pa.ArrowException) as error:
+        raise IdentifiersError(f"{path}: cannot be read: {error}") from error
     missing = [column for column in IDENTIFIER_COLUMNS if column not in columns]
     if missing:
         raise IdentifiersError(
             f"{path}: missing column(s) {', '.join(missing)}; an identifiers file has columns "
             f"{', '.join(IDENTIFIER_COLUMNS)} (e.g. S1,bank_account,GB29NWBK60161331926819)"
         )
-    if not first:  # CSV: number the lines in Python, so a rejected row names its line exactly
-        table = _csv_with_lines(path)
-        backend.execute("DROP TABLE IF EXISTS _identifiers_source")
-        with backend.registered("_identifiers_lines", table):
-            backend.execute("CREATE TEMP TABLE _identifiers_source AS SELECT * FROM _identifiers_lines")
-        source, position, first = "_identifiers_source", "position", "line"
-    backend.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _identifiers_raw AS
-        SELECT {position} AS position, nullif(trim(CAST(party_id AS VARCHAR)), '') AS party_id,
-               nullif(regexp_replace(lower(trim(CAST(kind AS VARCHAR))), '[^a-z0-9]+', '_', 'g'), '') AS kind,
-               nullif(lower(regexp_replace(trim(CAST(value AS VARCHAR)), '\\s+', ' ', 'g')), '') AS value
-        FROM {source}
-    """)
-    backend.execute("DROP TABLE IF EXISTS _identifiers_source")
+    first = "row" if parquet else "line"
+    table = _parquet_with_rows(path) if parquet else _csv_with_lines(path)
+    with backend.registered("_identifiers_lines", table):
+        backend.execute("""
+            CREATE OR REPLACE TEMP TABLE _identifiers_raw AS
+            SELECT position, nullif(trim(CAST(party_id AS VARCHAR)), '') AS party_id,
+                   nullif(regexp_replace(lower(trim(CAST(kind AS VARCHAR))), '[^a-z0-9]+', '_', 'g'), '') AS kind,
+                   nullif(lower(regexp_replace(trim(CAST(value AS VARCHAR)), '\\s+', ' ', 'g')), '') AS value
+            FROM _identifiers_lines
+        """)
     reasons = """CASE WHEN party_id IS NULL THEN 'party_id' WHEN kind IS NULL THEN 'kind' ELSE 'value' END"""
     bad = "party_id IS NULL OR kind IS NULL OR value IS NULL"
     rejected = dict(
@@ -159,6 +157,17 @@ def _load_identifiers(backend: Backend, path: Path) -> tuple[int, dict[str, int]
     read = int(backend.query_value("SELECT count(*) FROM _identifiers_raw"))
     backend.execute("DROP TABLE _identifiers_raw")
     return read, {reason: int(count) for reason, count in rejected.items()}, examples
+
+
+def _parquet_with_rows(path: Path) -> pa.Table:
+    """The identifier columns of a Parquet file as text, with each row's number (column `position`)."""
+    table = pq.read_table(path, columns=list(IDENTIFIER_COLUMNS))
+    return pa.table(
+        {
+            "position": pa.array(range(1, table.num_rows + 1), pa.int64()),
+            **{name: table.column(name).cast(pa.string()) for name in IDENTIFIER_COLUMNS},
+        }
+    )
 
 
 def _csv_with_lines(path: Path) -> pa.Table:
@@ -201,10 +210,10 @@ def build_network(
     backend.execute(
         f"CREATE OR REPLACE TEMP TABLE _participants AS SELECT * FROM {participation(dataset)['bid_outcomes']}"
     )
-    backend.execute(f"DELETE FROM network_edges WHERE dataset = {d}")
-    backend.execute(f"DELETE FROM network_groups WHERE dataset = {d}")
+    backend.delete_dataset(NETWORK_EDGES, dataset)
+    backend.delete_dataset(NETWORK_GROUPS, dataset)
     backend.execute(f"""
-        INSERT INTO network_edges
+        INSERT INTO network_edges (dataset, source, target, kind, weight, evidence)
         SELECT {d}, a.firm, b.firm, 'co_bid', count(*),
                to_json({{'processes': count(*),
                         'source_beat_target': count(*) FILTER (WHERE a.won AND NOT b.won),
@@ -222,7 +231,7 @@ def build_network(
     }
     for kind, expression in shared.items():
         backend.execute(f"""
-            INSERT INTO network_edges
+            INSERT INTO network_edges (dataset, source, target, kind, weight, evidence)
             WITH firms AS (
                 SELECT DISTINCT party_id, {expression} AS value FROM parties
                 WHERE dataset = {d} AND party_id IS NOT NULL
@@ -238,7 +247,7 @@ def build_network(
         """)
     if identifiers is not None:
         backend.execute(f"""
-            INSERT INTO network_edges
+            INSERT INTO network_edges (dataset, source, target, kind, weight, evidence)
             WITH values_ AS (
                 SELECT kind, value FROM _identifiers GROUP BY kind, value
                 HAVING count(DISTINCT party_id) BETWEEN 2 AND {int(max_shared)}
@@ -251,7 +260,7 @@ def build_network(
         """)
         backend.execute("DROP TABLE _identifiers")
     backend.execute(f"""
-        INSERT INTO network_edges
+        INSERT INTO network_edges (dataset, source, target, kind, weight, evidence)
         SELECT {d}, p.buyer_id, s.supplier_id, 'awarded', count(DISTINCT a.ocid), to_json({{'awards': count(*)}})
         FROM awards AS a
         JOIN award_suppliers AS s ON s.dataset = a.dataset AND s.ocid = a.ocid AND s.award_position = a.award_position
@@ -334,6 +343,10 @@ def _score_groups(backend: Backend, dataset: str, groups: list[list[str]]) -> No
                 FROM member_bids AS b JOIN joint AS j ON j.group_index = b.group_index AND j.ocid = b.ocid
                 WHERE b.won GROUP BY b.group_index, b.firm
             ),
+            win_lists AS (
+                SELECT group_index, list({{'firm': firm, 'wins': wins}} ORDER BY wins DESC, firm) AS wins
+                FROM wins GROUP BY group_index
+            ),
             links AS (
                 SELECT m1.group_index,
                        count(DISTINCT (e.source, e.target))
@@ -347,11 +360,10 @@ def _score_groups(backend: Backend, dataset: str, groups: list[list[str]]) -> No
             )
             SELECT g.group_index, count(j.ocid) AS joint_processes,
                    avg(CASE WHEN j.member_won THEN 1.0 ELSE 0.0 END) AS member_win_share,
-                   (SELECT list({{'firm': w.firm, 'wins': w.wins}} ORDER BY w.wins DESC, w.firm)
-                    FROM wins AS w WHERE w.group_index = g.group_index) AS wins,
-                   any_value(l.shared) AS shared, any_value(l.shared_links) AS shared_links
+                   any_value(w.wins) AS wins, any_value(l.shared) AS shared, any_value(l.shared_links) AS shared_links
             FROM (SELECT DISTINCT group_index FROM _membership) AS g
             LEFT JOIN joint AS j ON j.group_index = g.group_index
+            LEFT JOIN win_lists AS w ON w.group_index = g.group_index
             LEFT JOIN links AS l ON l.group_index = g.group_index
             GROUP BY g.group_index
         """)
@@ -370,7 +382,7 @@ def _score_groups(backend: Backend, dataset: str, groups: list[list[str]]) -> No
         # such pairs (a trio of shells) saturate.
         identifiers = min(1.0, shared / 3)
         score = max(win_share * rotation * support, identifiers)
-        evidence = {"wins": wins, "shared_links": (row.get("shared_links") or [])[:20]}
+        evidence = {"wins": wins, "shared_links": sorted(row.get("shared_links") or [])[:20]}
         scored.append((score, members, joint, win_share, len(wins), rotation, shared, evidence))
     scored.sort(key=lambda item: (-item[0], item[1]))
     table = pa.table(
