@@ -371,6 +371,36 @@ def test_bid_screens_and_cartel_probabilities_are_the_same_on_spark(spark: Any, 
         assert _close(list(row), list(want)), (row, want)
 
 
+def test_supplier_network_is_the_same_on_spark(spark: Any, spark_folder: Path) -> None:
+    """Links, communities and their scores on Spark are DuckDB's, identifiers from a file included; building again
+    replaces the dataset's network (Spark overwrites its partition) rather than adding to it."""
+    from clearsight.network.build import build_network
+
+    db = synthetic_warehouse(spark_folder, 300, 13, dataset="net")
+    edges = "SELECT dataset, source, target, kind, weight, evidence FROM network_edges WHERE dataset = 'net'"
+    groups = """SELECT group_id, members, size, joint_processes, member_win_share, distinct_winners, rotation,
+                       shared_identifier_links, score, evidence FROM network_groups WHERE dataset = 'net'"""
+    identifiers = spark_folder / "register.csv"
+    with DuckDBBackend(db) as duck:
+        firms = [row[0] for row in duck.query("SELECT DISTINCT supplier_id FROM award_suppliers ORDER BY 1 LIMIT 4")]
+        identifiers.write_text(
+            "party_id,kind,value\n"
+            f"{firms[0]},Bank account,GB29 0001\n{firms[1]},bank account,gb29 0001\n{firms[2]},director,\n"
+            f",owner,X\n{firms[2]},director,Jane Roe\n{firms[3]},director,JANE ROE\n"
+        )
+        copy_tables(duck, spark, ALL_TABLES, "net")
+        expected = build_network(duck, "net", identifiers=identifiers)
+        want_edges, want_groups = sorted(duck.query(edges)), sorted(duck.query(groups))
+    assert expected.identifiers_rejected == {"empty party_id": 1, "empty value": 1} and len(want_groups) > 3
+    for _ in range(2):
+        got = build_network(spark, "net", identifiers=identifiers)
+        assert got == expected
+        assert sorted(spark.query(edges)) == want_edges
+        got_groups = sorted(spark.query(groups))
+        assert len(got_groups) == len(want_groups)
+        assert all(_close(list(a), list(b)) for a, b in zip(got_groups, want_groups, strict=True))
+
+
 def test_cli_loads_a_duckdb_warehouse_and_runs_flags_on_spark(spark_folder: Path) -> None:
     runner = CliRunner()
     data = spark_folder / "cli.jsonl"
@@ -382,7 +412,7 @@ def test_cli_loads_a_duckdb_warehouse_and_runs_flags_on_spark(spark_folder: Path
     ):
         assert runner.invoke(cli, command).exit_code == 0
     spark = ["--engine", "spark", "--spark-master", "local[1]", "--db", folder]
-    refused = runner.invoke(cli, [*spark, "network", "build", "-d", "syn"])
+    refused = runner.invoke(cli, [*spark, "serve"])
     assert refused.exit_code == 2 and "DuckDB only" in refused.output
     # OCDS straight into Spark (its own ingest), or a DuckDB warehouse's tables copied (`load`).
     ingested = runner.invoke(cli, [*spark, "ingest", "ocds", str(data), "-d", "native", "--json"])
@@ -406,6 +436,9 @@ def test_cli_loads_a_duckdb_warehouse_and_runs_flags_on_spark(spark_folder: Path
     registry = runner.invoke(cli, [*spark, "flags", "run", "-d", "syn", "--only", "L001", "--json"])
     assert registry.exit_code == 0, registry.output
     assert sum(json.loads(registry.output)["counts"]["L001"].values()) == 0
+    network = runner.invoke(cli, [*spark, "network", "build", "-d", "native", "--json"])
+    assert network.exit_code == 0, network.output
+    assert json.loads(network.output)["suppliers"] > 0
     screens = runner.invoke(cli, [*spark, "screens", "run", "-d", "native", "--json"])
     assert screens.exit_code == 0, screens.output
     assert json.loads(screens.output)["screened"] > 0

@@ -31,14 +31,15 @@ class State:
         """The warehouse on the chosen engine. Commands that do not run on Spark yet say so (`spark=False`)."""
         if self.engine == "spark":
             if not spark:
-                fail(
-                    f"{what} runs on DuckDB only for now: run it with DuckDB, then copy the tables with "
-                    "`clearsight --engine spark --db FOLDER load FILE.duckdb` (see docs/spark.md)",
-                    2,
-                )
+                self.require_duckdb(what)
             memory = self.memory_limit.lower().removesuffix("b")  # 1GB → 1g, as the JVM writes it
             return open_backend(self.database, "spark", master=self.spark_master, memory=memory)
         return open_backend(self.database, memory_limit=self.memory_limit)
+
+    def require_duckdb(self, what: str) -> None:
+        """Stop, saying so, when a command that reads a DuckDB warehouse file is given another engine."""
+        if self.engine != "duckdb":
+            fail(f"{what} runs on DuckDB only: it reads a DuckDB warehouse file (see docs/spark.md)", 2)
 
     @property
     def ledger(self) -> str:

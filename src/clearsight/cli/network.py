@@ -37,7 +37,7 @@ def build_command(
     from clearsight.network.build import IdentifiersError, build_network
     from clearsight.network.export import write_graphml
 
-    with state.backend(what="`network`") as backend:
+    with state.backend(spark=True, what="`network`") as backend:
         try:
             with console.status("building the supplier network …"):
                 summary = build_network(
@@ -93,7 +93,7 @@ def show_command(
     """Explain one group: members, who won what, the links among them, the buyers that awarded them."""
     from clearsight.network.export import GroupNotFound, group_detail, write_graphml
 
-    with state.backend(what="`network`") as backend:
+    with state.backend(spark=True, what="`network`") as backend:
         try:
             detail = group_detail(backend, dataset, group)
             if graphml is not None:

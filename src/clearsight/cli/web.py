@@ -132,6 +132,7 @@ def serve(
 
     from clearsight.web.app import Settings, create_app
 
+    state.require_duckdb("`serve`")
     location = _app_db(app_db)
     if not Path(state.database).exists():
         fail(f"no warehouse at {state.database}: ingest data and run `clearsight flags run` first")

@@ -255,8 +255,8 @@ def build_network(
             SELECT DISTINCT {d}, a.party_id, b.party_id, 'shared_' || a.kind, 1.0,
                    to_json({{'value': a.value, 'source': {sql_literal(identifiers.name)}}})
             FROM _identifiers AS a
+            JOIN values_ AS v ON v.kind = a.kind AND v.value = a.value
             JOIN _identifiers AS b ON b.kind = a.kind AND b.value = a.value AND a.party_id < b.party_id
-            WHERE (a.kind, a.value) IN (SELECT (kind, value) FROM values_)
         """)
         backend.execute("DROP TABLE _identifiers")
     backend.execute(f"""
