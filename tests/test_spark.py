@@ -164,24 +164,41 @@ def _awkward_inputs(folder: Path) -> list[str]:
     first = json.loads(lines[0])
     update = {"ocid": first["ocid"], "id": "update-1", "date": "2030-01-01T00:00:00Z", "tag": ["tenderUpdate"],
               "tender": {"title": "Renamed", "value": {"amount": "1,000.50", "currency": "usd"}}}  # fmt: skip
+    package = {
+        "releases": [
+            {
+                "ocid": "ocds-merge-1",
+                "id": "a",
+                "date": "2024-01-01T00:00:00Z",
+                "tag": ["tender"],
+                "tender": {"id": "t", "title": "First", "value": {"amount": 10, "currency": "EUR"}},
+            },
+            {
+                "ocid": "ocds-merge-1",
+                "id": "b",
+                "date": "2024-02-01T00:00:00Z",
+                "tag": ["award"],
+                "awards": [{"id": "w", "status": "active", "suppliers": [{"id": "S1", "name": "S"}]}],
+            },
+        ]
+    }
+    record = {
+        "ocid": "ocds-record-1",
+        "releases": [{"url": "x", "date": "2024-01-01"}],
+        "compiledRelease": {
+            "ocid": "ocds-record-1",
+            "date": "2024-03-01T00:00:00Z",
+            "tender": {"status": "active", "tenderPeriod": {"endDate": "01/02/2024"}},
+        },
+    }
+    contradictory = {"ocid": "ocds-merge-1", "id": "c", "date": "2024-03-01T00:00:00Z", "awards": "not a list"}
     extra = [
         b"",
         b"   ",
         b"{not json",
         json.dumps({"id": "no-ocid", "date": "2024-01-01"}).encode(),
         b'{"ocid": "ocds-bad-utf8", "date": "2024-01-01", "title": "' + bytes([0xFF, 0xFE]) + b'"}',
-        json.dumps({"releases": [
-            {"ocid": "ocds-merge-1", "id": "a", "date": "2024-01-01T00:00:00Z", "tag": ["tender"],
-             "tender": {"id": "t", "title": "First", "value": {"amount": 10, "currency": "EUR"}}},
-            {"ocid": "ocds-merge-1", "id": "b", "date": "2024-02-01T00:00:00Z", "tag": ["award"],
-             "awards": [{"id": "w", "status": "active", "suppliers": [{"id": "S1", "name": "S"}]}]},
-        ]}).encode(),  # fmt: skip
-        json.dumps({"ocid": "ocds-record-1", "releases": [{"url": "x", "date": "2024-01-01"}],
-                    "compiledRelease": {"ocid": "ocds-record-1", "date": "2024-03-01T00:00:00Z",
-                                        "tender": {"status": "active", "tenderPeriod": {"endDate": "01/02/2024"}}}}
-                   ).encode(),  # fmt: skip
-        json.dumps({"ocid": "ocds-merge-1", "id": "c", "date": "2024-03-01T00:00:00Z", "awards": "not a list"}).encode(),
-        json.dumps(update).encode(),
+        *(json.dumps(value).encode() for value in (package, record, contradictory, update)),
         lines[7],  # a duplicate
     ]
     mixed: list[bytes] = []

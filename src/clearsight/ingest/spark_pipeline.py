@@ -445,8 +445,7 @@ class SparkOcdsIngest(OcdsIngest):
             self._issue_counts[issue] += count
             self.summary.quality_issues += count
         known = session.sql(
-            f"SELECT count(*) FROM processes WHERE dataset = {dataset} "
-            "AND ocid IN (SELECT ocid FROM _ingest_affected)"
+            f"SELECT count(*) FROM processes WHERE dataset = {dataset} AND ocid IN (SELECT ocid FROM _ingest_affected)"
         ).first()[0]
         for table in ROW_TABLES:
             columns = ", ".join(f"`{name}`" for name in table.column_names)
@@ -461,8 +460,7 @@ class SparkOcdsIngest(OcdsIngest):
             session.sql(f"{kept} UNION ALL SELECT {columns} FROM ({rows})").write.parquet(folder)
             others = ", ".join(f"`{name}`" for name in table.column_names if name != "dataset")
             session.sql(
-                f"INSERT OVERWRITE {table.name} PARTITION (dataset = {dataset}) "
-                f"SELECT {others} FROM parquet.`{folder}`"
+                f"INSERT OVERWRITE {table.name} PARTITION (dataset = {dataset}) SELECT {others} FROM parquet.`{folder}`"
             ).collect()
 
     # --- the whole run --------------------------------------------------------------------------------------
