@@ -23,7 +23,7 @@ else:
 from __future__ import annotations
 
 import functools
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import sqlglot
 from sqlglot import exp
@@ -114,6 +114,10 @@ def _calendar(value: exp.Expression, years: bool) -> exp.Expression:
     return exp.Paren(this=exp.Add(this=exp.Mul(this=year, expression=exp.Literal.number(12)), expression=month))
 
 
+def _spark_expression(sql: str) -> exp.Expression:
+    return cast(exp.Expression, sqlglot.parse_one(sql, read="spark"))
+
+
 def _sample_moment(node: exp.Kurtosis | exp.Skewness) -> exp.Expression:
     """DuckDB's kurtosis and skewness are the bias-corrected sample statistics (NULL below 4 and 3 values);
     Spark's are the population ones: g2 = m4 / m2² − 3 and g1 = m3 / m2^1.5. The sample statistics follow:
@@ -128,7 +132,7 @@ def _sample_moment(node: exp.Kurtosis | exp.Skewness) -> exp.Expression:
         if kurtosis
         else f"{population} * SQRT({n} * ({n} - 1)) / ({n} - 2)"
     )
-    return sqlglot.parse_one(f"(CASE WHEN {n} > {3 if kurtosis else 2} THEN {sample} END)", read="spark")
+    return _spark_expression(f"(CASE WHEN {n} > {3 if kurtosis else 2} THEN {sample} END)")
 
 
 def _correct_values(node: exp.Expression) -> exp.Expression:
@@ -250,7 +254,7 @@ def _created(statement: exp.Create, tables_root: str, partitioned_by: tuple[str,
     if not statement.args.get("replace"):
         return [statement]
     statement.set("replace", False)
-    return [sqlglot.parse_one(f"DROP TABLE IF EXISTS {name}", read="spark"), statement]
+    return [_spark_expression(f"DROP TABLE IF EXISTS {name}"), statement]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -261,7 +265,8 @@ def to_spark(sql: str, tables_root: str = "", partitioned_by: tuple[str, ...] = 
     A CREATE TABLE becomes a Parquet table; with `tables_root`, at `tables_root/NAME`, so that a new session
     finds the tables an earlier one wrote (Spark's default catalog lives only as long as the session); with
     `partitioned_by`, its files are split into a folder per value of those columns (Spark then lists them last)."""
-    statements = [statement for statement in sqlglot.parse(sql, read="duckdb") if statement is not None]
+    parsed = sqlglot.parse(sql, read="duckdb")
+    statements = [cast(exp.Expression, statement) for statement in parsed if statement is not None]
     out = []
     for statement in statements:
         spark_statements: list[exp.Expression] = [statement]
