@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -52,6 +54,19 @@ def backend() -> Iterator[DuckDBBackend]:
     warehouse = DuckDBBackend(":memory:")
     yield warehouse
     warehouse.close()
+
+
+@pytest.fixture(scope="session")
+def spark_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One Spark warehouse (local mode) for the tests that run on each engine; skips without Java or PySpark."""
+    if shutil.which("java") is None:
+        pytest.skip("no Java on this machine (Spark needs Java 17)")
+    pytest.importorskip("pyspark", reason="PySpark is not installed (pip install -e '.[test]')")
+    from clearsight.engine.spark_backend import SparkBackend
+
+    backend = SparkBackend(tmp_path_factory.mktemp("spark-engine"), master="local[2]", memory="1g")
+    yield backend
+    backend.close()
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,8 @@ import json
 import math
 import re
 import tomllib
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ import yaml
 from typer.testing import CliRunner
 
 from clearsight.cli import app
-from clearsight.engine import DuckDBBackend
+from clearsight.engine import Backend, DuckDBBackend
 from clearsight.flags.profile import Profile, ProfileError, load_profile
 from clearsight.flags.registry import indicator, indicators
 from clearsight.flags.runner import run_flags
@@ -40,7 +42,20 @@ SECTIONS = [
 ]
 
 
-def load_registries(backend: DuckDBBackend, tmp_path: Path, registries: dict[str, list[dict[str, Any]]]) -> None:
+@pytest.fixture(params=["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def engine(request: pytest.FixtureRequest) -> Iterator[tuple[Backend, str]]:
+    """Each case runs on DuckDB (a fresh in-memory warehouse) and, marked `spark`, on the session's Spark warehouse
+    (a dataset of its own)."""
+    if request.param == "duckdb":
+        with DuckDBBackend(":memory:") as backend:
+            yield backend, "case"
+        return
+    yield request.getfixturevalue("spark_warehouse"), f"case_{uuid.uuid4().hex[:12]}"
+
+
+def load_registries(
+    backend: Backend, tmp_path: Path, registries: dict[str, list[dict[str, Any]]], dataset: str = "case"
+) -> None:
     """Registry rows given with canonical field names, ingested through a mapping as a user's files would be."""
     for kind, rows in registries.items():
         columns = list(dict.fromkeys(key for row in rows for key in row))
@@ -50,7 +65,7 @@ def load_registries(backend: DuckDBBackend, tmp_path: Path, registries: dict[str
             writer.writeheader()
             writer.writerows(rows)
         mapping = Mapping(kind=kind, columns={column: column for column in columns})
-        summary = ingest_registry(backend, path, mapping, "case")
+        summary = ingest_registry(backend, path, mapping, dataset)
         assert summary.rejected_rows == 0, summary.to_dict()
 
 
@@ -61,29 +76,34 @@ def run_case(
     params: dict[str, Any] | None = None,
     profile: dict[str, Any] | None = None,
     registries: dict[str, list[dict[str, Any]]] | None = None,
+    engine: tuple[Backend, str] | None = None,
 ) -> list[dict[str, Any]]:
+    """The flag results of one indicator on the given releases (and registries), on a warehouse of each engine."""
+    if engine is None:
+        with DuckDBBackend(":memory:") as backend:
+            return run_case(tmp_path, releases, code, params, profile, registries, (backend, "case"))
+    backend, dataset = engine
     path = tmp_path / "input.jsonl"
     path.write_text("".join(json.dumps(release) + "\n" for release in releases))
     settings = load_profile("default").model_dump()
     settings.update(profile or {})
     if params is not None:
         settings["indicators"][code] = {"params": params}
-    with DuckDBBackend(":memory:") as backend:
-        ingest_ocds(backend, [str(path)], "case", compiled=True, workers=1)
-        if registries:
-            load_registries(backend, tmp_path, registries)
-        if indicator(code).needs_network:
-            build_network(backend, "case", min_co_bids=1, min_jaccard=0.0)
-        if indicator(code).needs_links and registries:
-            # Fixtures are small: the model's prior parameters, no training, so the answer is deterministic.
-            link_registries(
-                backend, "case", LinkOptions(train=False, candidate_threshold=0.01), list(indicator(code).needs_links)
-            )
-        summary = run_flags(backend, "case", Profile(**settings), only=[code])
-        return backend.query_dicts(
-            "SELECT subject_type, subject_id, status, value, threshold, evidence FROM flag_results WHERE run_id = ?",
-            [summary.run_id],
+    ingest_ocds(backend, [str(path)], dataset, compiled=True, workers=1)
+    if registries:
+        load_registries(backend, tmp_path, registries, dataset)
+    if indicator(code).needs_network:
+        build_network(backend, dataset, min_co_bids=1, min_jaccard=0.0)
+    if indicator(code).needs_links and registries:
+        # Fixtures are small: the model's prior parameters, no training, so the answer is deterministic.
+        link_registries(
+            backend, dataset, LinkOptions(train=False, candidate_threshold=0.01), list(indicator(code).needs_links)
         )
+    summary = run_flags(backend, dataset, Profile(**settings), only=[code])
+    return backend.query_dicts(
+        "SELECT subject_type, subject_id, status, value, threshold, evidence FROM flag_results WHERE run_id = ?",
+        [summary.run_id],
+    )
 
 
 def assert_rows(rows: list[dict[str, Any]], expected: list[dict[str, Any]]) -> None:
@@ -129,22 +149,28 @@ def _cases() -> list[tuple[str, dict[str, Any]]]:
 
 
 @pytest.mark.parametrize("code,case", _cases(), ids=lambda value: value if isinstance(value, str) else value["name"])
-def test_yaml_cases(code: str, case: dict[str, Any], tmp_path: Path) -> None:
+def test_yaml_cases(code: str, case: dict[str, Any], tmp_path: Path, engine: tuple[Backend, str]) -> None:
     rows = run_case(
-        tmp_path, case.get("releases", []), code, case.get("params"), case.get("profile"), case.get("registries")
+        tmp_path,
+        case.get("releases", []),
+        code,
+        case.get("params"),
+        case.get("profile"),
+        case.get("registries"),
+        engine,
     )
     assert_rows(rows, case["expect"])
 
 
 @pytest.mark.parametrize("code", CODES)
-def test_documented_demonstration_runs(code: str, tmp_path: Path) -> None:
+def test_documented_demonstration_runs(code: str, tmp_path: Path, engine: tuple[Backend, str]) -> None:
     page = (REPO / "docs" / "flags" / f"{code}.md").read_text()
     demonstration = page.split("## Demonstration", 1)[1]
     blocks = dict(re.findall(r"```(\w+)\n(.*?)```", demonstration, flags=re.DOTALL))
     releases = [json.loads(line) for line in blocks.get("jsonl", "").splitlines() if line.strip()]
     params = tomllib.loads(blocks["toml"])["indicators"][code]["params"] if "toml" in blocks else None
     registries = yaml.safe_load(blocks["yaml"]) if "yaml" in blocks else None
-    rows = run_case(tmp_path, releases, code, params, registries=registries)
+    rows = run_case(tmp_path, releases, code, params, registries=registries, engine=engine)
     assert_rows(rows, json.loads(blocks["json"]))
 
 

@@ -430,20 +430,26 @@ class SparkOcdsIngest(OcdsIngest):
         session = self.session
         source = f"parquet.`{compiled}`"
         dataset = _quoted(self.dataset)
-        for ocid, file, path, reason in session.sql(
-            f"SELECT ocid, failure_file, failure_path, failure_reason FROM {source} "
-            "WHERE failure_reason IS NOT NULL ORDER BY ocid"
-        ).collect():
-            self.summary.processes_failed += 1
-            self._reject(file, Reject(0, path or "", reason, "", ocid))
-        self.summary.processes_written = int(
-            session.sql(f"SELECT count(*) FROM {source} WHERE failure_reason IS NULL").first()[0]
-        )
-        for issue, count in session.sql(
-            f"SELECT i.issue, count(*) FROM {source} LATERAL VIEW explode(`{QUALITY_ISSUES.name}`) t AS i GROUP BY 1"
-        ).collect():
-            self._issue_counts[issue] += count
-            self.summary.quality_issues += count
+        sizes = ", ".join(f"coalesce(sum(size(`{table.name}`)), 0)" for table in ROW_TABLES)
+        written, failed, *rows_per_table = session.sql(
+            f"SELECT count_if(failure_reason IS NULL), count_if(failure_reason IS NOT NULL), {sizes} FROM {source}"
+        ).first()
+        self.summary.processes_written = int(written)
+        rows_in = dict(zip((table.name for table in ROW_TABLES), rows_per_table, strict=True))
+        if failed:
+            for ocid, file, path, reason in session.sql(
+                f"SELECT ocid, failure_file, failure_path, failure_reason FROM {source} "
+                "WHERE failure_reason IS NOT NULL ORDER BY ocid"
+            ).collect():
+                self.summary.processes_failed += 1
+                self._reject(file, Reject(0, path or "", reason, "", ocid))
+        if rows_in[QUALITY_ISSUES.name]:
+            for issue, count in session.sql(
+                f"SELECT i.issue, count(*) FROM {source} LATERAL VIEW explode(`{QUALITY_ISSUES.name}`) t AS i "
+                "GROUP BY 1"
+            ).collect():
+                self._issue_counts[issue] += count
+                self.summary.quality_issues += count
         known = session.sql(
             f"SELECT count(*) FROM processes WHERE dataset = {dataset} AND ocid IN (SELECT ocid FROM _ingest_affected)"
         ).first()[0]
@@ -451,7 +457,8 @@ class SparkOcdsIngest(OcdsIngest):
             columns = ", ".join(f"`{name}`" for name in table.column_names)
             rows = f"SELECT {_cast(table)} FROM (SELECT inline(`{table.name}`) FROM {source})"
             if not known:
-                session.sql(f"INSERT INTO {table.name} ({columns}) {rows}").collect()
+                if rows_in[table.name]:  # (a job per table that has rows, not per table)
+                    session.sql(f"INSERT INTO {table.name} ({columns}) {rows}").collect()
                 continue
             # Some processes were known: the dataset's partition is rewritten, their old rows replaced.
             kept = f"""SELECT {columns} FROM {table.name} WHERE dataset = {dataset}
