@@ -266,8 +266,9 @@ def test_tables_outlive_the_spark_session(spark_folder: Path) -> None:
     first = SparkBackend(folder, master="local[1]", memory="1g")
     first.execute("INSERT INTO ingest_rejects (dataset, file, reason) VALUES ('d', 'f.json', 'bad')")
     first.close()
-    second = SparkBackend(folder, master="local[1]", memory="1g")
+    second = SparkBackend(folder, master="local[1]", memory="1g", config={"spark.sql.shuffle.partitions": "3"})
     assert second.query("SELECT dataset, file, reason FROM ingest_rejects") == [("d", "f.json", "bad")]
+    assert second.session.conf.get("spark.sql.shuffle.partitions") == "3"  # --spark-conf
     second.close()
 
 

@@ -26,6 +26,7 @@ class State:
     memory_limit: str = "1GB"
     engine: str = "duckdb"
     spark_master: str = "local[*]"
+    spark_conf: dict[str, str] = {}  # noqa: RUF012 - replaced (not mutated) by the top-level callback
 
     def backend(self, *, spark: bool = False, what: str = "this command") -> Backend:
         """The warehouse on the chosen engine. Commands that do not run on Spark yet say so (`spark=False`)."""
@@ -33,7 +34,9 @@ class State:
             if not spark:
                 self.require_duckdb(what)
             memory = self.memory_limit.lower().removesuffix("b")  # 1GB → 1g, as the JVM writes it
-            return open_backend(self.database, "spark", master=self.spark_master, memory=memory)
+            return open_backend(
+                self.database, "spark", master=self.spark_master, memory=memory, config=self.spark_conf
+            )
         return open_backend(self.database, memory_limit=self.memory_limit)
 
     def require_duckdb(self, what: str) -> None:

@@ -73,6 +73,13 @@ def main_options(
         str,
         typer.Option("--spark-master", help="Spark master URL with --engine spark: local[*], spark://host:7077, …"),
     ] = "local[*]",
+    spark_conf: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--spark-conf",
+            help="A Spark setting KEY=VALUE with --engine spark (repeatable), e.g. spark.executor.memory=8g.",
+        ),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
@@ -85,6 +92,12 @@ def main_options(
         fail(f"unknown engine {engine!r}: one of {', '.join(ENGINES)}", 2)
     state.engine = engine
     state.spark_master = spark_master
+    state.spark_conf = {}
+    for setting in spark_conf or []:
+        key, equals, value = setting.partition("=")
+        if not equals or not key.strip():
+            fail(f"--spark-conf {setting!r}: write KEY=VALUE, e.g. spark.executor.memory=8g", 2)
+        state.spark_conf[key.strip()] = value.strip()
 
 
 def _backend(spark: bool = False, what: str = "this command") -> Backend:

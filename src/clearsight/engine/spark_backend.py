@@ -65,6 +65,7 @@ class SparkBackend(Backend):
         memory: str = "2g",
         shuffle_partitions: int = 8,
         app_name: str = "clearsight",
+        config: dict[str, str] | None = None,
     ) -> None:
         from pyspark.sql import SparkSession
 
@@ -83,6 +84,7 @@ class SparkBackend(Backend):
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.jars", _similarity_jar())
+            .config(map=dict(config or {}))  # the user's settings last: executors' memory and cores, shuffle, ...
             .getOrCreate()
         )
         # One JVM and SparkContext per process; each warehouse gets its own session (settings, temporary views)
@@ -91,6 +93,9 @@ class SparkBackend(Backend):
         SparkBackend._open += 1
         for key, value in SESSION_SETTINGS.items():
             self.session.conf.set(key, value)
+        for key, value in (config or {}).items():  # SQL settings hold even where the SparkContext was already up
+            if key.startswith("spark.sql."):
+                self.session.conf.set(key, value)
         # Failures reach the caller as EngineError with the SQL; Spark's own logging of them would repeat them.
         self.session.sparkContext.setLogLevel("OFF")
         # Splink's string similarity functions (jaro_winkler, damerau_levenshtein, ...) for this session's SQL.
