@@ -249,7 +249,7 @@ class SparkOcdsIngest(OcdsIngest):
         super().__init__(backend, dataset, progress, workers=1, compiled=compiled)
         self.session: Any = backend.session  # type: ignore[attr-defined]
         self.staging = Path(backend.path) / "_ingest" / self.summary.run_id
-        self._parts: list[str] = []  # Parquet folders of staged releases
+        self._parts: list[str] = []  # relations (Parquet folders, queries) of the releases read, in reading order
         self._order = 0  # the place in the reading order of the file the driver reads
         self._driver_rows: list[pa.Table] = []
         self._driver_staged = 0
@@ -292,10 +292,13 @@ class SparkOcdsIngest(OcdsIngest):
         labels: dict[int, str] = {}
         for order, input_file in inputs:
             file = FileSummary(input_file.label, "", 0, "json-lines")
-            counting = CountingReader(input_file.open())  # the file's hash and size, as the DuckDB pipeline records
-            with counting:
+            stream = input_file.open()
+            counting = CountingReader(stream)  # the file's hash and size, as the DuckDB pipeline records them
+            try:
                 while chunk := counting.read(1 << 20):
                     self.progress("read", len(chunk), None)
+            finally:
+                stream.close()
             assert counting.sha256 is not None
             file.sha256, file.bytes = counting.sha256.hexdigest(), counting.count
             summaries[order], labels[order] = file, input_file.label
@@ -343,12 +346,11 @@ class SparkOcdsIngest(OcdsIngest):
                 INSERT INTO ingest_rejects (run_id, dataset, file, line, ocid, path, value, reason)
                 SELECT {run}, {dataset}, label, file_line, ocid, path, value, reason
                 FROM ({numbered}) WHERE row_type = 'reject'""").collect()
-        staged = str(self.staging / "lines-releases")
-        session.sql(f"""
+        # The releases, read from the task files where they are (no copy): `_ingest_offsets` lives until the end.
+        self._parts.append(f"""(
             SELECT {dataset} AS dataset, ocid, kind, release_id, release_date, sha256, data, label AS source_file,
                    file_line AS source_line, {run} AS ingest_run_id, file_order, part, seq
-            FROM ({numbered}) WHERE row_type = 'release'""").write.parquet(staged)
-        self._parts.append(staged)
+            FROM ({numbered}) WHERE row_type = 'release')""")
         out = []
         for order, file in summaries.items():
             file.objects_read = file.releases_read + file.rejected + file.blank
@@ -386,7 +388,7 @@ class SparkOcdsIngest(OcdsIngest):
         staged = staged.append_column("seq", pa.array(range(staged.num_rows), pa.int64()))
         folder = str(self.staging / f"driver-{len(self._parts)}")
         self.session.createDataFrame(staged).write.parquet(folder)
-        self._parts.append(folder)
+        self._parts.append(f"parquet.`{folder}`")
         self._driver_rows.clear()
         self._driver_staged = 0
 
@@ -395,22 +397,25 @@ class SparkOcdsIngest(OcdsIngest):
         """Append the releases not stored before; the ocids that received one are in `_ingest_affected`."""
         session = self.session
         columns = ", ".join(SOURCE_RELEASES.column_names)
-        staged = " UNION ALL ".join(
-            f"SELECT {columns}, file_order, part, seq FROM parquet.`{part}`" for part in self._parts
-        )
-        new = str(self.staging / "new-releases")
+        dataset, run = _quoted(self.dataset), _quoted(self.summary.run_id)
+        staged = " UNION ALL ".join(f"SELECT {columns}, file_order, part, seq FROM {part}" for part in self._parts)
         session.sql(f"""
+            INSERT INTO source_releases ({columns})
             SELECT {columns} FROM (
                 SELECT s.*, row_number() OVER (PARTITION BY ocid, sha256 ORDER BY file_order, part, seq) AS n
                 FROM ({staged}) AS s
             ) AS batch
             WHERE n = 1 AND NOT EXISTS (
                 SELECT 1 FROM source_releases AS stored
-                WHERE stored.dataset = batch.dataset AND stored.ocid = batch.ocid AND stored.sha256 = batch.sha256)
-        """).write.parquet(new)
-        session.sql(f"INSERT INTO source_releases ({columns}) SELECT {columns} FROM parquet.`{new}`").collect()
-        session.sql(f"SELECT DISTINCT ocid FROM parquet.`{new}`").createOrReplaceTempView("_ingest_affected")
-        return int(session.sql(f"SELECT count(*) FROM parquet.`{new}`").first()[0])
+                WHERE stored.dataset = {dataset} AND stored.ocid = batch.ocid AND stored.sha256 = batch.sha256)
+        """).collect()
+        # What this run stored carries its id: the processes to compile, kept small (their ocids only).
+        affected = str(self.staging / "affected")
+        session.sql(f"""
+            SELECT ocid, count(*) AS releases FROM source_releases
+            WHERE dataset = {dataset} AND ingest_run_id = {run} GROUP BY ocid""").write.parquet(affected)
+        session.read.parquet(affected).createOrReplaceTempView("_ingest_affected")
+        return int(session.sql("SELECT coalesce(sum(releases), 0) FROM _ingest_affected").first()[0])
 
     # --- step 3 ---------------------------------------------------------------------------------------------
     def _compile(self) -> str:
