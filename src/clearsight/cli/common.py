@@ -34,9 +34,7 @@ class State:
             if not spark:
                 self.require_duckdb(what)
             memory = self.memory_limit.lower().removesuffix("b")  # 1GB → 1g, as the JVM writes it
-            return open_backend(
-                self.database, "spark", master=self.spark_master, memory=memory, config=self.spark_conf
-            )
+            return open_backend(self.database, "spark", master=self.spark_master, memory=memory, config=self.spark_conf)
         return open_backend(self.database, memory_limit=self.memory_limit)
 
     def require_duckdb(self, what: str) -> None:

@@ -157,14 +157,28 @@ class OcdsIngest:
             self._early_tables.append(digest.early_rows)
         self._early_issues.extend(digest.early_issues)
         self._early_failed |= digest.early_failed
+        self._count_digest(digest, label, file)
+        if self._staged_rows >= STAGE_BATCH:
+            self._flush_staged()
+
+    def _count_digest(self, digest: Digest, label: str, file: FileSummary) -> None:
+        """Record a digested chunk's rejects; count its objects in the file's summary."""
+        assert digest.staged_table is not None
         for line, path, reason, value, ocid in digest.rejects:
             self._reject(label, Reject(line, path, reason, value, ocid))
         file.objects_read += digest.objects
         file.releases_read += digest.staged_table.num_rows
         file.rejected += len(digest.rejects)
         file.blank += digest.blank
-        if self._staged_rows >= STAGE_BATCH:
-            self._flush_staged()
+
+    def _count_file(self, file: FileSummary) -> None:
+        """Add a file read to the run's summary."""
+        self.summary.files.append(file)
+        self.summary.objects_read += file.objects_read
+        self.summary.releases_read += file.releases_read
+        self.summary.rejected += file.rejected
+        self.summary.blank += file.blank
+        self.summary.bytes_read += file.bytes
 
     def _flush_staged(self) -> None:
         """Store the batch's new releases; write the rows of new compiled processes; note the rest."""
@@ -307,12 +321,7 @@ class OcdsIngest:
         assert counting.sha256 is not None
         file.sha256 = counting.sha256.hexdigest()
         file.bytes = counting.count
-        self.summary.files.append(file)
-        self.summary.objects_read += file.objects_read
-        self.summary.releases_read += file.releases_read
-        self.summary.rejected += file.rejected
-        self.summary.blank += file.blank
-        self.summary.bytes_read += file.bytes
+        self._count_file(file)
         return file
 
     def _read_lines(

@@ -33,7 +33,7 @@ from clearsight.ingest.digest import Digest
 from clearsight.ingest.flatten import RowBuffer, arrow_schema, flatten_release
 from clearsight.ingest.merge import MergeError
 from clearsight.ingest.normalise import IssueLog
-from clearsight.ingest.pipeline import FileSummary, OcdsIngest, ProgressCallback
+from clearsight.ingest.pipeline import FileSummary, OcdsIngest
 from clearsight.ingest.reader import Blank, Reject, Unit, detect, lines_outcomes
 from clearsight.ingest.sources import GZIP_MAGIC, CountingReader, InputFile
 from clearsight.model import CONTRACTING_TABLES, QUALITY_ISSUES, SOURCE_RELEASES, Table
@@ -238,15 +238,8 @@ def _cast(table: Table, prefix: str = "") -> str:
 class SparkOcdsIngest(OcdsIngest):
     """`OcdsIngest` whose reading, compiling and writing run as Spark jobs on the warehouse's session."""
 
-    def __init__(
-        self,
-        backend: Backend,
-        dataset: str,
-        progress: ProgressCallback | None = None,
-        workers: int | None = None,
-        compiled: bool = False,
-    ) -> None:
-        super().__init__(backend, dataset, progress, workers=1, compiled=compiled)
+    def __init__(self, backend: Backend, dataset: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(backend, dataset, *args, **kwargs)
         self.session: Any = backend.session  # type: ignore[attr-defined]
         self.staging = Path(backend.path) / "_ingest" / self.summary.run_id
         self._parts: list[str] = []  # relations (Parquet folders, queries) of the releases read, in reading order
@@ -354,12 +347,7 @@ class SparkOcdsIngest(OcdsIngest):
         out = []
         for order, file in summaries.items():
             file.objects_read = file.releases_read + file.rejected + file.blank
-            self.summary.files.append(file)
-            self.summary.objects_read += file.objects_read
-            self.summary.releases_read += file.releases_read
-            self.summary.rejected += file.rejected
-            self.summary.blank += file.blank
-            self.summary.bytes_read += file.bytes
+            self._count_file(file)
             out.append((file, order))
         return out
 
@@ -371,12 +359,7 @@ class SparkOcdsIngest(OcdsIngest):
             order = pa.array([self._order] * staged.num_rows, pa.int32())
             self._driver_rows.append(staged.append_column("file_order", order))
             self._driver_staged += staged.num_rows
-        for line, path, reason, value, ocid in digest.rejects:
-            self._reject(label, Reject(line, path, reason, value, ocid))
-        file.objects_read += digest.objects
-        file.releases_read += digest.staged_table.num_rows
-        file.rejected += len(digest.rejects)
-        file.blank += digest.blank
+        self._count_digest(digest, label, file)
         if self._driver_staged >= 100_000:
             self._flush_staged()
 
