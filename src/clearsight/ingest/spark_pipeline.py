@@ -20,6 +20,7 @@ clearsight installed (in local mode they are this Python).
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
 import shutil
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ from typing import Any
 import pyarrow as pa
 
 from clearsight.engine import Backend
-from clearsight.ingest.digest import Digest
+from clearsight.ingest.digest import Digest, rows_to_table
 from clearsight.ingest.flatten import RowBuffer, arrow_schema, flatten_release
 from clearsight.ingest.merge import MergeError
 from clearsight.ingest.normalise import IssueLog
@@ -92,8 +93,6 @@ COMPILED_SCHEMA = ", ".join(
 def _line_rows(rows: dict[str, list[Any]], outcome: Any, part: int, file_order: int | None, seq: int) -> None:
     values: dict[str, Any]
     if isinstance(outcome, Unit):
-        import hashlib
-
         values = {
             "row_type": "release",
             "ocid": outcome.ocid,
@@ -206,7 +205,7 @@ def compile_task(
                 offsets[table.name].append(len(rows.rows[table.name]))
             offsets[QUALITY_ISSUES.name].append(len(issues))
         flat = rows.to_arrow()
-        flat[QUALITY_ISSUES.name] = _rows_table(issue_schema, issues)
+        flat[QUALITY_ISSUES.name] = rows_to_table(issue_schema, issues)
         arrays: list[pa.Array] = [pa.array(out[name], pa.string()) for name in out]
         for table in ROW_TABLES:
             values = flat[table.name]
@@ -215,11 +214,6 @@ def compile_task(
             )
             arrays.append(pa.ListArray.from_arrays(pa.array(offsets[table.name], pa.int32()), struct))
         yield pa.RecordBatch.from_arrays(arrays, schema=schema)
-
-
-def _rows_table(schema: pa.Schema, rows: list[tuple[Any, ...]]) -> pa.Table:
-    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
-    return pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)], schema=schema)
 
 
 def _quoted(text: str) -> str:
