@@ -58,7 +58,8 @@ def backend() -> Iterator[DuckDBBackend]:
 
 @pytest.fixture(scope="session")
 def spark_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One Spark warehouse (local mode) for the tests that run on each engine; skips without Java or PySpark."""
+    """A Spark warehouse (local mode) open for the whole test session, so that Spark stays up between the tests that
+    run on each engine (each opens a warehouse of its own beside it); skips without Java or PySpark."""
     if shutil.which("java") is None:
         pytest.skip("no Java on this machine (Spark needs Java 17)")
     pytest.importorskip("pyspark", reason="PySpark is not installed (pip install -e '.[test]')")

@@ -7,7 +7,6 @@ import json
 import math
 import re
 import tomllib
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -43,14 +42,18 @@ SECTIONS = [
 
 
 @pytest.fixture(params=["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
-def engine(request: pytest.FixtureRequest) -> Iterator[tuple[Backend, str]]:
-    """Each case runs on DuckDB (a fresh in-memory warehouse) and, marked `spark`, on the session's Spark warehouse
-    (a dataset of its own)."""
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Backend, str]]:
+    """Each case runs on a fresh warehouse of each engine: DuckDB in memory, and (marked `spark`) a Spark warehouse
+    folder of its own, on the session's Spark (indicators such as L010 read every dataset of a warehouse)."""
     if request.param == "duckdb":
         with DuckDBBackend(":memory:") as backend:
             yield backend, "case"
         return
-    yield request.getfixturevalue("spark_warehouse"), f"case_{uuid.uuid4().hex[:12]}"
+    from clearsight.engine.spark_backend import SparkBackend
+
+    request.getfixturevalue("spark_warehouse")  # skips without Java or PySpark; keeps Spark up between cases
+    with SparkBackend(tmp_path / "spark-warehouse", master="local[2]", memory="1g") as backend:
+        yield backend, "case"
 
 
 def load_registries(
