@@ -265,10 +265,13 @@ def test_tables_outlive_the_spark_session(spark_folder: Path) -> None:
     folder = spark_folder / "persist"
     first = SparkBackend(folder, master="local[1]", memory="1g")
     first.execute("INSERT INTO ingest_rejects (dataset, file, reason) VALUES ('d', 'f.json', 'bad')")
+    first.execute("CREATE OR REPLACE TEMP TABLE _left_behind AS SELECT 1 AS v")  # as by a process that died
     first.close()
     second = SparkBackend(folder, master="local[1]", memory="1g", config={"spark.sql.shuffle.partitions": "3"})
     assert second.query("SELECT dataset, file, reason FROM ingest_rejects") == [("d", "f.json", "bad")]
     assert second.session.conf.get("spark.sql.shuffle.partitions") == "3"  # --spark-conf
+    second.execute("CREATE OR REPLACE TEMP TABLE _left_behind AS SELECT 2 AS v")  # its old folder is gone
+    assert second.query("SELECT v FROM _left_behind") == [(2,)]
     second.close()
 
 

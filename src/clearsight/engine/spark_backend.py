@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import sys
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -114,6 +115,13 @@ class SparkBackend(Backend):
         self.session.sql(f"USE {self.database}")
         # Register the tables an earlier process wrote (Spark's default catalog lives only as long as the JVM).
         self.ensure_tables(ALL_TABLES)
+        # Temporary tables are Parquet folders of this database that their makers drop; one left by a process that
+        # died would stop the next CREATE of that name. One writer at a time per warehouse (as with a DuckDB file).
+        registered = self._table_names()
+        for child in Path(self.path).iterdir():
+            stale = child.name.startswith("_") and child.name not in ("_ingest", "_linkage", *registered)
+            if stale and child.is_dir():
+                shutil.rmtree(child, ignore_errors=True)
 
     def _wrap_error(self, error: Exception, sql: str) -> EngineError:
         message = getattr(error, "getMessage", None)
