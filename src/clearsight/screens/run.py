@@ -68,14 +68,10 @@ def run_screens(
         FROM ({screens_sql(bids_sql(dataset, profile))}) AS screens
         ORDER BY ocid, lot_id""")
     screened = pc.equal(rows.column("status"), "screened")
-    probability = pa.nulls(rows.num_rows, pa.float64())
-    scored = 0
-    if classify and rows.num_rows:
-        probability = _score(rows, screened)
-        scored = int(pc.sum(screened).as_py() or 0)
+    count = int(pc.sum(screened).as_py() or 0)
+    probability = _score(rows, screened) if classify and count else pa.nulls(rows.num_rows, pa.float64())
     backend.append_arrow(SCREEN_RESULTS.name, rows.append_column("cartel_probability", probability))
-    insufficient = rows.num_rows - int(pc.sum(screened).as_py() or 0)
-    return ScreenRunSummary(run_id, dataset, rows.num_rows - insufficient, insufficient, scored)
+    return ScreenRunSummary(run_id, dataset, count, rows.num_rows - count, count if classify else 0)
 
 
 def _score(rows: pa.Table, screened: pa.ChunkedArray) -> pa.Array:
@@ -87,6 +83,5 @@ def _score(rows: pa.Table, screened: pa.ChunkedArray) -> pa.Array:
     )
     mask = screened.to_numpy(zero_copy_only=False).astype(bool)
     out = np.full(rows.num_rows, np.nan)
-    if mask.any():
-        out[mask] = load_shipped().predict_proba(features[mask])[:, 1]
+    out[mask] = load_shipped().predict_proba(features[mask])[:, 1]
     return pa.array(out, pa.float64(), mask=~mask)
