@@ -403,6 +403,22 @@ class OcdsIngest:
             return compile_releases(newer, base=base) if newer else base
         return compile_releases(releases)
 
+    @classmethod
+    def flatten_group(
+        cls, ocid: str, group: list[dict[str, Any]], dataset: str, run_id: str, rows: RowBuffer
+    ) -> IssueLog | Reject:
+        """Compile one process from its stored releases and add its rows to `rows`: the normalisations made, or
+        why it cannot be compiled (then it leaves no rows)."""
+        log = IssueLog()
+        mark = rows.mark()
+        try:
+            release = cls.compile_group(group)
+            flatten_release(release, dataset, group[-1]["source_file"], run_id, rows, log)
+        except (MergeError, KeyError, TypeError, ValueError) as error:
+            rows.rollback(mark)
+            return Reject(0, getattr(error, "path", ""), f"cannot compile process: {error}", "", ocid)
+        return log
+
     def compile_affected(self) -> None:
         total = int(self.backend.query_value(f"SELECT count(DISTINCT ocid) FROM {AFFECTED_TABLE}") or 0)
         rows = RowBuffer()
@@ -410,18 +426,10 @@ class OcdsIngest:
         chunk_ocids: list[str] = []
         run_id = self.summary.run_id
         for ocid, group in self._source_groups():
-            log = IssueLog()
-            mark = rows.mark()
-            try:
-                release = self.compile_group(group)
-                flatten_release(release, self.dataset, group[-1]["source_file"], run_id, rows, log)
-            except (MergeError, KeyError, TypeError, ValueError) as error:
-                rows.rollback(mark)  # no partial rows of a process that failed
+            log = self.flatten_group(ocid, group, self.dataset, run_id, rows)
+            if isinstance(log, Reject):
                 self.summary.processes_failed += 1
-                self._reject(
-                    group[-1]["source_file"],
-                    Reject(0, getattr(error, "path", ""), f"cannot compile process: {error}", "", ocid),
-                )
+                self._reject(group[-1]["source_file"], log)
                 continue
             chunk_ocids.append(ocid)
             for path, issue, value, normalised in log.issues:

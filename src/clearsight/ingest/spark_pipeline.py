@@ -31,9 +31,7 @@ import pyarrow as pa
 
 from clearsight.engine import Backend
 from clearsight.ingest.digest import Digest, rows_to_table
-from clearsight.ingest.flatten import RowBuffer, arrow_schema, flatten_release
-from clearsight.ingest.merge import MergeError
-from clearsight.ingest.normalise import IssueLog
+from clearsight.ingest.flatten import RowBuffer, arrow_schema
 from clearsight.ingest.pipeline import FileSummary, OcdsIngest
 from clearsight.ingest.reader import Blank, Reject, Unit, detect, lines_outcomes
 from clearsight.ingest.sources import GZIP_MAGIC, CountingReader, InputFile
@@ -186,21 +184,15 @@ def compile_task(
         offsets: dict[str, list[int]] = {table.name: [0] for table in ROW_TABLES}
         out: dict[str, list[Any]] = {"ocid": [], "failure_file": [], "failure_path": [], "failure_reason": []}
         for ocid, group in chunk:
-            log = IssueLog()
-            mark = rows.mark()
-            failure: tuple[str, str] | None = None
-            try:
-                release = OcdsIngest.compile_group(group)
-                flatten_release(release, dataset, group[-1]["source_file"], run_id, rows, log)
-            except (MergeError, KeyError, TypeError, ValueError) as error:
-                rows.rollback(mark)
-                failure = (getattr(error, "path", ""), f"cannot compile process: {error}")
+            log = OcdsIngest.flatten_group(ocid, group, dataset, run_id, rows)
+            failure: tuple[str | None, ...] = (None, None, None)
+            if isinstance(log, Reject):
+                failure = (group[-1]["source_file"], log.path, log.reason)
             else:
                 issues += [(run_id, dataset, ocid, *issue) for issue in log.issues]
             out["ocid"].append(ocid)
-            out["failure_file"].append(group[-1]["source_file"] if failure else None)
-            out["failure_path"].append(failure[0] if failure else None)
-            out["failure_reason"].append(failure[1] if failure else None)
+            for name, value in zip(("failure_file", "failure_path", "failure_reason"), failure, strict=True):
+                out[name].append(value)
             for table in CONTRACTING_TABLES:
                 offsets[table.name].append(len(rows.rows[table.name]))
             offsets[QUALITY_ISSUES.name].append(len(issues))
@@ -220,13 +212,12 @@ def _quoted(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _cast(table: Table, prefix: str = "") -> str:
+def _cast(table: Table) -> str:
     """Spark SQL selecting a table's columns (from rows of `_struct_type`), timestamps cast from their text."""
-    out = []
-    for column in table.columns:
-        name = f"{prefix}`{column.name}`"
-        out.append(f"CAST({name} AS TIMESTAMP) AS `{column.name}`" if column.type == "TIMESTAMPTZ" else name)
-    return ", ".join(out)
+    return ", ".join(
+        f"CAST(`{column.name}` AS TIMESTAMP) AS `{column.name}`" if column.type == "TIMESTAMPTZ" else f"`{column.name}`"
+        for column in table.columns
+    )
 
 
 class SparkOcdsIngest(OcdsIngest):
