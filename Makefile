@@ -8,15 +8,22 @@ REGISTRIES := civil payroll beneficiaries voters companies
 DB ?= clearsight.duckdb
 PORT ?= 8000
 
-.PHONY: demo test setup lint bench-ingest bench-flags bench-ledger bench-screens bench-linkage bench-web bench-spark clean docs
+.PHONY: demo test setup setup-test lint bench-ingest bench-flags bench-ledger bench-screens bench-linkage bench-web bench-spark clean docs
 
+# `make demo` installs the package alone; the tests and benchmarks add their tools (the `test` extra) on top.
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(BIN)/.installed-test: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
 setup: $(BIN)/.installed
+
+setup-test: $(BIN)/.installed-test
 
 demo: setup
 	$(BIN)/clearsight synth procurement --processes $(DEMO_PROCESSES) --seed 42 --out demo/synthetic.jsonl.gz
@@ -35,36 +42,36 @@ demo: setup
 	$(BIN)/clearsight --db $(DB) flags run --dataset registries --only L001,L002,L003,L004,L005,L006,L007,L008,L009,L010
 	$(BIN)/clearsight --db $(DB) serve --port $(PORT) --demo-users
 
-test: setup
+test: setup-test
 	$(BIN)/python -m pytest
 
-lint: setup
+lint: setup-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
 	$(BIN)/mypy src
 
-docs: setup
+docs: setup-test
 	$(BIN)/python -m clearsight.model.docs > docs/data-model.md
 
-bench-ingest: setup
+bench-ingest: setup-test
 	$(BIN)/python benchmarks/ingest.py
 
-bench-flags: setup
+bench-flags: setup-test
 	$(BIN)/python benchmarks/flags.py
 
-bench-screens: setup
+bench-screens: setup-test
 	$(BIN)/python benchmarks/screens.py
 
-bench-linkage: setup
+bench-linkage: setup-test
 	$(BIN)/python benchmarks/linkage.py
 
-bench-web: setup
+bench-web: setup-test
 	$(BIN)/python benchmarks/web.py
 
-bench-spark: setup
+bench-spark: setup-test
 	$(BIN)/python benchmarks/spark.py
 
-bench-ledger: setup
+bench-ledger: setup-test
 	$(BIN)/python benchmarks/ledger.py
 
 clean:
