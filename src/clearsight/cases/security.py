@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import logging
@@ -38,7 +39,13 @@ LOGIN_WINDOW = dt.timedelta(minutes=15)
 MIN_PASSWORD = 10
 
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the user does not exist (same time as a real check); made on first use,
+    not at import, where it cost every command a second."""
+    return _hasher.hash("not a real password, only for timing")
 
 
 class SecurityError(Exception):
@@ -113,7 +120,7 @@ def authenticate(db: Session, username: str, password: str, client: str) -> User
     user = db.scalar(select(User).where(User.username == username))
     ok = False
     try:
-        ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None
+        ok = _hasher.verify(user.password_hash if user else _dummy_hash(), password) and user is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
     ok = ok and user is not None and user.active

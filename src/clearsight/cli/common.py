@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from clearsight.engine import DEFAULT_DATABASE, Backend, open_backend
-from clearsight.ledger.store import DEFAULT_LEDGER
+from clearsight.engine import DEFAULT_DATABASE, open_backend
+from clearsight.ledger import DEFAULT_LEDGER
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from clearsight.engine import Backend
 
 console = Console()
 errors = Console(stderr=True)
@@ -27,15 +31,40 @@ class State:
     engine: str = "duckdb"
     spark_master: str = "local[*]"
     spark_conf: dict[str, str] = {}  # noqa: RUF012 - replaced (not mutated) by the top-level callback
+    wait: float = 60.0
 
-    def backend(self, *, spark: bool = False, what: str = "this command") -> Backend:
-        """The warehouse on the chosen engine. Commands that do not run on Spark yet say so (`spark=False`)."""
+    def backend(self, *, spark: bool = False, what: str = "this command", read_only: bool = False) -> Backend:
+        """The warehouse on the chosen engine. Commands that do not run on Spark yet say so (`spark=False`).
+
+        `read_only` commands share a DuckDB file with other readers (`clearsight serve` among them); a command
+        that finds the file held by another process waits up to --wait seconds, saying so in one line, then
+        stops with one line naming the holder."""
         if self.engine == "spark":
             if not spark:
                 self.require_duckdb(what)
             memory = self.memory_limit.lower().removesuffix("b")  # 1GB → 1g, as the JVM writes it
             return open_backend(self.database, "spark", master=self.spark_master, memory=memory, config=self.spark_conf)
-        return open_backend(self.database, memory_limit=self.memory_limit)
+        from clearsight.engine import WarehouseBusy
+
+        def waiting(busy: WarehouseBusy) -> None:
+            errors.print(f"waiting up to {self.wait:g} s for the warehouse {self.database}: in use by {busy.holder}")
+
+        if read_only and not Path(self.database).exists():
+            # Nothing ingested yet: a reader sees an empty warehouse, and no file is created for it.
+            errors.print(f"note: no warehouse at {self.database} yet (clearsight ingest ocds PATH makes one)")
+            backend = open_backend(":memory:", memory_limit=self.memory_limit)
+        else:
+            try:
+                backend = open_backend(
+                    self.database, memory_limit=self.memory_limit, read_only=read_only, wait=self.wait, on_wait=waiting
+                )
+            except WarehouseBusy as busy:
+                fail(f"{busy}; try again when it has finished (--wait SECONDS waits longer)")
+        if read_only:
+            from clearsight.model import ALL_TABLES
+
+            backend.ensure_tables(ALL_TABLES)  # a reader of an older or partial warehouse sees every table
+        return backend
 
     def require_duckdb(self, what: str) -> None:
         """Stop, saying so, when a command that reads a DuckDB warehouse file is given another engine."""
@@ -69,6 +98,8 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 def counting_progress(label: str, quiet: bool) -> Progress:
     """A progress bar counting items on stderr; silent with --json or when stderr is not a terminal."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn(f"[bold]{label}"),
         BarColumn(),

@@ -8,14 +8,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markdown import Markdown
-from rich.table import Table
 
 from clearsight.cli.common import JsonOption, console, counting_progress, fail, print_json, state
 from clearsight.engine import EngineError
-from clearsight.flags.base import STATUSES
-from clearsight.flags.profile import ProfileError, load_profile, shipped_profiles
-from clearsight.flags.registry import indicator, indicators
+from clearsight.flags import shipped_profiles
 
 flags_app = typer.Typer(help="Red-flag indicators: list, explain, run, scaffold.", no_args_is_help=True)
 
@@ -29,6 +25,10 @@ def doc_path(code: str, root: Path = Path()) -> Path:
 @flags_app.command("list")
 def list_command(json_output: JsonOption = False) -> None:
     """Every indicator: code, title, subjects, parameters (with defaults) and source."""
+    from rich.table import Table
+
+    from clearsight.flags.registry import indicators
+
     rows: list[dict[str, Any]] = []
     for item in indicators():
         schema = item.params.model_json_schema().get("properties", {})
@@ -70,6 +70,11 @@ def explain_command(
     profile: Annotated[str | None, typer.Option(help="Profile name or TOML file (for --sql).")] = None,
 ) -> None:
     """Show an indicator's documentation page in the terminal (methodology, example, parameters, exclusions)."""
+    from rich.markdown import Markdown
+
+    from clearsight.flags.profile import ProfileError, load_profile
+    from clearsight.flags.registry import indicator
+
     try:
         item = indicator(code)
     except KeyError as error:
@@ -102,6 +107,11 @@ def run_command(
     json_output: JsonOption = False,
 ) -> None:
     """Run the indicators on a dataset; every verdict goes to the flag_results table."""
+    from rich.table import Table
+
+    from clearsight.flags.base import STATUSES
+    from clearsight.flags.profile import ProfileError, load_profile
+    from clearsight.flags.registry import indicator, indicators
     from clearsight.flags.runner import run_flags
 
     try:
@@ -268,7 +278,7 @@ def export_command(
     from clearsight.report.export import export_results
     from clearsight.report.html import ReportError, _latest_run
 
-    with state.backend(spark=True) as backend:
+    with state.backend(spark=True, read_only=True) as backend:
         try:
             run_id = run or _latest_run(backend, dataset)
             rows = export_results(backend, run_id, out, "risk_scores" if risk else "flag_results")

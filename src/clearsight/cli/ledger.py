@@ -7,17 +7,15 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import orjson
 import typer
-from rich.table import Table
 
 from clearsight.cli.common import JsonOption, console, fail, print_json, state
-from clearsight.ledger.merkle import ProofError, leaf_hash
-from clearsight.ledger.note import COSIGNATURE_ED25519, ED25519, NoteError, Signer, Verifier, cosign, parse_note
-from clearsight.ledger.offline import verify_entry, verify_extension
-from clearsight.ledger.store import Ledger, LedgerError, Log, entries_from_lines, proof_to_json
+
+if TYPE_CHECKING:
+    from clearsight.ledger.note import Signer, Verifier
+    from clearsight.ledger.store import Ledger, Log
 
 ledger_app = typer.Typer(
     help="Tamper-evident logs (RFC 9162 Merkle trees, C2SP signed checkpoints): append, prove, verify.",
@@ -45,6 +43,8 @@ def _text_or_file(value: str) -> str:
 
 
 def _verifier(value: str) -> Verifier:
+    from clearsight.ledger.note import NoteError, Verifier
+
     try:
         return Verifier.decode(_text_or_file(value))
     except NoteError as error:
@@ -52,6 +52,8 @@ def _verifier(value: str) -> Verifier:
 
 
 def _signer(path: Path) -> Signer:
+    from clearsight.ledger.note import NoteError, Signer
+
     try:
         return Signer.decode(path.read_text())
     except OSError as error:
@@ -61,6 +63,8 @@ def _signer(path: Path) -> Signer:
 
 
 def _open_log(name: str, create: bool = False) -> tuple[Ledger, Log]:
+    from clearsight.ledger.store import Ledger, LedgerError
+
     ledger = Ledger(state.ledger)
     try:
         return ledger, ledger.log(name, create=create)
@@ -79,6 +83,8 @@ def keygen_command(
     json_output: JsonOption = False,
 ) -> None:
     """Generate an Ed25519 key pair; write the private key to a file and print the public (verifier) key."""
+    from clearsight.ledger.note import COSIGNATURE_ED25519, ED25519, NoteError, Signer
+
     if out.exists():
         fail(f"{out} exists; refusing to overwrite a key", 2)
     try:
@@ -104,6 +110,10 @@ def append_command(
     json_output: JsonOption = False,
 ) -> None:
     """Append each line of a JSON Lines file, byte for byte, as one entry (all lines, or none if any is not JSON)."""
+    import orjson
+
+    from clearsight.ledger.store import entries_from_lines
+
     try:
         handle = sys.stdin.buffer if file == "-" else open(file, "rb")  # noqa: SIM115
     except OSError as error:
@@ -139,6 +149,9 @@ def checkpoint_command(
     log: LogOption = "default", key: KeyOption = Path("log.key"), json_output: JsonOption = False
 ) -> None:
     """Sign the log's current tree head as a C2SP checkpoint (refused if history changed since the last one)."""
+    from clearsight.ledger.merkle import ProofError
+    from clearsight.ledger.store import LedgerError
+
     signer = _signer(key)
     ledger, opened = _open_log(log)
     with ledger:
@@ -161,6 +174,9 @@ def prove_command(
     json_output: JsonOption = False,
 ) -> None:
     """Inclusion proof of one entry: its audit path, with the tree size and root it leads to."""
+    from clearsight.ledger.merkle import leaf_hash
+    from clearsight.ledger.store import LedgerError, proof_to_json
+
     ledger, opened = _open_log(log)
     with ledger:
         try:
@@ -186,6 +202,8 @@ def prove_command(
 
 
 def _print_proof(heading: str, proof: list[bytes]) -> None:
+    from clearsight.ledger.store import proof_to_json
+
     console.print(heading)
     for number, item in enumerate(proof_to_json(proof)):
         console.print(f"  {number}: {item}")
@@ -199,6 +217,8 @@ def consistency_command(
     json_output: JsonOption = False,
 ) -> None:
     """Consistency proof: the tree of size NEW extends the tree of size OLD."""
+    from clearsight.ledger.store import LedgerError, proof_to_json
+
     ledger, opened = _open_log(log)
     with ledger:
         try:
@@ -264,6 +284,10 @@ def verify_command(
 @ledger_app.command("log")
 def list_command(json_output: JsonOption = False) -> None:
     """List the logs in the ledger file with their sizes and latest checkpoints."""
+    from rich.table import Table
+
+    from clearsight.ledger.store import Ledger
+
     with Ledger(state.ledger) as ledger:
         rows = []
         for name in ledger.logs():
@@ -315,6 +339,10 @@ def verify_entry_command(
     json_output: JsonOption = False,
 ) -> None:
     """Offline: check that an entry is in the log as of a signed checkpoint (no access to the log needed)."""
+    from clearsight.ledger.merkle import ProofError
+    from clearsight.ledger.note import NoteError
+    from clearsight.ledger.offline import verify_entry
+
     data = _read_json(proof)
     entry_bytes = entry.read_bytes().rstrip(b"\n") if entry else str(data["entry"]).encode()
     witnesses = [_verifier(value) for value in witness or []]
@@ -357,6 +385,10 @@ def verify_extension_command(
     json_output: JsonOption = False,
 ) -> None:
     """Offline: check that a newer checkpoint extends an older one, i.e. no past entry was rewritten."""
+    from clearsight.ledger.merkle import ProofError
+    from clearsight.ledger.note import NoteError
+    from clearsight.ledger.offline import verify_extension
+
     data = _read_json(proof)
     witnesses = [_verifier(value) for value in witness or []]
     try:
@@ -397,6 +429,10 @@ def cosign_command(
     json_output: JsonOption = False,
 ) -> None:
     """Act as a witness: cosign a checkpoint only if it extends the last one this witness cosigned."""
+    from clearsight.ledger.merkle import ProofError
+    from clearsight.ledger.note import NoteError, cosign, parse_note
+    from clearsight.ledger.offline import verify_extension
+
     witness = _signer(key)
     note_text = checkpoint.read_text()
     try:

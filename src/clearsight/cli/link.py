@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from clearsight.cli.common import JsonOption, console, errors, fail, print_json, state
 from clearsight.engine import EngineError
@@ -202,6 +201,8 @@ def registries_command(
 ) -> None:
     """Link the dataset's registries (payroll, beneficiaries and voters with the civil registry and with
     themselves; the company register with the payroll) → registry_links, read by the checks L001–L010."""
+    from rich.table import Table
+
     from clearsight.linkage.model import LinkOptions
     from clearsight.linkage.registries import LINKAGES, link_registries
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
-from rich.table import Table
 
 from clearsight import __version__
 from clearsight.cli.common import JsonOption, console, counting_progress, errors, fail, print_json, state
@@ -17,8 +15,11 @@ from clearsight.cli.link import link_app
 from clearsight.cli.network import network_app
 from clearsight.cli.screens import screens_app
 from clearsight.cli.web import serve, users_app
-from clearsight.engine import DEFAULT_DATABASE, ENGINES, Backend, EngineError
-from clearsight.ledger.store import DEFAULT_LEDGER
+from clearsight.engine import DEFAULT_DATABASE, ENGINES, EngineError
+from clearsight.ledger import DEFAULT_LEDGER
+
+if TYPE_CHECKING:
+    from clearsight.engine import Backend
 
 app = typer.Typer(
     name="clearsight",
@@ -80,6 +81,16 @@ def main_options(
             help="A Spark setting KEY=VALUE with --engine spark (repeatable), e.g. spark.executor.memory=8g.",
         ),
     ] = None,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            min=0,
+            help="Seconds to wait for a warehouse another process is using (a writer waits for everyone, a reader "
+            "for a writer) before giving up.",
+            envvar="CLEARSIGHT_WAIT",
+        ),
+    ] = 60.0,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
@@ -88,6 +99,7 @@ def main_options(
     state.database = db
     state.ledger_option = ledger
     state.memory_limit = memory_limit
+    state.wait = wait
     if engine not in ENGINES:
         fail(f"unknown engine {engine!r}: one of {', '.join(ENGINES)}", 2)
     state.engine = engine
@@ -100,8 +112,8 @@ def main_options(
         state.spark_conf[key.strip()] = value.strip()
 
 
-def _backend(spark: bool = False, what: str = "this command") -> Backend:
-    return state.backend(spark=spark, what=what)
+def _backend(spark: bool = False, what: str = "this command", read_only: bool = False) -> Backend:
+    return state.backend(spark=spark, what=what, read_only=read_only)
 
 
 @ingest_app.command("ocds")
@@ -120,6 +132,16 @@ def ingest_ocds_command(
     Every input object is accounted for: loaded, or rejected with file, line, JSON path and reason
     (see `clearsight quality` and the ingest_rejects table). Re-running the same input changes nothing.
     """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TransferSpeedColumn,
+    )
+    from rich.table import Table
+
     from clearsight.ingest.pipeline import ingest_ocds
     from clearsight.ingest.sources import InputError
 
@@ -286,7 +308,7 @@ def report_command(
     """Write the red-flag report: one self-contained HTML file with charts and explanations, readable offline."""
     from clearsight.report.html import ReportError, build_report
 
-    with _backend(spark=True) as backend:
+    with _backend(spark=True, read_only=True) as backend:
         try:
             html = build_report(backend, dataset, run, processes)
         except ReportError as error:
@@ -305,9 +327,11 @@ def quality_command(
     json_output: JsonOption = False,
 ) -> None:
     """Field coverage per dataset, issues and rejects from ingest, and which red flags the data can support."""
+    from rich.table import Table
+
     from clearsight.ingest.quality import quality_report
 
-    with _backend(spark=True) as backend:
+    with _backend(spark=True, read_only=True) as backend:
         report = quality_report(backend, dataset)
     if json_output:
         print_json(report)
@@ -359,6 +383,8 @@ def load_command(
     json_output: JsonOption = False,
 ) -> None:
     """Copy a DuckDB warehouse's tables into the warehouse of --engine/--db (e.g. a Spark warehouse folder)."""
+    from rich.table import Table
+
     from clearsight.engine import DuckDBBackend
     from clearsight.engine.transfer import copy_tables
     from clearsight.model import ALL_TABLES
@@ -392,9 +418,11 @@ def load_command(
 @app.command("summary")
 def summary_command(json_output: JsonOption = False) -> None:
     """Row counts of every warehouse table, per dataset, and the latest ingest runs."""
+    from rich.table import Table
+
     from clearsight.model import ALL_TABLES, CONTRACTING_TABLES
 
-    with _backend(spark=True) as backend:
+    with _backend(spark=True, read_only=True) as backend:
         backend.ensure_tables(ALL_TABLES)
         counts: dict[str, dict[str, int]] = {}
         for table in CONTRACTING_TABLES:
@@ -436,6 +464,8 @@ def synth_procurement_command(
     json_output: JsonOption = False,
 ) -> None:
     """Write realistic OCDS compiled releases with planted integrity problems, and their ground truth."""
+    from rich.table import Table
+
     from clearsight.synth.procurement import generate_procurement
 
     truth_path = truth or out.with_name(out.name.split(".")[0] + ".truth.csv")
@@ -495,6 +525,8 @@ def synth_registries_command(
     """Write a civil registry, payroll, beneficiaries, voter roll and company register with planted ghosts,
     deceased payees, duplicates, shared accounts, ineligible and excluded people, and the answers (truth.csv,
     identities.csv). Each registry comes with its mapping file for `clearsight ingest registry`."""
+    from rich.table import Table
+
     from clearsight.synth.registries import generate_registries
 
     with counting_progress("people", json_output) as progress:

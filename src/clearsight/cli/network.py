@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from clearsight.cli.common import JsonOption, console, fail, print_json, state
 from clearsight.engine import EngineError
@@ -34,6 +33,8 @@ def build_command(
 ) -> None:
     """Link suppliers (co-bidding, shared address/telephone/e-mail, similar names) and buyers, find communities,
     score each group → network_edges, network_groups."""
+    from rich.table import Table
+
     from clearsight.network.build import IdentifiersError, build_network
     from clearsight.network.export import write_graphml
 
@@ -91,9 +92,11 @@ def show_command(
     json_output: JsonOption = False,
 ) -> None:
     """Explain one group: members, who won what, the links among them, the buyers that awarded them."""
+    from rich.table import Table
+
     from clearsight.network.export import GroupNotFound, group_detail, write_graphml
 
-    with state.backend(spark=True, what="`network`") as backend:
+    with state.backend(spark=True, what="`network`", read_only=True) as backend:
         try:
             detail = group_detail(backend, dataset, group)
             if graphml is not None:

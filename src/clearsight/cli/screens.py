@@ -7,11 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from clearsight.cli.common import JsonOption, console, fail, print_json, state
 from clearsight.engine import EngineError
-from clearsight.flags.profile import ProfileError, load_profile
 
 screens_app = typer.Typer(help="Bid-rigging screens per tender and the cartel classifier.", no_args_is_help=True)
 COLLUSION_DATA = Path("..") / "shared" / "data" / "collusion"
@@ -25,6 +23,9 @@ def run_command(
     json_output: JsonOption = False,
 ) -> None:
     """Compute the screens of every tender (and lot) and its calibrated cartel probability → screen_results."""
+    from rich.table import Table
+
+    from clearsight.flags.profile import ProfileError, load_profile
     from clearsight.screens.run import run_screens
 
     try:
@@ -63,6 +64,8 @@ def evaluate_command(
 ) -> None:
     """Evaluate the classifier: grouped 5-fold CV per dataset (own tenders only, and adding other countries' tenders
     where an inner CV on the training folds says it helps) and leave-one-dataset-out, against the baselines."""
+    from rich.table import Table
+
     from clearsight.screens.classifier import evaluate
 
     if not data.exists():

@@ -9,13 +9,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
-from sqlalchemy import select
 
-from clearsight.cases import security
-from clearsight.cases.models import ROLES, User, open_app_db
-from clearsight.cli.common import console, fail, state
-from clearsight.web.config import default_app_db, load_secret
+from clearsight.cli.common import JsonOption, console, fail, print_json, state
+
+ROLES = ("analyst", "supervisor", "admin")  # checked against clearsight.cases.models.ROLES by the tests
 
 users_app = typer.Typer(help="Workbench accounts: add users, make API tokens.", no_args_is_help=True)
 
@@ -31,6 +28,8 @@ AppDbOption = Annotated[
 
 
 def _app_db(option: str | None) -> str:
+    from clearsight.web.config import default_app_db
+
     return option or default_app_db(state.database)
 
 
@@ -47,8 +46,12 @@ def users_add(
         bool, typer.Option("--password-stdin", help="Read the password from standard input (else one is made).")
     ] = False,
     app_db: AppDbOption = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Add a user; prints a generated password unless --password-stdin is given."""
+    from clearsight.cases import security
+    from clearsight.cases.models import open_app_db
+
     password = sys.stdin.readline().rstrip("\n") if password_stdin else secrets.token_urlsafe(12)
     engine, sessions = open_app_db(_app_db(app_db))
     try:
@@ -59,6 +62,9 @@ def users_add(
         fail(str(error))
     finally:
         engine.dispose()
+    if json_output:
+        print_json({"user": username, "role": role, "password": None if password_stdin else password})
+        return
     console.print(f"added {username} ({role})" + ("" if password_stdin else f", password: {password}"))
 
 
@@ -67,8 +73,14 @@ def users_token(
     username: Annotated[str, typer.Argument(help="User the token acts as.")],
     name: Annotated[str, typer.Option(help="What the token is for.")] = "script",
     app_db: AppDbOption = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Make an API token (printed once; send it as `Authorization: Bearer TOKEN`)."""
+    from sqlalchemy import select
+
+    from clearsight.cases import security
+    from clearsight.cases.models import User, open_app_db
+
     engine, sessions = open_app_db(_app_db(app_db))
     with sessions() as db:
         user = db.scalar(select(User).where(User.username == username))
@@ -78,23 +90,43 @@ def users_token(
         token = security.new_api_token(db, user, name)
         db.commit()
     engine.dispose()
+    if json_output:
+        print_json({"user": username, "name": name, "token": token})
+        return
     sys.stdout.write(token + "\n")  # plain, for scripts: TOKEN=$(clearsight users token …)
 
 
 @users_app.command("list")
-def users_list(app_db: AppDbOption = None) -> None:
+def users_list(app_db: AppDbOption = None, json_output: JsonOption = False) -> None:
     """List users."""
+    from rich.table import Table
+    from sqlalchemy import select
+
+    from clearsight.cases.models import User, open_app_db
+
     engine, sessions = open_app_db(_app_db(app_db))
-    table = Table("user", "role", "active", "since")
     with sessions() as db:
-        for user in db.scalars(select(User).order_by(User.username)):
-            table.add_row(user.username, user.role, "yes" if user.active else "no", f"{user.created_at:%Y-%m-%d}")
+        users = [
+            {"user": user.username, "role": user.role, "active": user.active, "since": user.created_at.date()}
+            for user in db.scalars(select(User).order_by(User.username))
+        ]
     engine.dispose()
+    if json_output:
+        print_json(users)
+        return
+    table = Table("user", "role", "active", "since")
+    for user in users:
+        table.add_row(user["user"], user["role"], "yes" if user["active"] else "no", f"{user['since']:%d %b %Y}")
     console.print(table)
 
 
 def _demo_accounts(location: str) -> list[tuple[str, str, str]]:
     """(Re)create the demo analyst, supervisor and admin with fresh passwords."""
+    from sqlalchemy import select
+
+    from clearsight.cases import security
+    from clearsight.cases.models import User, open_app_db
+
     engine, sessions = open_app_db(location)
     accounts = []
     with sessions() as db:
@@ -129,8 +161,10 @@ def serve(
 
     import anyio.to_thread
     import uvicorn
+    from rich.table import Table
 
     from clearsight.web.app import Settings, create_app
+    from clearsight.web.config import load_secret
 
     state.require_duckdb("`serve`")
     location = _app_db(app_db)

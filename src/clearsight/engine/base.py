@@ -16,6 +16,7 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from clearsight.engine.errors import EngineError as EngineError
 from clearsight.model import TABLES_BY_NAME, Table, create_table_sql
 
 _T = TypeVar("_T")
@@ -48,15 +49,6 @@ def sql_literal(value: Any) -> str:
             return "[]::VARCHAR[]"
         return "[" + ", ".join(sql_literal(item) for item in items) + "]"
     raise TypeError(f"no SQL literal for {value!r}")
-
-
-class EngineError(Exception):
-    """An engine failed to run a statement; carries the SQL that failed."""
-
-    def __init__(self, message: str, sql: str) -> None:
-        super().__init__(f"{message}\n--- failing SQL ---\n{sql.strip()}")
-        self.sql = sql
-        self.engine_message = message
 
 
 @dataclass(frozen=True)

@@ -3,17 +3,53 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
+from clearsight.engine import DEFAULT_DATABASE
 from clearsight.engine.base import DUCKDB_DIALECT, Backend
+from clearsight.engine.errors import WarehouseBusy
+from clearsight.model import Table, create_table_sql
 
-DEFAULT_DATABASE = "clearsight.duckdb"
 BULK_CHECKPOINT = "1GB"  # write-ahead log a bulk load may grow before DuckDB checkpoints (default 16 MB)
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+# Global options of the `clearsight` command that take a value (skipped when naming what a process is doing).
+_VALUED_OPTIONS = {"--db", "--ledger", "--memory-limit", "--engine", "--spark-master", "--spark-conf", "--wait"}
+
+
+def describe_process(pid: int, program: str = "") -> str:
+    """What a process is, for a person: "`clearsight serve` (pid 123)", or its program when it is not ours."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            argv = [part.decode(errors="replace") for part in handle.read().split(b"\0") if part]
+    except OSError:
+        argv = []
+    for position, part in enumerate(argv):
+        if part.endswith("clearsight") or part in {"clearsight.cli", "clearsight.__main__"}:
+            words, skip = [], False
+            for word in argv[position + 1 :]:
+                if skip:
+                    skip = False
+                elif word.startswith("-"):
+                    skip = word in _VALUED_OPTIONS
+                else:
+                    words.append(word)
+                if len(words) == 2:
+                    break
+            return f"`clearsight {' '.join(words)}`".replace(" `", "`") + f" (pid {pid})"
+    return f"{program or (argv[0] if argv else 'another program')} (pid {pid})"
+
+
+def lock_holder(message: str) -> str | None:
+    """Who holds the file, from DuckDB's lock error; None when the error is not about a lock."""
+    match = _LOCK_HOLDER.search(message)
+    return describe_process(int(match["pid"]), match["program"]) if match else None
 
 
 class DuckDBBackend(Backend):
@@ -28,28 +64,63 @@ class DuckDBBackend(Backend):
         memory_limit: str | None = "2GB",
         threads: int | None = None,
         read_only: bool = False,
+        wait: float = 0.0,
+        on_wait: Callable[[WarehouseBusy], None] | None = None,
     ) -> None:
+        """`read_only` shares the file with other readers. When another process holds the file, wait up to
+        `wait` seconds for it (calling `on_wait` once, to say so), then raise `WarehouseBusy` naming it."""
         self.path = str(path)
+        self.read_only = read_only
         config: dict[str, Any] = {"preserve_insertion_order": False}
         if memory_limit:
             config["memory_limit"] = memory_limit
         if threads:
             config["threads"] = threads
-        try:
-            self.connection = duckdb.connect(self.path, read_only=read_only, config=config)
-        except duckdb.Error as error:
-            raise self._wrap_error(error, f"-- connect to {self.path}") from error
+        if read_only and self.path != ":memory:" and not Path(self.path).exists():
+            raise FileNotFoundError(f"no warehouse at {self.path}: ingest data first (clearsight ingest ocds PATH)")
+        deadline = time.monotonic() + wait
+        told = False
+        while True:
+            try:
+                self.connection = duckdb.connect(self.path, read_only=read_only, config=config)
+                break
+            except duckdb.IOException as error:
+                holder = lock_holder(str(error))
+                if holder is None:
+                    raise self._wrap_error(error, f"-- connect to {self.path}") from error
+                busy = WarehouseBusy(self.path, holder, read_only=read_only)
+                if time.monotonic() >= deadline:
+                    raise busy from error
+                if on_wait is not None and not told:
+                    on_wait(busy)
+                    told = True
+                time.sleep(0.25)
+            except duckdb.Error as error:
+                raise self._wrap_error(error, f"-- connect to {self.path}") from error
         self.connection.execute("SET TimeZone = 'UTC'")
+
+    def ensure_tables(self, tables: Sequence[Table]) -> None:
+        """Read-only, a missing table is an empty temporary one, so that a reader of an older or partial warehouse
+        sees what a writer would have created."""
+        if not self.read_only:
+            super().ensure_tables(tables)
+            return
+        present = self._table_names()
+        for table in tables:
+            if table.name not in present:
+                self.execute(create_table_sql(table).replace("CREATE TABLE IF NOT EXISTS", "CREATE TEMP TABLE", 1))
 
     @classmethod
     def _from_connection(cls, path: str, connection: duckdb.DuckDBPyConnection) -> DuckDBBackend:
         backend = cls.__new__(cls)
         backend.path = path
+        backend.read_only = False
         backend.connection = connection
         return backend
 
     def fork(self) -> DuckDBBackend:
         forked = self._from_connection(self.path, self.connection.cursor())
+        forked.read_only = self.read_only
         forked.connection.execute("SET TimeZone = 'UTC'")
         return forked
 

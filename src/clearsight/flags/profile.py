@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from clearsight.flags import shipped_profiles
 from clearsight.flags.base import Params
 from clearsight.flags.registry import indicator, indicators
 
@@ -95,6 +96,3 @@ def load_profile(source: str | Path | None = None) -> Profile:
         raise ProfileError(f"{label}: {problems}") from error
 
 
-def shipped_profiles() -> list[str]:
-    folder = resources.files("clearsight.flags").joinpath("profiles")
-    return sorted(entry.name.removesuffix(".toml") for entry in folder.iterdir() if entry.name.endswith(".toml"))

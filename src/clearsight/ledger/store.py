@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from clearsight.ledger import DEFAULT_LEDGER
 from clearsight.ledger.database import Database, open_database
 from clearsight.ledger.merkle import (
     EMPTY_ROOT,
@@ -38,7 +39,6 @@ from clearsight.ledger.note import (
     sign_note,
 )
 
-DEFAULT_LEDGER = "clearsight-ledger.sqlite"
 _T = TypeVar("_T")
 
 
