@@ -9,6 +9,7 @@ import typer
 
 from clearsight import __version__
 from clearsight.cli.common import JsonOption, console, counting_progress, errors, fail, print_json, state
+from clearsight.cli.data import query_command, rejects_command
 from clearsight.cli.flags import flags_app
 from clearsight.cli.ledger import ledger_app
 from clearsight.cli.link import link_app
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="clearsight",
-    help="Integrity analytics for open government data: ingest OCDS, check data quality, generate test data.",
+    help="Integrity analytics for open government data: ingest OCDS and registries, run red flags, cartel screens, "
+    "supplier networks and record linkage, keep tamper-evident logs, and serve the portal and auditors' workbench.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -40,6 +42,8 @@ app.add_typer(network_app, name="network")
 app.add_typer(link_app, name="link")
 app.add_typer(users_app, name="users")
 app.command("serve")(serve)
+app.command("rejects")(rejects_command)
+app.command("query")(query_command)
 
 
 def _version(value: bool) -> None:
@@ -204,9 +208,7 @@ def ingest_ocds_command(
             "[yellow]rejects by reason:[/] "
             + ", ".join(f"{reason} ({count})" for reason, count in summary.reject_reasons.items())
         )
-        console.print(
-            f"  details: clearsight quality, or SELECT * FROM ingest_rejects WHERE run_id = '{summary.run_id}'"
-        )
+        console.print(f"  details: clearsight rejects --run {summary.run_id}")
 
 
 @ingest_app.command("registry")
@@ -267,7 +269,7 @@ def ingest_registry_command(
             "[yellow]rejects by reason:[/] "
             + ", ".join(f"{reason} ({count})" for reason, count in sorted(summary.reasons.items()))
         )
-        console.print(f"  details: SELECT * FROM registry_rejects WHERE run_id = '{summary.run_id}'")
+        console.print(f"  details: clearsight rejects --run {summary.run_id}")
 
 
 def _record_ingest_run(summary: dict[str, Any]) -> dict[str, Any]:

@@ -87,7 +87,9 @@ def build_command(
 @network_app.command("show")
 def show_command(
     group: Annotated[str, typer.Argument(help="Group id from `network build` (G1 is the most suspicious).")],
-    dataset: Annotated[str, typer.Option("--dataset", "-d")] = "default",
+    dataset: Annotated[
+        str | None, typer.Option("--dataset", "-d", help="Dataset (default: the only one whose network has GROUP).")
+    ] = None,
     graphml: Annotated[Path | None, typer.Option(help="Write the group and its buyers as GraphML here.")] = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -97,6 +99,16 @@ def show_command(
     from clearsight.network.export import GroupNotFound, group_detail, write_graphml
 
     with state.backend(spark=True, what="`network`", read_only=True) as backend:
+        if dataset is None:
+            holders = [
+                row[0]
+                for row in backend.query(
+                    "SELECT DISTINCT dataset FROM network_groups WHERE group_id = ? ORDER BY 1", [group.upper()]
+                )
+            ]
+            if len(holders) > 1:
+                fail(f"group {group} exists in datasets {', '.join(holders)}: say which with --dataset", 2)
+            dataset = holders[0] if holders else "default"
         try:
             detail = group_detail(backend, dataset, group)
             if graphml is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
 import sys
 from pathlib import Path
@@ -155,14 +156,26 @@ def serve(
         typer.Option("--insecure-cookies", help="Send cookies over plain HTTP to other hosts (never in production)."),
     ] = False,
     workers: Annotated[int, typer.Option(help="Server threads for page requests.")] = 40,
+    reload_seconds: Annotated[
+        float,
+        typer.Option(
+            "--reload-seconds",
+            min=0,
+            help="How often to look whether the warehouse changed and, if so, serve a fresh snapshot (0: never).",
+        ),
+    ] = 5.0,
 ) -> None:
-    """Serve the public portal, the auditors' workbench and the JSON API (FastAPI + uvicorn)."""
+    """Serve the public portal, the auditors' workbench and the JSON API (FastAPI + uvicorn).
+
+    The server reads a snapshot of the warehouse and holds no lock on it: every other command (ingest, flags
+    run, summary, query, …) works while it serves, and it serves their results within --reload-seconds."""
     import asyncio
 
     import anyio.to_thread
     import uvicorn
     from rich.table import Table
 
+    from clearsight.engine import WarehouseBusy
     from clearsight.web.app import Settings, create_app
     from clearsight.web.config import load_secret
 
@@ -177,8 +190,17 @@ def serve(
         secret=load_secret(_secret_path()),
         secure_cookies=not insecure_cookies,
         memory_limit=state.memory_limit,
+        reload_seconds=reload_seconds,
+        wait_seconds=state.wait,
     )
-    application = create_app(settings)
+
+    def waiting(busy: WarehouseBusy) -> None:
+        console.print(f"waiting up to {state.wait:g} s for the warehouse {state.database}: in use by {busy.holder}")
+
+    try:
+        application = create_app(settings, on_wait=waiting)
+    except WarehouseBusy as busy:
+        fail(f"{busy}; try again when it has finished (--wait SECONDS waits longer)")
     url = f"http://{'localhost' if host == '127.0.0.1' else host}:{port}/"
     if demo_users:
         table = Table("account", "role", "password", title="Demo accounts (passwords are new at every start)")
@@ -188,6 +210,9 @@ def serve(
     console.print(f"clearsight is serving {state.database} at [bold]{url}[/] — log in at {url}login (Ctrl+C stops)")
 
     config = uvicorn.Config(application, host=host, port=port, log_level="warning", proxy_headers=False)
+    logging.getLogger("clearsight.web").setLevel(logging.INFO)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     server = uvicorn.Server(config)
 
     async def _main() -> None:

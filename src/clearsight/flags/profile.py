@@ -94,5 +94,3 @@ def load_profile(source: str | Path | None = None) -> Profile:
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors())
         raise ProfileError(f"{label}: {problems}") from error
-
-

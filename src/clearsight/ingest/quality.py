@@ -114,3 +114,50 @@ def quality_report(backend: Backend, dataset: str | None = None, support_thresho
                 }
             )
     return report
+
+
+# Every rejected input, of OCDS ingest and of registry ingest, in one shape: where it was, which field, why.
+# Run ids are "<kind>-<UTC time>-<random>", so their second part orders runs in time.
+_REJECTS_SQL = """
+SELECT 'ocds' AS source, run_id, dataset, file, line, path AS field, ocid, value, reason FROM ingest_rejects
+UNION ALL
+SELECT 'registry ' || kind, run_id, dataset, source_file, source_line, column_name, NULL, value, reason
+FROM registry_rejects"""
+
+
+def rejects_sql(
+    dataset: str | None = None,
+    run: str | None = None,
+    file: str | None = None,
+    reason: str | None = None,
+    source: str | None = None,
+) -> tuple[str, list[Any]]:
+    """The rejects query with its filters: run exactly (or `latest`: each dataset's latest run that rejected
+    something); file and reason as case-insensitive parts; source `ocds` or `registry`."""
+    clauses, params = [], []
+    if dataset:
+        clauses.append("dataset = ?")
+        params.append(dataset)
+    if run == "latest":
+        clauses.append(
+            "(dataset, run_id) IN (SELECT dataset, max_by(run_id, split_part(run_id, '-', 2)) FROM rejected GROUP BY 1)"
+        )
+    elif run:
+        clauses.append("run_id = ?")
+        params.append(run)
+    if file:
+        clauses.append("contains(lower(file), lower(?))")
+        params.append(file)
+    if reason:
+        clauses.append("contains(lower(reason), lower(?))")
+        params.append(reason)
+    if source:
+        clauses.append("starts_with(source, ?)")
+        params.append(source)
+    where = " AND ".join(clauses) or "TRUE"
+    sql = (
+        f"WITH rejected AS ({_REJECTS_SQL}) "
+        "SELECT source, run_id, dataset, file, line, field, ocid, value, reason FROM rejected "
+        f"WHERE {where} ORDER BY split_part(run_id, '-', 2), run_id, file, line"
+    )
+    return sql, params

@@ -5,9 +5,11 @@ OpenAPI at /api/openapi.json and on the page /api. Permissions are checked on th
 `clearsight.cases.workflow` for object-level rules); unknown or invisible objects answer 404 alike.
 """
 
+import asyncio
 import contextlib
 import datetime as dt
 import json
+import logging
 import pathlib
 import secrets
 import tempfile
@@ -15,6 +17,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypeVar
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Form, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
@@ -40,6 +43,7 @@ from clearsight.cases.workflow import (
     is_supervisor,
     usernames,
 )
+from clearsight.engine import WarehouseBusy
 from clearsight.report import charts
 from clearsight.web.warehouse import (
     ALERT_STATUSES,
@@ -53,6 +57,7 @@ from clearsight.web.warehouse import (
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 HERE = pathlib.Path(__file__).parent
+logger = logging.getLogger(__name__)
 SESSION_COOKIE = "cs_session"
 VISITOR_COOKIE = "cs_visitor"
 LEVELS = {"public": 0, "analyst": 1, "supervisor": 2, "admin": 3}
@@ -67,6 +72,10 @@ class Settings:
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     secure_cookies: bool = True
     memory_limit: str = "2GB"
+    # How often the server looks whether the warehouse changed (0: never; a restart then shows new data).
+    reload_seconds: float = 5.0
+    # How long to wait at start for a command that is writing the warehouse.
+    wait_seconds: float = 60.0
 
 
 @dataclass
@@ -273,16 +282,35 @@ Supervisor = Annotated[Actor, Depends(require_supervisor)]
 Admin = Annotated[Actor, Depends(require_admin)]
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, on_wait: Callable[[WarehouseBusy], None] | None = None) -> FastAPI:
+    """The app on a snapshot of the warehouse; `on_wait` is told once if a writer makes the start wait."""
     engine, make_session = open_app_db(settings.app_db)
-    warehouse = Warehouse(settings.warehouse, memory_limit=settings.memory_limit)
+    warehouse = Warehouse(
+        settings.warehouse, memory_limit=settings.memory_limit, wait=settings.wait_seconds, on_wait=on_wait
+    )
     bench = Workbench(warehouse, settings.ledger)
     with make_session() as db:
         bench.restore(db)
 
+    async def follow_the_warehouse() -> None:
+        """Reload the snapshot when the warehouse changed; while a writer holds it, keep the last one."""
+        while True:
+            await asyncio.sleep(settings.reload_seconds)
+            try:
+                await anyio.to_thread.run_sync(warehouse.reload)
+            except WarehouseBusy as busy:
+                logger.info("%s; serving the last snapshot until it is free", busy)
+            except Exception:
+                logger.exception("reloading the warehouse %s failed; serving the last snapshot", settings.warehouse)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        follower = asyncio.create_task(follow_the_warehouse()) if settings.reload_seconds > 0 else None
         yield
+        if follower is not None:
+            follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await follower
         warehouse.close()
         engine.dispose()
 

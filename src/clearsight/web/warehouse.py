@@ -1,18 +1,25 @@
 """What the web app reads from the DuckDB warehouse: alerts, processes, organisation profiles, downloads.
 
-The server opens the warehouse read-only (attached as `wh`) inside an in-memory DuckDB that also holds `idx`:
-the alert index (every flagged result of each dataset's latest flag run, with the buyer, supplier, amount, date
-and risk score an inbox filters and sorts on) and the mirror of alert states from the app database. Queries run
-on per-thread cursors; nothing here writes the warehouse.
+The server never keeps the warehouse open: it reads a snapshot. It copies the warehouse file into its scratch
+folder (holding DuckDB's shared lock only while it copies, so no writer is midway), attaches the copy as `wh`
+inside an in-memory DuckDB that also holds `idx` — the alert index (every flagged result of each dataset's latest
+flag run, with the buyer, supplier, amount, date and risk score an inbox filters and sorts on) and the mirror of
+alert states from the app database. Every other command can therefore read and write the warehouse while the
+server runs; `reload` notices a changed warehouse (file size and time) and swaps in a fresh snapshot and index,
+replaying the alert states it mirrors. Queries run on per-thread cursors; nothing here writes the warehouse.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import os
 import re
+import shutil
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,13 +28,44 @@ from typing import Any, TypeVar
 
 import duckdb
 
-from clearsight.engine import DuckDBBackend
+from clearsight.engine import WarehouseBusy
+from clearsight.engine.duckdb_backend import lock_holder
 from clearsight.flags.registry import indicator, indicators
-from clearsight.model import ALL_TABLES
+from clearsight.model import ALL_TABLES, create_table_sql
 
 ALERT_STATUSES = ("new", "triaged", "dismissed", "in_case")
 CACHE_ENTRIES = 2000  # inbox facets and counts, per filter set and alert-state version
 _T = TypeVar("_T")
+log = logging.getLogger(__name__)
+
+
+def file_signature(path: str) -> tuple[tuple[int, int], ...]:
+    """What changes when anyone writes the warehouse: size and modification time of the file and its WAL."""
+    signature = []
+    for name in (path, f"{path}.wal"):
+        try:
+            stat = os.stat(name)
+        except FileNotFoundError:
+            signature.append((-1, -1))
+        else:
+            signature.append((stat.st_size, stat.st_mtime_ns))
+    return tuple(signature)
+
+
+@dataclass
+class _Generation:
+    """One snapshot of the warehouse with its alert index, and the DuckDB that reads them."""
+
+    number: int
+    root: duckdb.DuckDBPyConnection
+    files: list[Path]
+    signature: tuple[tuple[int, int], ...]
+
+    def close(self) -> None:
+        self.root.close()
+        for file in self.files:
+            file.unlink(missing_ok=True)
+
 
 # Columns of the inbox a user may sort on (name → SQL expression), and facets (name → column).
 SORTS = {
@@ -225,46 +263,126 @@ def _cursor_encode(value: Any, alert_id: str) -> str:
 class Warehouse:
     """Read-only access to the warehouse plus the in-memory alert index."""
 
-    def __init__(self, path: str | Path, memory_limit: str = "2GB") -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        memory_limit: str = "2GB",
+        wait: float = 60.0,
+        on_wait: Callable[[WarehouseBusy], None] | None = None,
+    ) -> None:
+        """Snapshot the warehouse and build the index. If a writer holds the warehouse, wait up to `wait` seconds
+        (calling `on_wait` once) for it to finish, then raise `WarehouseBusy`."""
         self.path = str(path)
         if not Path(self.path).exists() or self.path == ":memory:":
             raise FileNotFoundError(f"no warehouse at {self.path}: run the ingest and `flags run` first")
-        self._root = duckdb.connect(":memory:", config={"memory_limit": memory_limit})
-        attach = f"ATTACH '{self.path.replace(chr(39), chr(39) * 2)}' AS wh (READ_ONLY)"
-        self._root.execute(attach)
-        present = {
-            row[0]
-            for row in self._root.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh'"
-            ).fetchall()
-        }
-        if {table.name for table in ALL_TABLES} - present:
-            # A warehouse made by an older version, or holding only registries: add the missing (empty) tables.
-            self._root.execute("DETACH wh")
-            with DuckDBBackend(self.path, memory_limit=memory_limit) as backend:
-                backend.ensure_tables(ALL_TABLES)
-            self._root.execute(attach)
-        # The alert index lives in a scratch file, not in memory, so that it respects the memory limit at any size.
+        self.memory_limit = memory_limit
+        # Snapshots and the alert index live in a scratch folder, so the index respects the memory limit at any size.
         self._scratch = tempfile.TemporaryDirectory(prefix="clearsight-web-")
-        scratch = Path(self._scratch.name)
-        self._root.execute(f"SET temp_directory = '{scratch / 'spill'}'")
-        self._root.execute(f"ATTACH '{scratch / 'index.duckdb'}' AS idx")
         self._local = threading.local()
         self._write_lock = threading.Lock()
+        self._reload_lock = threading.Lock()
         self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._states: dict[str, str] = {}
+        self._citizen_alerts: dict[str, tuple[dict[str, Any], str]] = {}
+        self._retired: _Generation | None = None
         self.version = 0
+        self.loaded_at = dt.datetime.now(dt.UTC)
+        self._current = self._snapshot(wait, on_wait)
         self.refresh()
+
+    @property
+    def _root(self) -> duckdb.DuckDBPyConnection:
+        return self._current.root
+
+    # --- snapshots ---------------------------------------------------------------------------------------
+    def _snapshot(self, wait: float = 0.0, on_wait: Callable[[WarehouseBusy], None] | None = None) -> _Generation:
+        """Copy the warehouse (and its WAL) while holding DuckDB's shared lock, then open the copy."""
+        number = (self._current.number + 1) if hasattr(self, "_current") else 1
+        scratch = Path(self._scratch.name)
+        copy = scratch / f"warehouse-{number}.duckdb"
+        deadline = time.monotonic() + wait
+        told = False
+        while True:
+            try:
+                holder = duckdb.connect(self.path, read_only=True)
+                break
+            except duckdb.IOException as error:
+                who = lock_holder(str(error))
+                if who is None:
+                    raise
+                busy = WarehouseBusy(self.path, who, read_only=True)
+                if time.monotonic() >= deadline:
+                    raise busy from error
+                if on_wait is not None and not told:
+                    on_wait(busy)
+                    told = True
+                time.sleep(0.25)
+        try:
+            signature = file_signature(self.path)
+            shutil.copyfile(self.path, copy)
+            if os.path.exists(f"{self.path}.wal"):
+                shutil.copyfile(f"{self.path}.wal", f"{copy}.wal")
+        finally:
+            holder.close()
+        root = duckdb.connect(":memory:", config={"memory_limit": self.memory_limit})
+        files = [copy, Path(f"{copy}.wal"), scratch / f"index-{number}.duckdb", scratch / f"index-{number}.duckdb.wal"]
+        try:
+            root.execute(f"ATTACH '{str(copy).replace(chr(39), chr(39) * 2)}' AS wh")
+            # A warehouse made by an older version, or holding only registries: the copy gets the missing tables.
+            root.execute("USE wh")
+            for table in ALL_TABLES:
+                root.execute(create_table_sql(table))
+            root.execute(f"SET temp_directory = '{scratch / 'spill'}'")
+            root.execute(f"ATTACH '{files[2]}' AS idx")
+        except Exception:
+            root.close()
+            raise
+        return _Generation(number, root, files, signature)
+
+    def changed(self) -> bool:
+        """Whether the warehouse was written since the snapshot the server reads."""
+        return file_signature(self.path) != self._current.signature
+
+    def reload(self) -> bool:
+        """Swap in a fresh snapshot and index when the warehouse changed; False when it had not. Raises
+        `WarehouseBusy` while a writer holds the warehouse (the server keeps serving the last snapshot)."""
+        with self._reload_lock:
+            if not self.changed():
+                return False
+            started = time.monotonic()
+            generation = self._snapshot()
+            try:
+                self._build_index(generation.root.cursor())
+                with self._write_lock:
+                    # Alert states and concerns written meanwhile are in the mirror: replay it on the new index.
+                    cursor = generation.root.cursor()
+                    for alert, status in self._citizen_alerts.values():
+                        self._insert_citizen_alert(cursor, alert, status)
+                    self._set_states(cursor, list(self._states.items()))
+                    retired, self._retired, self._current = self._retired, self._current, generation
+                    self.version += 1
+                    self.loaded_at = dt.datetime.now(dt.UTC)
+            except Exception:
+                generation.close()
+                raise
+            # The generation before the last is closed now; the last stays open for requests still running on it.
+            if retired is not None:
+                retired.close()
+            log.info("warehouse %s changed: reloaded in %.1f s", self.path, time.monotonic() - started)
+            return True
 
     # --- connections -----------------------------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        cursor = getattr(self._local, "cursor", None)
-        if cursor is None:
-            cursor = self._root.cursor()
+        """This thread's cursor on the current snapshot (a new one after a reload)."""
+        generation = self._current
+        cached = getattr(self._local, "cursor", None)
+        if cached is None or cached[0] is not generation:
+            cursor = generation.root.cursor()
             cursor.execute("USE wh")
             cursor.execute("SET TimeZone = 'UTC'")
-            self._local.cursor = cursor
-        return cursor
+            self._local.cursor = cached = (generation, cursor)
+        return cached[1]  # type: ignore[no-any-return]
 
     def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         result = self.cursor().execute(sql, list(params) if params is not None else None)
@@ -276,22 +394,31 @@ class Warehouse:
         return row[0] if row else None
 
     def close(self) -> None:
-        self._root.close()
-        self._scratch.cleanup()
+        with self._reload_lock:
+            for generation in (self._retired, self._current):
+                if generation is not None:
+                    generation.root.close()
+            self._scratch.cleanup()
 
     # --- the alert index ---------------------------------------------------------------------------------
     def refresh(self, states: Sequence[tuple[str, str]] = ()) -> None:
         """(Re)build the alert index and organisation summaries; apply alert states from the app database."""
         with self._write_lock:
+            self._states = dict(states)
+            self._citizen_alerts = {}
             cursor = self._root.cursor()
-            cursor.execute("USE wh")
-            cursor.execute(_ALERT_INDEX_SQL)
-            for statement in _ORGANISATION_SQL:
-                cursor.execute(statement)
-            for statement in _INDEXES:
-                cursor.execute(statement)
+            self._build_index(cursor)
             self._set_states(cursor, states)
             self.version += 1
+
+    @staticmethod
+    def _build_index(cursor: duckdb.DuckDBPyConnection) -> None:
+        cursor.execute("USE wh")
+        cursor.execute(_ALERT_INDEX_SQL)
+        for statement in _ORGANISATION_SQL:
+            cursor.execute(statement)
+        for statement in _INDEXES:
+            cursor.execute(statement)
 
     @staticmethod
     def _set_states(cursor: duckdb.DuckDBPyConnection, states: Sequence[tuple[str, str]]) -> None:
@@ -305,13 +432,25 @@ class Warehouse:
         if not states:
             return
         with self._write_lock:
+            self._states.update(states)
             self._set_states(self._root.cursor(), states)
             self.version += 1
 
     def add_citizen_alert(self, alert: dict[str, Any], status: str = "new") -> None:
-        process = self.process(alert["dataset"], alert["ocid"]) or {}
         with self._write_lock:
-            self._root.cursor().execute(
+            self._citizen_alerts[alert["id"]] = (alert, status)
+            self._insert_citizen_alert(self._root.cursor(), alert, status)
+            self.version += 1
+
+    def _insert_citizen_alert(self, cursor: duckdb.DuckDBPyConnection, alert: dict[str, Any], status: str) -> None:
+        process = _first(
+            cursor.execute(
+                "SELECT buyer_id, buyer_name, tender_value_amount, tender_period_start, title FROM wh.processes "
+                "WHERE dataset = ? AND ocid = ?",
+                [alert["dataset"], alert["ocid"]],
+            )
+        )
+        cursor.execute(
                 f"""INSERT INTO idx.alerts ({_ALERT_COLUMNS})
                     VALUES (?, ?, 'citizen', 'CIT', 'process', ?, ?, NULL, NULL, ?, ?, ?, NULL, NULL, ?, ?, NULL,
                             ?, ?)""",
@@ -323,7 +462,6 @@ class Warehouse:
                     process.get("title"), status,
                 ],
             )  # fmt: skip
-            self.version += 1
 
     def cached(self, key: tuple[Any, ...], compute: Callable[[], _T]) -> _T:
         """A result for this key at the current alert-state version (any triage or new alert invalidates)."""
@@ -594,7 +732,7 @@ class Warehouse:
             params.append(ocid)
         where = " AND ".join(clauses) or "TRUE"
         reader = (
-            self._root.cursor()
+            self._current.root.cursor()
             .execute("USE wh")
             .execute(f"SELECT data FROM source_releases WHERE {where} ORDER BY ocid, release_date", params)
         )
@@ -614,6 +752,13 @@ DOWNLOADS = {
     "risk": """SELECT r.* FROM risk_scores r JOIN (SELECT dataset, arg_max(run_id, started_at) AS run_id
                FROM flag_runs GROUP BY dataset) USING (dataset, run_id)""",
 }
+
+
+def _first(result: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The first row of a result as a dictionary (empty when there is none)."""
+    names = [column[0] for column in result.description or []]
+    row = result.fetchone()
+    return dict(zip(names, row, strict=True)) if row else {}
 
 
 def explain(row: dict[str, Any]) -> str:
