@@ -31,6 +31,7 @@ PACKAGE_DATA = (
     "clearsight/web/templates/base.html",
     "clearsight/web/static/style.css",
     "clearsight/py.typed",
+    "clearsight/flags/docs/R024.md",
 )
 
 
@@ -107,6 +108,9 @@ def test_pip_installs_the_wheel_in_a_clean_venv_and_it_runs_the_main_job(dist: P
     flags = json.loads(_run([command, "--db", "w.duckdb", "flags", "run", "-d", "s", "--json"], cwd=work, env=env))
     assert flags["counts"]["R018"]["flagged"] > 0
     _run([command, "--db", "w.duckdb", "report", "-d", "s", "--out", "report.html"], cwd=work, env=env)
+    # The indicator's whole page ships with the package (not only its one-line summary).
+    explained = json.loads(_run([command, "flags", "explain", "R024", "--json"], cwd=work, env=env))
+    assert "## Methodology" in explained["documentation"]
     html = (work / "report.html").read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and "Single bid received" in html
 

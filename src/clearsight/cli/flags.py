@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Annotated, Any
@@ -68,6 +67,7 @@ def explain_command(
     sql: Annotated[bool, typer.Option("--sql", help="Also print the SQL for the dataset and profile.")] = False,
     dataset: Annotated[str, typer.Option("--dataset", "-d")] = "default",
     profile: Annotated[str | None, typer.Option(help="Profile name or TOML file (for --sql).")] = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Show an indicator's documentation page in the terminal (methodology, example, parameters, exclusions)."""
     from rich.markdown import Markdown
@@ -80,18 +80,46 @@ def explain_command(
     except KeyError as error:
         fail(str(error.args[0]), 2)
     page = _find_doc(item.code)
-    console.print(Markdown(page.read_text(encoding="utf-8")) if page else f"{item.code} {item.title}: {item.summary}")
+    text = page.read_text(encoding="utf-8") if page else None
+    rendered = None
     if sql:
         from clearsight.flags.runner import render
 
         try:
-            console.print(render(item.code, dataset, load_profile(profile)), soft_wrap=True, highlight=False)
+            rendered = render(item.code, dataset, load_profile(profile))
         except ProfileError as error:
             fail(str(error), 2)
+    if json_output:
+        schema = item.params.model_json_schema().get("properties", {})
+        defaults = item.params().model_dump()
+        print_json(
+            {
+                "code": item.code,
+                "title": item.title,
+                "summary": item.summary,
+                "subject_types": list(item.subject_types),
+                "source": item.source,
+                "parameters": {
+                    name: {"default": defaults.get(name), "description": spec.get("description", "")}
+                    for name, spec in schema.items()
+                },
+                "documentation": text,
+                "sql": rendered,
+            }
+        )
+        return
+    console.print(Markdown(text) if text else f"{item.code} {item.title}: {item.summary}")
+    if rendered is not None:
+        console.print(rendered, soft_wrap=True, highlight=False)
 
 
 def _find_doc(code: str) -> Path | None:
-    # Installed from a checkout (editable): the docs live beside the package.
+    """The indicator's page: shipped inside the package (wheel), or beside it in a checkout."""
+    from importlib import resources
+
+    shipped = resources.files("clearsight.flags").joinpath("docs", f"{code}.md")
+    if shipped.is_file():
+        return Path(str(shipped))
     for root in (Path(__file__).resolve().parents[3], Path.cwd()):
         candidate = doc_path(code, root)
         if candidate.exists():
@@ -245,6 +273,7 @@ def scaffold_command(
     code: Annotated[str, typer.Argument(help="New indicator code, e.g. R044.")],
     title: Annotated[str, typer.Option(help="Short title.")],
     root: Annotated[Path, typer.Option(help="Repository root.")] = Path(),
+    json_output: JsonOption = False,
 ) -> None:
     """Create the four files of a new indicator: module, SQL, YAML cases and documentation page."""
     code = code.upper()
@@ -262,8 +291,13 @@ def scaffold_command(
     for path, template in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(template.format(code=code, title=title), encoding="utf-8")
+    next_step = "fill in the TODOs; `make test` checks that the four files belong together"
+    if json_output:
+        print_json({"code": code, "created": [str(path) for path in files], "next": next_step})
+        return
+    for path in files:
         console.print(f"created {path}")
-    console.print(json.dumps({"next": "fill in the TODOs; `make test` checks the four files belong together"}))
+    console.print(f"next: {next_step}")
 
 
 @flags_app.command("export")

@@ -146,6 +146,7 @@ def pair_command(
 @link_app.command("keygen")
 def keygen_command(
     out: Annotated[Path, typer.Option(help="Key file to create (keep it secret; share it only among agencies).")],
+    json_output: JsonOption = False,
 ) -> None:
     """Create a secret key for `link encode`. Every agency encodes with the same key; the linkage unit never gets
     it."""
@@ -155,6 +156,9 @@ def keygen_command(
         fail(f"{out} exists; a key is never overwritten", 2)
     out.write_text(new_key() + "\n", encoding="utf-8")
     out.chmod(0o600)
+    if json_output:
+        print_json({"key_file": str(out), "mode": "0600"})
+        return
     console.print(f"key written to {out} (mode 600)")
 
 

@@ -129,6 +129,9 @@ def ingest_ocds_command(
     compiled: Annotated[
         bool, typer.Option("--compiled", help="Every release is a compiled release, even without the 'compiled' tag.")
     ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="List every file (by default many files are summed by folder).")
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Ingest OCDS releases, records, packages or compiled releases into the warehouse.
@@ -144,7 +147,6 @@ def ingest_ocds_command(
         TimeElapsedColumn,
         TransferSpeedColumn,
     )
-    from rich.table import Table
 
     from clearsight.ingest.pipeline import ingest_ocds
     from clearsight.ingest.sources import InputError
@@ -179,29 +181,27 @@ def ingest_ocds_command(
     if json_output:
         print_json(data)
         return
-    table = Table(title=f"ingest {summary.run_id} → dataset '{dataset}' ({state.database})")
-    table.add_column("file")
-    table.add_column("format")
-    table.add_column("objects", justify="right")
-    table.add_column("releases", justify="right")
-    table.add_column("rejected", justify="right")
-    table.add_column("blank", justify="right")
-    for file in summary.files:
-        table.add_row(
-            file.path, file.format, str(file.objects_read), str(file.releases_read), str(file.rejected), str(file.blank)
-        )
-    console.print(table)
+    console.print(_files_table(summary.files, f"ingest {summary.run_id} → dataset '{dataset}'", verbose))
     console.print(
-        f"{summary.objects_read} objects read: {summary.releases_read} releases ({summary.new_releases} new, "
-        f"{summary.duplicate_releases} already stored), {summary.rejected} rejected, {summary.blank} blank lines; "
-        f"{summary.processes_written} processes written, {summary.quality_issues} values normalised "
-        f"in {summary.duration_seconds:.2f}s."
+        f"{summary.objects_read:,} objects read: {summary.releases_read:,} releases ({summary.new_releases:,} new, "
+        f"{summary.duplicate_releases:,} already stored), {summary.rejected:,} rejected, {summary.blank:,} blank "
+        f"lines; {summary.processes_written:,} processes written, {summary.quality_issues:,} values normalised "
+        f"in {summary.duration_seconds:.2f} s."
     )
     if summary.skipped_files:
+        skipped = summary.skipped_files
+        if verbose or len(skipped) <= 3:
+            listed = ", ".join(skipped)
+        else:
+            kinds: dict[str, int] = {}
+            for name in skipped:
+                suffix = Path(name).suffix or Path(name).name
+                kinds[suffix] = kinds.get(suffix, 0) + 1
+            listed = ", ".join(f"{count} {suffix}" for suffix, count in sorted(kinds.items(), key=lambda k: -k[1]))
+            listed += " (--verbose lists them)"
         console.print(
-            f"[yellow]{len(summary.skipped_files)} files in folders skipped (not .json/.jsonl/.gz/.zip):[/] "
-            + ", ".join(summary.skipped_files[:5])
-            + (" …" if len(summary.skipped_files) > 5 else "")
+            f"[yellow]{len(skipped)} files in folders skipped (not .json/.jsonl/.gz/.zip):[/] {listed}",
+            highlight=False,
         )
     if summary.reject_reasons:
         console.print(
@@ -209,6 +209,54 @@ def ingest_ocds_command(
             + ", ".join(f"{reason} ({count})" for reason, count in summary.reject_reasons.items())
         )
         console.print(f"  details: clearsight rejects --run {summary.run_id}")
+
+
+FILES_LISTED = 10  # more input files than this are summed per folder and format unless --verbose
+
+
+def _files_table(files: list[Any], title: str, verbose: bool) -> Any:
+    """The files read: each one, or (when there are many) one row per folder and format — for a folder of
+    publishers, one row per publisher."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    grouped = len(files) > FILES_LISTED and not verbose
+    root = ""
+    if grouped:
+        import os
+
+        archives = [file.path.partition("!")[0] for file in files]
+        root = os.path.commonpath(archives) if all(path.startswith("/") for path in archives) else ""
+        if root in archives:  # one archive: its members are grouped under it
+            root = str(Path(root).parent)
+        table.title = f"{title}: {len(files):,} files" + (f" in the folders of {root}" if root else " by folder")
+        table.caption = "clearsight ingest ocds --verbose lists each file"
+        table.add_column("folder", overflow="fold", min_width=19)
+        table.add_column("files", justify="right")
+    else:
+        table.add_column("file", overflow="fold")
+    table.add_column("format", no_wrap=True)
+    with_blank = any(file.blank for file in files)  # the summary line counts blank lines anyway
+    for column in ("objects", "releases", "rejected", "blank")[: 4 if with_blank else 3]:
+        table.add_column(column, justify="right")
+    rows: dict[tuple[str, ...], list[int]] = {}
+    for file in files:
+        if grouped:
+            archive, _member = file.path.partition("!")[::2]
+            folder = str(Path(archive).parent) if not _member else archive
+            if root:  # a folder of publishers: one row per publisher (the first folder below what was given)
+                parts = Path(folder).relative_to(root).parts if folder != root else ()
+                folder = parts[0] if parts else "."
+            key: tuple[str, ...] = (folder, file.format)
+        else:
+            key = (file.path, file.format)
+        counts = rows.setdefault(key, [0, 0, 0, 0, 0])
+        for position, value in enumerate((1, file.objects_read, file.releases_read, file.rejected, file.blank)):
+            counts[position] += value
+    for (name, file_format), (count, *numbers) in rows.items():
+        cells = [name, f"{count:,}"] if grouped else [name]
+        table.add_row(*cells, file_format, *(f"{number:,}" for number in numbers[: 4 if with_blank else 3]))
+    return table
 
 
 @ingest_app.command("registry")
@@ -444,14 +492,25 @@ def summary_command(json_output: JsonOption = False) -> None:
     for name in names:
         overview.add_column(name, justify="right")
     for contracting_table in CONTRACTING_TABLES:
-        overview.add_row(contracting_table.name, *(str(counts[name].get(contracting_table.name, 0)) for name in names))
+        overview.add_row(
+            contracting_table.name, *(f"{counts[name].get(contracting_table.name, 0):,}" for name in names)
+        )
     console.print(overview)
     if runs:
+        from clearsight.cli.data import readable
+
         recent = Table(title="recent ingest runs")
-        for column in runs[0]:
-            recent.add_column(column)
+        recent.add_column("run", overflow="fold")
+        recent.add_column("dataset", overflow="fold")
+        for column in ("read", "releases", "new", "processes", "rejected", "seconds"):
+            recent.add_column(column, justify="right")
         for run in runs:
-            recent.add_row(*(str(value) for value in run.values()))
+            recent.add_row(
+                run["run_id"], run["dataset"],
+                *(readable(run[key]) for key in ("objects_read", "releases_read", "new_releases", "processes_written",
+                                                  "rejected")),
+                f"{run['duration_seconds']:.1f}",
+            )  # fmt: skip
         console.print(recent)
 
 

@@ -117,11 +117,13 @@ def quality_report(backend: Backend, dataset: str | None = None, support_thresho
 
 
 # Every rejected input, of OCDS ingest and of registry ingest, in one shape: where it was, which field, why.
-# Run ids are "<kind>-<UTC time>-<random>", so their second part orders runs in time.
 _REJECTS_SQL = """
-SELECT 'ocds' AS source, run_id, dataset, file, line, path AS field, ocid, value, reason FROM ingest_rejects
+SELECT 'ocds' AS source, r.run_id, r.dataset, r.file, r.line, r.path AS field, r.ocid, r.value, r.reason,
+       runs.started_at
+FROM ingest_rejects r LEFT JOIN ingest_runs runs USING (run_id)
 UNION ALL
-SELECT 'registry ' || kind, run_id, dataset, source_file, source_line, column_name, NULL, value, reason
+SELECT 'registry ' || kind, run_id, dataset, source_file, source_line, column_name, NULL, value, reason,
+       CAST(NULL AS TIMESTAMPTZ)
 FROM registry_rejects"""
 
 
@@ -139,9 +141,7 @@ def rejects_sql(
         clauses.append("dataset = ?")
         params.append(dataset)
     if run == "latest":
-        clauses.append(
-            "(dataset, run_id) IN (SELECT dataset, max_by(run_id, split_part(run_id, '-', 2)) FROM rejected GROUP BY 1)"
-        )
+        clauses.append("latest = 1")
     elif run:
         clauses.append("run_id = ?")
         params.append(run)
@@ -155,9 +155,11 @@ def rejects_sql(
         clauses.append("starts_with(source, ?)")
         params.append(source)
     where = " AND ".join(clauses) or "TRUE"
+    # Run ids are "<kind>-<UTC time to the second>-<random>"; OCDS runs also have their exact start.
     sql = (
-        f"WITH rejected AS ({_REJECTS_SQL}) "
-        "SELECT source, run_id, dataset, file, line, field, ocid, value, reason FROM rejected "
-        f"WHERE {where} ORDER BY split_part(run_id, '-', 2), run_id, file, line"
+        f"WITH rejected AS ({_REJECTS_SQL}), ranked AS (SELECT *, dense_rank() OVER (PARTITION BY dataset "
+        "ORDER BY split_part(run_id, '-', 2) DESC, started_at DESC NULLS LAST) AS latest FROM rejected) "
+        "SELECT source, run_id, dataset, file, line, field, ocid, value, reason FROM ranked "
+        f"WHERE {where} ORDER BY split_part(run_id, '-', 2), started_at NULLS FIRST, run_id, file, line"
     )
     return sql, params
