@@ -36,9 +36,10 @@ def readable(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, (float, Decimal)):
-        return (
-            f"{value:,.0f}" if float(value).is_integer() else f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.2f}"
-        )
+        number = float(value)
+        if number.is_integer():
+            return f"{number:,.0f}"
+        return f"{number:,.4g}" if abs(number) < 1000 else f"{number:,.2f}"
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False, default=str)
     return str(value)

@@ -382,7 +382,7 @@ class Warehouse:
             cursor.execute("USE wh")
             cursor.execute("SET TimeZone = 'UTC'")
             self._local.cursor = cached = (generation, cursor)
-        return cached[1]  # type: ignore[no-any-return]
+        return cached[1]
 
     def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         result = self.cursor().execute(sql, list(params) if params is not None else None)
