@@ -2,24 +2,43 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 
 from clearsight.engine import DEFAULT_DATABASE, open_backend
 from clearsight.ledger import DEFAULT_LEDGER
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.progress import Progress
 
     from clearsight.engine import Backend
 
-console = Console()
-errors = Console(stderr=True)
+
+class LazyConsole:
+    """A rich Console made on first use: importing rich's console costs every command, `--version` included, a
+    few hundredths of a second, and most invocations that print nothing through it (or only at the end)."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+
+    @functools.cached_property
+    def real(self) -> Console:
+        import rich.console
+
+        return rich.console.Console(**self._options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+console = LazyConsole()
+errors = LazyConsole(stderr=True)
 
 
 class State:
@@ -84,6 +103,15 @@ class State:
 
 state = State()
 
+
+def command_group(help_text: str, **options: Any) -> typer.Typer:
+    """A group of commands. Help is click's plain text: rich's help formatting costs a fifth of a second at every
+    `--help` (it loads a Markdown parser), and a command line tool answers `--help` at once."""
+    return typer.Typer(
+        help=help_text, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False, **options
+    )
+
+
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON result instead of tables.")]
 
 
@@ -105,7 +133,7 @@ def counting_progress(label: str, quiet: bool) -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=errors,
+        console=errors.real,
         disable=quiet or not errors.is_terminal,
         transient=True,
     )

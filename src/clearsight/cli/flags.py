@@ -8,11 +8,11 @@ from typing import Annotated, Any
 
 import typer
 
-from clearsight.cli.common import JsonOption, console, counting_progress, fail, print_json, state
+from clearsight.cli.common import JsonOption, command_group, console, counting_progress, fail, print_json, state
 from clearsight.engine import EngineError
 from clearsight.flags import shipped_profiles
 
-flags_app = typer.Typer(help="Red-flag indicators: list, explain, run, scaffold.", no_args_is_help=True)
+flags_app = command_group("Red-flag indicators: list, explain, run, scaffold.")
 
 REPO_DOCS = Path("docs") / "flags"
 

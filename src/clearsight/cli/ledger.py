@@ -11,15 +11,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from clearsight.cli.common import JsonOption, console, fail, print_json, state
+from clearsight.cli.common import JsonOption, command_group, console, fail, print_json, state
 
 if TYPE_CHECKING:
     from clearsight.ledger.note import Signer, Verifier
     from clearsight.ledger.store import Ledger, Log
 
-ledger_app = typer.Typer(
-    help="Tamper-evident logs (RFC 9162 Merkle trees, C2SP signed checkpoints): append, prove, verify.",
-    no_args_is_help=True,
+ledger_app = command_group(
+    "Tamper-evident logs (RFC 9162 Merkle trees, C2SP signed checkpoints): append, prove, verify."
 )
 
 LogOption = Annotated[str, typer.Option("--log", "-l", help="Name of the log within the ledger file.")]

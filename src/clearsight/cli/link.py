@@ -7,12 +7,11 @@ from typing import Annotated, Any
 
 import typer
 
-from clearsight.cli.common import JsonOption, console, errors, fail, print_json, state
+from clearsight.cli.common import JsonOption, command_group, console, errors, fail, print_json, state
 from clearsight.engine import EngineError
 
-link_app = typer.Typer(
-    help="Record linkage (Splink, Fellegi–Sunter): deduplicate, match, link registries, privacy-preserving encodings.",
-    no_args_is_help=True,
+link_app = command_group(
+    "Record linkage (Splink, Fellegi–Sunter): deduplicate, match, link registries, privacy-preserving encodings."
 )
 
 Threshold = Annotated[

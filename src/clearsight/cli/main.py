@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from clearsight import __version__
-from clearsight.cli.common import JsonOption, console, counting_progress, errors, fail, print_json, state
+from clearsight.cli.common import JsonOption, command_group, console, counting_progress, errors, fail, print_json, state
 from clearsight.cli.data import query_command, rejects_command
 from clearsight.cli.flags import flags_app
 from clearsight.cli.ledger import ledger_app
@@ -22,17 +22,14 @@ from clearsight.ledger import DEFAULT_LEDGER
 if TYPE_CHECKING:
     from clearsight.engine import Backend
 
-app = typer.Typer(
-    name="clearsight",
-    help="Integrity analytics for open government data: ingest OCDS and registries, run red flags, cartel screens, "
+app = command_group(
+    "Integrity analytics for open government data: ingest OCDS and registries, run red flags, cartel screens, "
     "supplier networks and record linkage, keep tamper-evident logs, and serve the portal and auditors' workbench.",
-    no_args_is_help=True,
+    name="clearsight",
     add_completion=False,
 )
-ingest_app = typer.Typer(help="Load data into the warehouse.", no_args_is_help=True)
-synth_app = typer.Typer(
-    help="Generate synthetic data with planted integrity problems and ground truth.", no_args_is_help=True
-)
+ingest_app = command_group("Load data into the warehouse.")
+synth_app = command_group("Generate synthetic data with planted integrity problems and ground truth.")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(synth_app, name="synth")
 app.add_typer(flags_app, name="flags")
@@ -158,7 +155,7 @@ def ingest_ocds_command(
             MofNCompleteColumn(),
             TransferSpeedColumn(),
             TimeElapsedColumn(),
-            console=errors,
+            console=errors.real,
             disable=json_output or not errors.is_terminal,
             transient=True,
         )

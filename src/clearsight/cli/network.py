@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from clearsight.cli.common import JsonOption, console, fail, print_json, state
+from clearsight.cli.common import JsonOption, command_group, console, fail, print_json, state
 from clearsight.engine import EngineError
 
-network_app = typer.Typer(help="Supplier networks: co-bidding, shared identifiers, communities.", no_args_is_help=True)
+network_app = command_group("Supplier networks: co-bidding, shared identifiers, communities.")
 
 
 @network_app.command("build")

@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 
-from clearsight.cli.common import JsonOption, console, fail, print_json, state
+from clearsight.cli.common import JsonOption, command_group, console, fail, print_json, state
 from clearsight.engine import EngineError
 
-screens_app = typer.Typer(help="Bid-rigging screens per tender and the cartel classifier.", no_args_is_help=True)
+screens_app = command_group("Bid-rigging screens per tender and the cartel classifier.")
 COLLUSION_DATA = Path("..") / "shared" / "data" / "collusion"
 
 

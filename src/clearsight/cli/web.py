@@ -11,11 +11,11 @@ from typing import Annotated
 
 import typer
 
-from clearsight.cli.common import JsonOption, console, fail, print_json, state
+from clearsight.cli.common import JsonOption, command_group, console, fail, print_json, state
 
 ROLES = ("analyst", "supervisor", "admin")  # checked against clearsight.cases.models.ROLES by the tests
 
-users_app = typer.Typer(help="Workbench accounts: add users, make API tokens.", no_args_is_help=True)
+users_app = command_group("Workbench accounts: add users, make API tokens.")
 
 AppDbOption = Annotated[
     str | None,
