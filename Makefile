@@ -8,7 +8,7 @@ REGISTRIES := civil payroll beneficiaries voters companies
 DB ?= clearsight.duckdb
 PORT ?= 8000
 
-.PHONY: demo test setup setup-test lint bench-ingest bench-flags bench-ledger bench-screens bench-linkage bench-web bench-spark clean docs
+.PHONY: demo test setup setup-test lint bench-ingest bench-flags bench-ledger bench-screens bench-linkage bench-web bench-spark bench-startup clean docs
 
 # `make demo` installs the package alone; the tests and benchmarks add their tools (the `test` extra) on top.
 $(BIN)/.installed: pyproject.toml
@@ -70,6 +70,9 @@ bench-web: setup-test
 
 bench-spark: setup-test
 	$(BIN)/python benchmarks/spark.py
+
+bench-startup: setup-test
+	$(BIN)/python benchmarks/startup.py
 
 bench-ledger: setup-test
 	$(BIN)/python benchmarks/ledger.py

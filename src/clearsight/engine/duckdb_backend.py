@@ -52,6 +52,34 @@ def lock_holder(message: str) -> str | None:
     return describe_process(int(match["pid"]), match["program"]) if match else None
 
 
+def connect_waiting(
+    path: str,
+    *,
+    read_only: bool = False,
+    config: dict[str, Any] | None = None,
+    wait: float = 0.0,
+    on_wait: Callable[[WarehouseBusy], None] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Connect to a DuckDB file; while another process holds it, retry for up to `wait` seconds (calling `on_wait`
+    once, to say so), then raise `WarehouseBusy` naming the holder. Other errors are DuckDB's own."""
+    deadline = time.monotonic() + wait
+    told = False
+    while True:
+        try:
+            return duckdb.connect(path, read_only=read_only, config=config or {})
+        except duckdb.IOException as error:
+            holder = lock_holder(str(error))
+            if holder is None:
+                raise
+            busy = WarehouseBusy(path, holder, read_only=read_only)
+            if time.monotonic() >= deadline:
+                raise busy from error
+            if on_wait is not None and not told:
+                on_wait(busy)
+                told = True
+            time.sleep(0.25)
+
+
 class DuckDBBackend(Backend):
     """DuckDB, in-process. `path=":memory:"` keeps everything in memory (tests)."""
 
@@ -78,25 +106,10 @@ class DuckDBBackend(Backend):
             config["threads"] = threads
         if read_only and self.path != ":memory:" and not Path(self.path).exists():
             raise FileNotFoundError(f"no warehouse at {self.path}: ingest data first (clearsight ingest ocds PATH)")
-        deadline = time.monotonic() + wait
-        told = False
-        while True:
-            try:
-                self.connection = duckdb.connect(self.path, read_only=read_only, config=config)
-                break
-            except duckdb.IOException as error:
-                holder = lock_holder(str(error))
-                if holder is None:
-                    raise self._wrap_error(error, f"-- connect to {self.path}") from error
-                busy = WarehouseBusy(self.path, holder, read_only=read_only)
-                if time.monotonic() >= deadline:
-                    raise busy from error
-                if on_wait is not None and not told:
-                    on_wait(busy)
-                    told = True
-                time.sleep(0.25)
-            except duckdb.Error as error:
-                raise self._wrap_error(error, f"-- connect to {self.path}") from error
+        try:
+            self.connection = connect_waiting(self.path, read_only=read_only, config=config, wait=wait, on_wait=on_wait)
+        except duckdb.Error as error:
+            raise self._wrap_error(error, f"-- connect to {self.path}") from error
         self.connection.execute("SET TimeZone = 'UTC'")
 
     def ensure_tables(self, tables: Sequence[Table]) -> None:

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from clearsight.engine import WarehouseBusy
-from clearsight.engine.duckdb_backend import lock_holder
+from clearsight.engine.duckdb_backend import connect_waiting
 from clearsight.flags.registry import indicator, indicators
 from clearsight.model import ALL_TABLES, create_table_sql
 
@@ -287,7 +287,6 @@ class Warehouse:
         self._citizen_alerts: dict[str, tuple[dict[str, Any], str]] = {}
         self._retired: _Generation | None = None
         self.version = 0
-        self.loaded_at = dt.datetime.now(dt.UTC)
         self._current = self._snapshot(wait, on_wait)
         self.refresh()
 
@@ -301,23 +300,7 @@ class Warehouse:
         number = (self._current.number + 1) if hasattr(self, "_current") else 1
         scratch = Path(self._scratch.name)
         copy = scratch / f"warehouse-{number}.duckdb"
-        deadline = time.monotonic() + wait
-        told = False
-        while True:
-            try:
-                holder = duckdb.connect(self.path, read_only=True)
-                break
-            except duckdb.IOException as error:
-                who = lock_holder(str(error))
-                if who is None:
-                    raise
-                busy = WarehouseBusy(self.path, who, read_only=True)
-                if time.monotonic() >= deadline:
-                    raise busy from error
-                if on_wait is not None and not told:
-                    on_wait(busy)
-                    told = True
-                time.sleep(0.25)
+        holder = connect_waiting(self.path, read_only=True, wait=wait, on_wait=on_wait)
         try:
             signature = file_signature(self.path)
             shutil.copyfile(self.path, copy)
@@ -362,7 +345,6 @@ class Warehouse:
                     self._set_states(cursor, list(self._states.items()))
                     retired, self._retired, self._current = self._retired, self._current, generation
                     self.version += 1
-                    self.loaded_at = dt.datetime.now(dt.UTC)
             except Exception:
                 generation.close()
                 raise
