@@ -421,7 +421,7 @@ def flatten_release(
             *_period(tender.get("enquiryPeriod"), "/tender/enquiryPeriod", log),
             *_period(tender.get("awardPeriod"), "/tender/awardPeriod", log),
             *_period(tender.get("contractPeriod"), "/tender/contractPeriod", log),
-            n.integer(tender.get("numberOfTenderers"), "/tender/numberOfTenderers", log),
+            n.count(tender.get("numberOfTenderers"), "/tender/numberOfTenderers", log),
             bool(bid_details),
             source_file,
             run_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -62,7 +63,14 @@ def amount(value: Any, path: str, log: IssueLog) -> float | None:
         return None
     kind = type(value)
     if kind is float or kind is int:
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond any double (a streamed document keeps big integers exact)
+            number = math.inf
+        if math.isfinite(number):
+            return number
+        log.add(path, "amount_not_finite", value)
+        return None
     if kind is str:
         if not value.strip():
             log.add(path, "empty_value", value)
@@ -70,6 +78,9 @@ def amount(value: Any, path: str, log: IssueLog) -> float | None:
         parsed = _parse_amount_text(value)
         if parsed is None:
             log.add(path, "amount_invalid", value)
+        elif not math.isfinite(parsed):  # "1e999"
+            log.add(path, "amount_not_finite", value)
+            return None
         else:
             log.add(path, "amount_string", value, parsed)
         return parsed
@@ -82,15 +93,29 @@ def number(value: Any, path: str, log: IssueLog) -> float | None:
     return amount(value, path, log)
 
 
-def integer(value: Any, path: str, log: IssueLog) -> int | None:
+INT64_MAX = 2**63 - 1
+
+
+def count(value: Any, path: str, log: IssueLog) -> int | None:
+    """A count (numberOfTenderers): a whole number from 0 to 2^63 − 1, the range of the BIGINT column. Others —
+    negative, fractional, beyond the range (99999999999999999999, 1e300) — are dropped with an issue, never
+    clamped, and never stop the run."""
     if value is None:
         return None
     if type(value) is int:
-        return value
-    parsed = amount(value, path, log)
-    if parsed is None or not parsed.is_integer():
-        if parsed is not None:
+        parsed: float | int | None = value
+    else:
+        parsed = amount(value, path, log)
+        if parsed is None:
+            return None
+        if not parsed.is_integer():
             log.add(path, "integer_invalid", value)
+            return None
+    if parsed < 0:
+        log.add(path, "count_negative", value)
+        return None
+    if parsed > INT64_MAX:
+        log.add(path, "integer_out_of_range", value)
         return None
     return int(parsed)
 

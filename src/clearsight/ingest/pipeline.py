@@ -20,6 +20,7 @@ import itertools
 import logging
 import multiprocessing
 import os
+import threading
 import time
 import uuid
 from collections import Counter
@@ -40,7 +41,7 @@ from clearsight.ingest.flatten import RowBuffer, arrow_schema, flatten_release
 from clearsight.ingest.merge import MergeError, compile_releases
 from clearsight.ingest.normalise import IssueLog
 from clearsight.ingest.reader import ReadStats, Reject, detect, document_outcomes
-from clearsight.ingest.sources import CountingReader, InputFile, discover
+from clearsight.ingest.sources import CountingReader, InputFile, discover, is_truncated
 from clearsight.model import (
     ALL_TABLES,
     CONTRACTING_TABLES,
@@ -54,7 +55,11 @@ from clearsight.model import (
 logger = logging.getLogger(__name__)
 
 NEW_TABLE = "ingest_new_releases"
-AFFECTED_TABLE = "ingest_affected"
+# Processes that received a new release and await (re)compiling, per dataset. Durable on purpose: a row is added
+# in the transaction that stores the release and removed in the one that writes the process's rows, so a run
+# killed at any moment leaves exactly the work the next run must finish.
+PENDING_TABLE = "ingest_pending"
+LEGACY_AFFECTED_TABLE = "ingest_affected"  # the per-run table of versions before 0.2 (dropped at every start)
 STAGE_BATCH = 10_000
 CHUNK_BYTES = 4 * 1024 * 1024  # JSON Lines are digested in blocks of about this size
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024  # smaller inputs are digested in this process
@@ -89,6 +94,10 @@ class IngestSummary:
     duplicate_releases: int = 0
     processes_written: int = 0
     processes_failed: int = 0
+    # Runs found killed before they finished: each recorded in ingest_runs as interrupted; what they stored is
+    # kept, and the processes they left pending are compiled by this run.
+    interrupted_runs: list[str] = field(default_factory=list)
+    processes_recovered: int = 0
     rejected: int = 0
     blank: int = 0
     quality_issues: int = 0
@@ -212,11 +221,12 @@ class OcdsIngest:
                 f"""
                 SELECT n.ocid, count(*) AS releases, bool_and(n.kind = 'compiled') AS compiled,
                        EXISTS (SELECT 1 FROM processes AS p WHERE p.dataset = ? AND p.ocid = n.ocid)
-                       OR EXISTS (SELECT 1 FROM {AFFECTED_TABLE} AS a WHERE a.ocid = n.ocid) AS known,
+                       OR EXISTS (SELECT 1 FROM {PENDING_TABLE} AS a WHERE a.dataset = ? AND a.ocid = n.ocid)
+                       AS known,
                        (SELECT count(*) FROM ingest_batch AS b WHERE b.ocid = n.ocid) AS copies
                 FROM {NEW_TABLE} AS n
                 GROUP BY n.ocid""",
-                [self.dataset],
+                [self.dataset, self.dataset],
             )
             final: list[str] = []
             later: list[str] = []
@@ -229,7 +239,8 @@ class OcdsIngest:
             if final:
                 self._write_early_rows(final)
             if later:
-                backend.append_arrow(AFFECTED_TABLE, pa.table({"ocid": pa.array(later, pa.string())}))
+                pending = {"dataset": pa.array([self.dataset] * len(later), pa.string()), "ocid": pa.array(later)}
+                backend.append_arrow(PENDING_TABLE, pa.table(pending))
             backend.execute(f"DROP TABLE IF EXISTS {NEW_TABLE}")
         self._staged.clear()
         self._staged_rows = 0
@@ -278,8 +289,26 @@ class OcdsIngest:
             self._flush_rejects()
 
     def _flush_rejects(self) -> None:
-        self.backend.append_arrow(INGEST_REJECTS.name, _table(_REJECT_SCHEMA, self._rejects))
+        self._append_rejects(self._rejects)
         self._rejects.clear()
+
+    def _append_rejects(self, rejects: list[tuple[Any, ...]]) -> None:
+        """Record rejects not recorded before: reading the same input again (a re-run, a run after one that was
+        killed) finds the same bad lines, and each stays one row, under the run that first found it. The run's
+        summary still counts every reject it met."""
+        if not rejects:
+            return
+        key = ("dataset", "file", "line", "ocid", "path", "value", "reason")
+        same = " AND ".join(f"stored.{name} IS NOT DISTINCT FROM batch.{name}" for name in key)
+        columns = ", ".join(INGEST_REJECTS.column_names)
+        with self.backend.registered("ingest_reject_batch", _table(_REJECT_SCHEMA, rejects)):
+            new = self.backend.query_arrow(f"""
+                SELECT {columns} FROM (
+                    SELECT *, row_number() OVER (PARTITION BY {", ".join(key)} ORDER BY run_id) AS copy
+                    FROM ingest_reject_batch
+                ) AS batch
+                WHERE copy = 1 AND NOT EXISTS (SELECT 1 FROM {INGEST_REJECTS.name} AS stored WHERE {same})""")
+        self.backend.append_arrow(INGEST_REJECTS.name, new)
 
     def read_file(self, input_file: InputFile) -> FileSummary:
         """Read one input, digesting it in chunks (in worker processes for large JSON Lines inputs)."""
@@ -313,10 +342,18 @@ class OcdsIngest:
                 file.format = stats.format
             while counting.read(1 << 20):  # whatever a parser left unread, so that the hash covers it all
                 pass
-        except (OSError, EOFError) as error:  # truncated gzip, unreadable archive member, ...
+        except (OSError, EOFError) as error:  # corrupt gzip, a decompression bomb, unreadable archive member, ...
+            # Every line before the break was read; the rest is one reject at the line where reading stopped.
             file.objects_read += 1
             file.rejected += 1
-            self._reject(label, Reject(0, "", f"unreadable input: {error}"))
+            line = file.objects_read if file.format == "json-lines" else 0
+            self._reject(label, Reject(line, "", f"unreadable input: {error}"))
+        if is_truncated(counting):
+            file.objects_read += 1
+            file.rejected += 1
+            line = file.objects_read if file.format == "json-lines" else 0
+            reason = "truncated input: the compressed data stop before their end (every line before this was read)"
+            self._reject(label, Reject(line, "", reason))
         report()
         assert counting.sha256 is not None
         file.sha256 = counting.sha256.hexdigest()
@@ -332,26 +369,40 @@ class OcdsIngest:
         parallel = self.workers > 1 and (input_file.size is None or input_file.size >= PARALLEL_MIN_BYTES)
         in_flight: collections.deque[Future[Digest]] = collections.deque()
         next_line = 1
-        for block in _blocks(lines, CHUNK_BYTES):
-            if not parallel:
-                self._absorb(digest_lines(block, next_line, label, self.dataset, run_id, self.compiled), label, file)
-                report()
-            else:
-                in_flight.append(
-                    self._workers().submit(digest_lines, block, next_line, label, self.dataset, run_id, self.compiled)
-                )
-                if len(in_flight) > 2 * self.workers:  # bounded memory: wait for the oldest chunk
-                    self._absorb(in_flight.popleft().result(), label, file)
+        unreadable: OSError | EOFError | None = None
+        try:
+            for block in _blocks(lines, CHUNK_BYTES):
+                if not parallel:
+                    digest = digest_lines(block, next_line, label, self.dataset, run_id, self.compiled)
+                    self._absorb(digest, label, file)
                     report()
-            next_line += len(block)
+                else:
+                    in_flight.append(
+                        self._workers().submit(
+                            digest_lines, block, next_line, label, self.dataset, run_id, self.compiled
+                        )
+                    )
+                    if len(in_flight) > 2 * self.workers:  # bounded memory: wait for the oldest chunk
+                        self._absorb(in_flight.popleft().result(), label, file)
+                        report()
+                next_line += len(block)
+        except (OSError, EOFError) as error:  # the input broke off: keep every line read before it
+            unreadable = error
         while in_flight:
             self._absorb(in_flight.popleft().result(), label, file)
             report()
+        if unreadable is not None:
+            raise unreadable
 
     def _workers(self) -> ProcessPoolExecutor:
         if self._pool is None:
             # spawn, not fork: the parent holds an engine with threads of its own.
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=exit_with_parent,
+                initargs=(os.getpid(),),
+            )
         return self._pool
 
     def _source_groups(self) -> Iterator[tuple[str, list[dict[str, Any]]]]:
@@ -359,14 +410,14 @@ class OcdsIngest:
         sql = f"""
             SELECT s.ocid, s.kind, s.data, s.source_file
             FROM source_releases AS s
-            JOIN (SELECT DISTINCT ocid FROM {AFFECTED_TABLE}) AS a ON a.ocid = s.ocid
+            JOIN (SELECT DISTINCT ocid FROM {PENDING_TABLE} WHERE dataset = ?) AS a ON a.ocid = s.ocid
             WHERE s.dataset = ?
             ORDER BY s.ocid, s.release_date, s.source_file, s.source_line"""
         current: str | None = None
         group: list[dict[str, Any]] = []
         reader = self.backend.fork()
         try:
-            for batch in reader.iter_batches(sql, [self.dataset], batch_size=2_000):
+            for batch in reader.iter_batches(sql, [self.dataset, self.dataset], batch_size=2_000):
                 ocids = batch.column(0).to_pylist()
                 kinds = batch.column(1).to_pylist()
                 datas = batch.column(2).to_pylist()
@@ -420,34 +471,63 @@ class OcdsIngest:
         return log
 
     def compile_affected(self) -> None:
-        total = int(self.backend.query_value(f"SELECT count(DISTINCT ocid) FROM {AFFECTED_TABLE}") or 0)
+        """Compile every pending process of the dataset — this run's and any a killed run left — chunk by chunk,
+        each chunk's rows, issues and rejects written and its pending rows removed in one transaction."""
+        total = int(
+            self.backend.query_value(
+                f"SELECT count(DISTINCT ocid) FROM {PENDING_TABLE} WHERE dataset = ?", [self.dataset]
+            )
+            or 0
+        )
         rows = RowBuffer()
         issues: list[tuple[Any, ...]] = []
         chunk_ocids: list[str] = []
+        failed: list[tuple[str, str, Reject]] = []
         run_id = self.summary.run_id
         for ocid, group in self._source_groups():
             log = self.flatten_group(ocid, group, self.dataset, run_id, rows)
             if isinstance(log, Reject):
-                self.summary.processes_failed += 1
-                self._reject(group[-1]["source_file"], log)
-                continue
-            chunk_ocids.append(ocid)
-            for path, issue, value, normalised in log.issues:
-                issues.append((run_id, self.dataset, ocid, path, issue, value, normalised))
-                self._issue_counts[issue] += 1
-            if len(chunk_ocids) >= COMPILE_BATCH:
-                self._write_chunk(chunk_ocids, rows, issues)
-                self.progress("compile", len(chunk_ocids), total)
+                failed.append((ocid, group[-1]["source_file"], log))
+            else:
+                chunk_ocids.append(ocid)
+                for path, issue, value, normalised in log.issues:
+                    issues.append((run_id, self.dataset, ocid, path, issue, value, normalised))
+            if len(chunk_ocids) + len(failed) >= COMPILE_BATCH:
+                self._write_chunk(chunk_ocids, rows, issues, failed)
+                self.progress("compile", len(chunk_ocids) + len(failed), total)
                 chunk_ocids.clear()
                 rows.clear()
                 issues.clear()
-        if chunk_ocids:
-            self._write_chunk(chunk_ocids, rows, issues)
-            self.progress("compile", len(chunk_ocids), total)
+                failed.clear()
+        if chunk_ocids or failed:
+            self._write_chunk(chunk_ocids, rows, issues, failed)
+            self.progress("compile", len(chunk_ocids) + len(failed), total)
 
-    def _write_chunk(self, ocids: list[str], rows: RowBuffer, issues: list[tuple[Any, ...]]) -> None:
+    def _write_chunk(
+        self,
+        ocids: list[str],
+        rows: RowBuffer,
+        issues: list[tuple[Any, ...]],
+        failed: list[tuple[str, str, Reject]],
+    ) -> None:
+        """Replace the rows of the chunk's processes; a process that cannot be compiled loses its rows (its
+        releases stay) and gets a reject. One transaction, which also takes the chunk off the pending list."""
         backend = self.backend
-        chunk = pa.table({"ocid": pa.array(ocids, pa.string())})
+        done = [*ocids, *(ocid for ocid, _file, _reject in failed)]
+        chunk = pa.table({"ocid": pa.array(done, pa.string())})
+        rejects = [
+            (
+                self.summary.run_id,
+                self.dataset,
+                file,
+                reject.line,
+                reject.ocid,
+                reject.path,
+                reject.value,
+                reject.reason,
+            )
+            for _ocid, file, reject in failed
+        ]
         with backend.transaction():
             with backend.registered("ingest_chunk", chunk):
                 existed = backend.query_value(
@@ -460,11 +540,22 @@ class OcdsIngest:
                             f"DELETE FROM {table.name} WHERE dataset = ? AND ocid IN (SELECT ocid FROM ingest_chunk)",
                             [self.dataset],
                         )
+                backend.execute(
+                    f"DELETE FROM {PENDING_TABLE} WHERE dataset = ? AND ocid IN (SELECT ocid FROM ingest_chunk)",
+                    [self.dataset],
+                )
             for name, data in rows.to_arrow().items():
                 backend.append_arrow(name, data)
             backend.append_arrow(QUALITY_ISSUES.name, _table(_ISSUE_SCHEMA, issues))
+            self._append_rejects(rejects)
+        # Counted once written: a run killed before this point counts nothing it did not write.
         self.summary.processes_written += len(ocids)
+        self.summary.processes_failed += len(failed)
         self.summary.quality_issues += len(issues)
+        for issue in issues:
+            self._issue_counts[issue[4]] += 1
+        for _ocid, _file, reject in failed:
+            self._reject_reasons[reject.reason.split(":")[0]] += 1
 
     # --- the whole run ---------------------------------------------------------------------------------
     def run(self, paths: list[str]) -> IngestSummary:
@@ -487,11 +578,47 @@ class OcdsIngest:
         )
         return summary
 
+    def _recover_interrupted_runs(self) -> None:
+        """Runs of this dataset that left rows but no ingest_runs row were killed: record each as interrupted.
+        Their stored releases, rows and rejects stay; the processes they left pending are compiled by this run."""
+        backend = self.backend
+        backend.execute(f"DROP TABLE IF EXISTS {LEGACY_AFFECTED_TABLE}")
+        backend.execute(f"CREATE TABLE IF NOT EXISTS {PENDING_TABLE} (dataset VARCHAR, ocid VARCHAR)")
+        runs = backend.query(
+            """
+            SELECT DISTINCT run_id FROM (
+                SELECT ingest_run_id AS run_id FROM source_releases WHERE dataset = ?
+                UNION ALL SELECT ingest_run_id FROM processes WHERE dataset = ?
+                UNION ALL SELECT run_id FROM ingest_rejects WHERE dataset = ?
+            ) AS traces
+            WHERE run_id NOT IN (SELECT run_id FROM ingest_runs)
+            ORDER BY run_id""",
+            [self.dataset] * 3,
+        )
+        if not runs:
+            return
+        self.summary.interrupted_runs = [run_id for (run_id,) in runs]
+        self.summary.processes_recovered = int(
+            backend.query_value(f"SELECT count(DISTINCT ocid) FROM {PENDING_TABLE} WHERE dataset = ?", [self.dataset])
+            or 0
+        )
+        records = [
+            (run_id, self.dataset, _run_started(run_id), None, None, __version__, None, None, None, None, None, None,
+             None, orjson.dumps({"run_id": run_id, "dataset": self.dataset, "status": "interrupted",
+                                 "recovered_by": self.summary.run_id}).decode())
+            for run_id in self.summary.interrupted_runs
+        ]  # fmt: skip
+        backend.append_arrow(INGEST_RUNS.name, _table(arrow_schema(INGEST_RUNS), records))
+        logger.warning(
+            "ingest runs %s of dataset %s were interrupted; %d processes left to compile are compiled now",
+            ", ".join(self.summary.interrupted_runs),
+            self.dataset,
+            self.summary.processes_recovered,
+        )
+
     def _run_steps(self, files: list[InputFile]) -> None:
         """Read every input, store the new releases, compile the processes they touch."""
-        backend = self.backend
-        backend.execute(f"DROP TABLE IF EXISTS {AFFECTED_TABLE}")
-        backend.execute(f"CREATE TABLE {AFFECTED_TABLE} (ocid VARCHAR)")
+        self._recover_interrupted_runs()
         try:
             for input_file in files:
                 self.read_file(input_file)
@@ -504,7 +631,6 @@ class OcdsIngest:
             if self._pool is not None:
                 self._pool.shutdown(cancel_futures=True)
                 self._pool = None
-            backend.execute(f"DROP TABLE IF EXISTS {AFFECTED_TABLE}")
 
     def _record_run(self, started_at: datetime) -> None:
         s = self.summary
@@ -555,15 +681,41 @@ class OcdsIngest:
         )
 
 
+def exit_with_parent(parent: int) -> None:
+    """In a worker process: end it soon after the ingest that started it dies (killed, it cannot say so), instead
+    of letting it digest its chunk for minutes with nobody to take the result."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _run_started(run_id: str) -> str | None:
+    """The start of a run, to the second, from its id ("ingest-20261207T031500-ab12cd")."""
+    try:
+        return datetime.strptime(run_id.split("-")[1], "%Y%m%dT%H%M%S").replace(tzinfo=UTC).isoformat()
+    except (IndexError, ValueError):
+        return None
+
+
 def _blocks(lines: Iterator[bytes], size: int) -> Iterator[list[bytes]]:
+    """Lines in blocks of about `size` bytes; if reading breaks off, the lines read so far come first."""
     block: list[bytes] = []
     total = 0
-    for line in lines:
-        block.append(line)
-        total += len(line)
-        if total >= size:
+    try:
+        for line in lines:
+            block.append(line)
+            total += len(line)
+            if total >= size:
+                yield block
+                block, total = [], 0
+    except (OSError, EOFError):
+        if block:
             yield block
-            block, total = [], 0
+        raise
     if block:
         yield block
 

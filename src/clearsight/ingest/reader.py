@@ -277,11 +277,15 @@ def document_outcomes(
     detected: Detected, known_size: int | None, stats: ReadStats, compiled: bool = False
 ) -> Iterator[Outcome]:
     """Outcomes of a whole-document input: parsed in memory when small, streamed with ijson when large."""
-    if known_size is None or known_size > DOCUMENT_IN_MEMORY_LIMIT:
-        chained = cast(RawIOBase, _Chain(b"".join(detected.first), detected.rest))
+    head = b"".join(detected.first)
+    if known_size is None or known_size <= DOCUMENT_IN_MEMORY_LIMIT:
+        # The size on disk is no bound (a compressed file may hold a thousand times more): read at most the limit.
+        head += detected.rest.read(max(0, DOCUMENT_IN_MEMORY_LIMIT + 1 - len(head)))
+    if len(head) > DOCUMENT_IN_MEMORY_LIMIT or known_size is None or known_size > DOCUMENT_IN_MEMORY_LIMIT:
+        chained = cast(RawIOBase, _Chain(head, detected.rest))
         yield from _stream_document(cast(IO[bytes], io.BufferedReader(chained)), compiled)
         return
-    text = b"".join(detected.first) + detected.rest.read()
+    text = head
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:

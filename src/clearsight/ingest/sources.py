@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import glob
-import gzip
 import hashlib
 import io
 import sys
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,13 +59,108 @@ class InputFile:
         return self.opener()
 
 
+# Decompression is bounded: past this many bytes out, a stream that expands more than MAX_RATIO times its compressed
+# size is taken for a decompression bomb. Real OCDS compresses about 10–30 times; a file of NUL bytes, 1,000 times.
+BOMB_CHECK_AFTER = 256 * 1024 * 1024
+MAX_RATIO = 200
+
+
+class DecompressionError(OSError):
+    """A compressed input that cannot be read to its end: truncated, corrupt, or expanding without bound."""
+
+
+class GzipStream(io.RawIOBase):
+    """Gzip decompressed as it is read (every member of a multi-member file), with two differences from
+    `gzip.GzipFile`: when the compressed data stop before their end marker, everything decompressed so far is
+    returned first and `truncated` says so (GzipFile raises, and the lines already decompressed in its last read
+    are lost); and a stream expanding more than MAX_RATIO times is stopped with a `DecompressionError`."""
+
+    def __init__(self, raw: IO[bytes], name: str) -> None:
+        super().__init__()
+        self.raw = raw
+        self.name = name
+        self.compressed = 0
+        self.decompressed = 0
+        self.truncated = False
+        self._inflater = zlib.decompressobj(wbits=31)
+        self._pending = b""
+        self._finished = False
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+        while not self._pending and not self._finished:
+            self._pending = self._inflate(len(buffer))
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        self.decompressed += size
+        if self.decompressed > BOMB_CHECK_AFTER and self.decompressed > MAX_RATIO * max(self.compressed, 1):
+            raise DecompressionError(
+                f"{self.name}: expands more than {MAX_RATIO} times ({self.compressed:,} bytes gave "
+                f"{self.decompressed:,}): not read further (a decompression bomb?)"
+            )
+        return size
+
+    def _read_raw(self) -> bytes:
+        data = self.raw.read(1 << 16)
+        self.compressed += len(data)
+        return data
+
+    def _inflate(self, wanted: int) -> bytes:
+        """Some decompressed bytes (possibly none: then call again), or none with `_finished` set at the end."""
+        if self._inflater.eof:  # a member ended: another may follow
+            data = self._inflater.unused_data
+            while len(data) < 2 and (more := self._read_raw()):
+                data += more
+            if not data:
+                self._finished = True
+                return b""
+            if data[:2] != GZIP_MAGIC:
+                raise DecompressionError(f"{self.name}: {len(data):,}+ bytes after the gzip data that are not gzip")
+            self._inflater = zlib.decompressobj(wbits=31)
+        elif self._inflater.unconsumed_tail:
+            data = self._inflater.unconsumed_tail
+        else:
+            data = self._read_raw()
+            if not data:
+                self._finished = True
+                self.truncated = self.compressed > 0  # the input stopped inside a member
+                return b""
+        try:
+            return self._inflater.decompress(data, max(wanted, 1 << 16))
+        except zlib.error as error:
+            raise DecompressionError(f"{self.name}: corrupt gzip data ({error})") from error
+
+
+def is_truncated(stream: object) -> bool:
+    """Whether a gzip stream under these wrappers (counting, buffering) stopped before its end marker."""
+    while stream is not None:
+        if isinstance(stream, GzipStream):
+            return stream.truncated
+        stream = getattr(stream, "raw", None)
+    return False
+
+
+def maybe_gzip(handle: IO[bytes], name: str) -> IO[bytes]:
+    """The stream decompressed when it starts with gzip's magic bytes (whatever its name), else as it is."""
+    peek = handle.peek(2)[:2] if hasattr(handle, "peek") else b""
+    if not peek and handle.seekable():
+        peek = handle.read(2)
+        handle.seek(0)
+    if peek == GZIP_MAGIC:
+        return io.BufferedReader(GzipStream(handle, name), 1 << 20)  # type: ignore[return-value]
+    return handle
+
+
 def _open_maybe_gzip(path: Path) -> IO[bytes]:
     handle = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
-    magic = handle.read(2)
-    handle.seek(0)
-    if magic == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=handle, mode="rb")  # type: ignore[return-value]
-    return handle
+    return maybe_gzip(handle, str(path))
 
 
 def _zip_members(path: Path) -> Iterator[InputFile]:
@@ -79,10 +174,8 @@ def _zip_members(path: Path) -> Iterator[InputFile]:
 
         def opener(info: zipfile.ZipInfo = info) -> IO[bytes]:
             archive = zipfile.ZipFile(path)
-            member = archive.open(info)
-            if info.filename.endswith(".gz"):
-                return gzip.GzipFile(fileobj=member, mode="rb")  # type: ignore[return-value]
-            return member
+            member = io.BufferedReader(archive.open(info))  # type: ignore[arg-type]
+            return maybe_gzip(member, f"{path}!{info.filename}")  # a gzip member whatever its name
 
         yield InputFile(f"{path}!{info.filename}", opener, info.compress_size)
 
@@ -134,8 +227,4 @@ def discover(paths: list[str], skipped: list[str] | None = None) -> Iterator[Inp
 
 
 def _stdin() -> IO[bytes]:
-    stream = sys.stdin.buffer
-    peek = stream.peek(2)[:2] if hasattr(stream, "peek") else b""
-    if peek == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
-    return stream
+    return maybe_gzip(sys.stdin.buffer, "<stdin>")

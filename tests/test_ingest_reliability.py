@@ -1,0 +1,270 @@
+"""Issue #15: bad numbers never stop a run, and a crash at any moment followed by a re-run gives what an
+uninterrupted run gives (nothing lost)."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+
+from clearsight.engine import DuckDBBackend
+from clearsight.ingest.pipeline import ingest_ocds
+from tests.test_ingest_inputs import issues, release, write_lines
+
+
+def test_numbers_beyond_the_columns_are_dropped_with_an_issue_not_a_crash(
+    backend: DuckDBBackend, tmp_path: Path
+) -> None:
+    bad = [
+        release("ocds-x-1", tender={"numberOfTenderers": 99999999999999999999}),
+        release("ocds-x-2", tender={"numberOfTenderers": 1e300}),
+        release("ocds-x-3", tender={"numberOfTenderers": -3}),
+        release("ocds-x-4", tender={"numberOfTenderers": 18446744073709551615}),
+        release("ocds-x-5", tender={"numberOfTenderers": 9223372036854775807, "value": {"amount": "1e999"}}),
+        release("ocds-x-6", tender={"numberOfTenderers": "7", "value": {"amount": 12}}),
+    ]
+    for item in bad:
+        item["tag"] = ["compiled"]
+    path = write_lines(tmp_path / "numbers.jsonl", bad)
+    summary = ingest_ocds(backend, [str(path)], "d")
+    assert (summary.releases_read, summary.processes_written, summary.rejected) == (6, 6, 0)
+    assert backend.query("SELECT ocid, number_of_tenderers, tender_value_amount FROM processes ORDER BY ocid") == [
+        ("ocds-x-1", None, None),
+        ("ocds-x-2", None, None),
+        ("ocds-x-3", None, None),
+        ("ocds-x-4", None, None),
+        ("ocds-x-5", 9223372036854775807, None),
+        ("ocds-x-6", 7, 12.0),
+    ]
+    assert sorted(issues(backend)) == [
+        ("ocds-x-1", "/tender/numberOfTenderers", "integer_out_of_range", "1e+20", None),
+        ("ocds-x-2", "/tender/numberOfTenderers", "integer_out_of_range", "1e+300", None),
+        ("ocds-x-3", "/tender/numberOfTenderers", "count_negative", "-3", None),
+        ("ocds-x-4", "/tender/numberOfTenderers", "integer_out_of_range", "18446744073709551615", None),
+        ("ocds-x-5", "/tender/value/amount", "amount_not_finite", "1e999", None),
+        ("ocds-x-6", "/tender/numberOfTenderers", "amount_string", "7", "7.0"),
+    ]
+
+
+def _rejects(backend: DuckDBBackend) -> list[tuple]:
+    return backend.query("SELECT line, reason FROM ingest_rejects ORDER BY line")
+
+
+def test_a_truncated_gzip_keeps_every_line_before_the_cut_and_says_where_it_stopped(
+    backend: DuckDBBackend, tmp_path: Path
+) -> None:
+    lines = b"".join(json.dumps(release(f"ocds-x-{n:05d}")).encode() + b"\n" for n in range(20000))
+    whole = gzip.compress(lines)
+    cut = whole[: len(whole) * 3 // 4]
+    readable = zlib.decompressobj(wbits=31).decompress(cut)  # what any reader can recover from the cut file
+    complete = readable.count(b"\n")
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(cut)
+    summary = ingest_ocds(backend, [str(path)], "d")
+    partial = 1 if not readable.endswith(b"\n") else 0  # the last line, cut in the middle
+    assert summary.releases_read == complete
+    assert backend.query_value("SELECT count(*) FROM processes") == complete
+    assert summary.rejected == partial + 1 and summary.accounted
+    assert _rejects(backend)[-1] == (
+        complete + partial + 1,
+        "truncated input: the compressed data stop before their end (every line before this was read)",
+    )
+    if partial:
+        line, reason = _rejects(backend)[0]
+        assert line == complete + 1 and reason.startswith("invalid JSON")
+
+
+def test_a_decompression_bomb_is_stopped_with_a_reject_in_bounded_memory(
+    backend: DuckDBBackend, tmp_path: Path
+) -> None:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    path = tmp_path / "bomb.json.gz"
+    with open(path, "wb") as handle:
+        handle.write(compressor.compress(b'{"releases": ['))
+        zeros = b"\0" * (16 << 20)
+        for _ in range(64):  # 1 GiB of NUL bytes
+            handle.write(compressor.compress(zeros))
+        handle.write(compressor.flush())
+    assert path.stat().st_size < 2 << 20
+    code = (
+        "import resource, sys\n"
+        "from clearsight.engine import DuckDBBackend\n"
+        "from clearsight.ingest.pipeline import ingest_ocds\n"
+        "with DuckDBBackend(':memory:') as backend:\n"
+        "    summary = ingest_ocds(backend, [sys.argv[1]], 'd')\n"
+        "    print(summary.rejected, backend.query('SELECT reason FROM ingest_rejects')[0][0])\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=_environment())
+    assert result.returncode == 0, result.stderr
+    first, peak = result.stdout.strip().splitlines()
+    assert first.startswith("1 unreadable input: ") and "expands more than 200 times" in first
+    assert int(peak) < 1_200_000  # KB: well under the 4.4 GB it took, and under the 1 GiB it holds
+
+
+def test_a_gzip_member_of_a_zip_is_decompressed_whatever_its_name(backend: DuckDBBackend, tmp_path: Path) -> None:
+    archive = tmp_path / "bulk.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("part-1.data", gzip.compress(json.dumps(release("ocds-z-1")).encode() + b"\n"))
+        bundle.writestr("part-2.jsonl", json.dumps(release("ocds-z-2")).encode() + b"\n")
+    summary = ingest_ocds(backend, [str(archive)], "d")
+    assert (summary.releases_read, summary.rejected) == (2, 0)
+    assert backend.query("SELECT ocid FROM processes ORDER BY ocid") == [("ocds-z-1",), ("ocds-z-2",)]
+
+
+# --- crash safety: kill -9 at seeded random moments, re-run, compare with an uninterrupted run ---------------
+
+RUN_ID_COLUMNS = {"ingest_run_id", "run_id"}
+
+
+def _release_input(path: Path, processes: int) -> Path:
+    """Release input (not compiled): a tender release and a later award release per process, which the ingest
+    must merge — the kind of input whose processes a killed run used to lose."""
+    with open(path, "w", encoding="utf-8") as handle:
+        for number in range(processes):
+            ocid = f"ocds-crash-{number:06d}"
+            tender = release(ocid, "2024-01-01T00:00:00Z", tender={
+                "id": f"t-{number}", "title": f"Road works lot {number}", "value": {"amount": 1000 + number,
+                "currency": "EUR"}, "numberOfTenderers": number % 5, "items": [{"id": "1", "description": "asphalt",
+                "quantity": number % 7}]}, buyer={"id": f"b-{number % 40}", "name": f"Town {number % 40}"})  # fmt: skip
+            award = release(ocid, "2024-03-01T00:00:00Z", awards=[{"id": "a1", "status": "active", "value": {
+                "amount": f"1,0{number % 100:02d}.50", "currency": "eur"}, "suppliers": [{"id": f"s-{number % 90}",
+                "name": f"Firm {number % 90}"}]}])  # fmt: skip
+            award["tag"] = ["award"]
+            handle.write(json.dumps(tender) + "\n" + json.dumps(award) + "\n")
+            if number % 997 == 0:
+                handle.write("{broken json\n")
+    return path
+
+
+def _compiled_input(path: Path, processes: int) -> Path:
+    with open(path, "w", encoding="utf-8") as handle:
+        for number in range(processes):
+            item = release(f"ocds-cmp-{number:06d}", tender={"value": {"amount": number, "currency": "USD"}})
+            item["tag"] = ["compiled"]
+            handle.write(json.dumps(item) + "\n")
+    return path
+
+
+def warehouse_digest(db: str) -> dict[str, str]:
+    """A content hash of every ingest table, leaving out the run ids (which differ between any two runs)."""
+    from clearsight.model import CONTRACTING_TABLES, INGEST_REJECTS, QUALITY_ISSUES, SOURCE_RELEASES
+
+    digests = {}
+    with DuckDBBackend(db, read_only=True) as backend:
+        for table in (*CONTRACTING_TABLES, SOURCE_RELEASES, QUALITY_ISSUES, INGEST_REJECTS):
+            columns = [name for name in table.column_names if name not in RUN_ID_COLUMNS]
+            rows = sorted(repr(row) for row in backend.query(f"SELECT {', '.join(columns)} FROM {table.name}"))
+            digests[table.name] = f"{len(rows)}:" + hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]
+        pending = (
+            backend.query_value("SELECT count(*) FROM ingest_pending") if backend.has_table("ingest_pending") else 0
+        )
+        digests["ingest_pending"] = str(pending)
+    return digests
+
+
+def _ingest_command(db: Path, data: Path) -> list[str]:
+    return [sys.executable, "-m", "clearsight", "--db", str(db), "--ledger", str(db.with_suffix(".ledger")),
+            "ingest", "ocds", str(data), "-d", "crash", "--json"]  # fmt: skip
+
+
+def _environment() -> dict[str, str]:
+    source = str(Path(__file__).resolve().parents[1] / "src")
+    return {**os.environ, "PYTHONPATH": source + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+def _kill_and_rerun(data: Path, folder: Path, points: int, seed: int, must_interrupt: int) -> None:
+    """Kill the ingest (SIGKILL) at `points` seeded random moments of an uninterrupted run's duration, run it
+    again, and compare every ingest table with the uninterrupted run's; at least `must_interrupt` kills must have
+    hit a run that had committed something (not only start-up), so that recovery was exercised."""
+    reference_db = folder / "reference.duckdb"
+    started = time.monotonic()
+    subprocess.run(_ingest_command(reference_db, data), check=True, capture_output=True, env=_environment())
+    duration = time.monotonic() - started
+    reference = warehouse_digest(str(reference_db))
+    assert reference["ingest_pending"] == "0"
+    chooser = random.Random(seed)
+    moments = sorted(chooser.uniform(0.05, duration) for _ in range(points))
+    interrupted = 0
+    for number, moment in enumerate(moments):
+        db = folder / f"killed-{number}.duckdb"
+        victim = subprocess.Popen(_ingest_command(db, data), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  env=_environment())  # fmt: skip
+        time.sleep(moment)
+        victim.send_signal(signal.SIGKILL)
+        victim.communicate()
+        finished_anyway = victim.returncode == 0
+        rerun = subprocess.run(_ingest_command(db, data), capture_output=True, text=True, env=_environment())
+        assert rerun.returncode == 0, rerun.stderr
+        assert warehouse_digest(str(db)) == reference, f"killed at {moment:.2f} s of {duration:.2f} s"
+        summary = json.loads(rerun.stdout)
+        if summary["interrupted_runs"]:
+            interrupted += 1
+            with DuckDBBackend(str(db), read_only=True) as backend:
+                recorded = backend.query(
+                    "SELECT run_id, json_extract_string(summary, '$.status') FROM ingest_runs ORDER BY run_id"
+                )
+            assert (summary["interrupted_runs"][0], "interrupted") in recorded
+        assert not (finished_anyway and summary["interrupted_runs"])
+        for path in folder.glob(f"killed-{number}.*"):
+            path.unlink()
+    assert interrupted >= must_interrupt, f"only {interrupted} of {points} kills interrupted a run that had written"
+
+
+@pytest.mark.slow
+def test_killed_at_random_moments_release_input_rerun_gives_the_same_warehouse(tmp_path: Path) -> None:
+    _kill_and_rerun(_release_input(tmp_path / "releases.jsonl", 6000), tmp_path, points=20, seed=15, must_interrupt=6)
+
+
+@pytest.mark.slow
+def test_killed_at_random_moments_compiled_input_rerun_gives_the_same_warehouse(tmp_path: Path) -> None:
+    _kill_and_rerun(_compiled_input(tmp_path / "compiled.jsonl", 25000), tmp_path, points=20, seed=16, must_interrupt=1)
+
+
+PARENT = """
+import multiprocessing, os, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from clearsight.ingest.pipeline import exit_with_parent
+
+if __name__ == "__main__":
+    pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"), initializer=exit_with_parent,
+                               initargs=(os.getpid(),))
+    futures = [pool.submit(time.sleep, 120) for _ in range(2)]
+    time.sleep(1.5)
+    print(" ".join(str(pid) for pid in pool._processes), flush=True)
+    time.sleep(120)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_ingest_workers_exit_when_the_ingest_is_killed(tmp_path: Path) -> None:
+    script = tmp_path / "parent.py"
+    script.write_text(PARENT)
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=_environment())
+    assert parent.stdout is not None
+    workers = [int(pid) for pid in parent.stdout.readline().split()]
+    assert len(workers) == 2 and all(_alive(pid) for pid in workers)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers):
+        assert time.monotonic() < deadline, "ingest workers outlived their killed parent by 10 s"
+        time.sleep(0.2)
