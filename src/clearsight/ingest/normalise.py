@@ -102,15 +102,17 @@ def count(value: Any, path: str, log: IssueLog) -> int | None:
     clamped, and never stop the run."""
     if value is None:
         return None
+    parsed: float | int
     if type(value) is int:
-        parsed: float | int | None = value
+        parsed = value
     else:
-        parsed = amount(value, path, log)
-        if parsed is None:
+        as_number = amount(value, path, log)
+        if as_number is None:
             return None
-        if not parsed.is_integer():
+        if not as_number.is_integer():
             log.add(path, "integer_invalid", value)
             return None
+        parsed = as_number
     if parsed < 0:
         log.add(path, "count_negative", value)
         return None

@@ -10,8 +10,9 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from io import RawIOBase
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -154,7 +155,7 @@ def maybe_gzip(handle: IO[bytes], name: str) -> IO[bytes]:
         peek = handle.read(2)
         handle.seek(0)
     if peek == GZIP_MAGIC:
-        return io.BufferedReader(GzipStream(handle, name), 1 << 20)  # type: ignore[return-value]
+        return cast(IO[bytes], io.BufferedReader(cast(RawIOBase, GzipStream(handle, name)), 1 << 20))
     return handle
 
 
@@ -174,7 +175,7 @@ def _zip_members(path: Path) -> Iterator[InputFile]:
 
         def opener(info: zipfile.ZipInfo = info) -> IO[bytes]:
             archive = zipfile.ZipFile(path)
-            member = io.BufferedReader(archive.open(info))  # type: ignore[arg-type]
+            member = cast(IO[bytes], io.BufferedReader(cast(RawIOBase, archive.open(info))))
             return maybe_gzip(member, f"{path}!{info.filename}")  # a gzip member whatever its name
 
         yield InputFile(f"{path}!{info.filename}", opener, info.compress_size)
