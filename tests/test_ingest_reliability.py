@@ -268,3 +268,94 @@ def test_ingest_workers_exit_when_the_ingest_is_killed(tmp_path: Path) -> None:
     while any(_alive(pid) for pid in workers):
         assert time.monotonic() < deadline, "ingest workers outlived their killed parent by 10 s"
         time.sleep(0.2)
+
+
+# --- registry CSV: nothing shifted, swallowed or crashing --------------------------------------------------
+
+CIVIL_MAPPING = """kind: civil
+columns:
+  record_id: id
+  family_name: surname
+  given_name: forename
+  date_of_birth: born
+  address: address
+  phone: phone
+"""
+CIVIL_HEADER = "id,surname,forename,born,address,phone\n"
+
+
+def _ingest_civil(tmp_path: Path, text: bytes, mapping: str = CIVIL_MAPPING) -> tuple[DuckDBBackend, object]:
+    from clearsight.registry.ingest import ingest_registry
+    from clearsight.registry.mapping import load_mapping
+
+    (tmp_path / "civil.csv").write_bytes(text)
+    (tmp_path / "civil.yaml").write_text(mapping)
+    backend = DuckDBBackend(":memory:")
+    summary = ingest_registry(backend, tmp_path / "civil.csv", load_mapping(tmp_path / "civil.yaml"), "d")
+    return backend, summary
+
+
+def _good_rows(count: int, first: int = 0) -> str:
+    return "".join(f"P{n},Lee{n},Ann,1980-01-01,\"1 Main St, Springfield\",+1 555 {n:04d}\n" for n in
+                   range(first, first + count))  # fmt: skip
+
+
+def test_an_unquoted_comma_is_a_reject_not_a_shifted_row(tmp_path: Path) -> None:
+    text = (
+        CIVIL_HEADER + _good_rows(3) + "P3,Lee3,Ann,1980-01-01,1 Main St, Springfield,+1 555 0003\n" + _good_rows(2, 4)
+    )
+    backend, summary = _ingest_civil(tmp_path, text.encode())
+    assert backend.query("SELECT record_id, address, phone FROM registry_records ORDER BY source_line") == [
+        (f"P{n}", "1 Main St, Springfield", f"+1 555 {n:04d}") for n in (0, 1, 2, 4, 5)
+    ]
+    assert backend.query("SELECT source_line, column_name, value, reason FROM registry_rejects") == [
+        (5, None, "P3,Lee3,Ann,1980-01-01,1 Main St, Springfield,+1 555 0003",
+         "7 fields where the header has 6 (an unquoted comma, or a field missing?)"),
+    ]  # fmt: skip
+    assert (summary.rows, summary.rejected_rows) == (6, 1)
+
+
+def test_an_unclosed_quote_does_not_swallow_the_rows_after_it_silently(tmp_path: Path) -> None:
+    text = CIVIL_HEADER + _good_rows(100) + 'P100,"Lee100,Ann,1980-01-01,x,y\n' + _good_rows(99, 101)
+    backend, summary = _ingest_civil(tmp_path, text.encode())
+    stored = backend.query_value("SELECT count(*) FROM registry_records")
+    rejected = backend.query("SELECT source_line, reason FROM registry_rejects ORDER BY source_line")
+    # The open quote runs into the next line and stops at its quoted address: those two lines are one reject
+    # that names them; every other row is stored.
+    assert stored == 198
+    assert rejected == [(102, "unreadable CSV (lines 102–103): ',' expected after '\"'; a quote left open?")]
+    assert summary.rows == stored + len(rejected)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "mapping_line"),
+    [("latin-1", "encoding: latin-1\n"), ("utf-16", ""), ("cp1252", "encoding: cp1252\n")],
+)
+def test_other_encodings_are_read_when_declared_or_marked(tmp_path: Path, encoding: str, mapping_line: str) -> None:
+    text = CIVIL_HEADER + "P1,Müller,José,1980-01-01,Straße 1,+49 1\nP2,Ørsted,Zoë,1981-02-02,Gade 2,+45 2\n"
+    backend, summary = _ingest_civil(tmp_path, text.encode(encoding), CIVIL_MAPPING + mapping_line)
+    assert backend.query("SELECT family_name, given_name FROM registry_records ORDER BY source_line") == [
+        ("Müller", "José"),
+        ("Ørsted", "Zoë"),
+    ]
+    assert summary.rejected_rows == 0
+
+
+def test_bytes_not_in_the_encoding_reject_the_row_with_its_line(tmp_path: Path) -> None:
+    text = CIVIL_HEADER.encode() + _good_rows(2).encode() + "P2,Müller,José,1980-01-01,x,y\n".encode("latin-1")
+    text += _good_rows(1, 3).encode()
+    backend, summary = _ingest_civil(tmp_path, text)
+    assert backend.query_value("SELECT count(*) FROM registry_records") == 3
+    assert backend.query("SELECT source_line, value, reason FROM registry_rejects") == [
+        (4, "P2,M\\xfcller,Jos\\xe9,1980-01-01,x,y",
+         "field 2 has bytes that are not utf-8: give the file's encoding in the mapping "
+         "(encoding: latin-1, cp1252, …)"),
+    ]  # fmt: skip
+    assert summary.rows == 4
+
+
+def test_an_unknown_encoding_in_a_mapping_is_a_mapping_error(tmp_path: Path) -> None:
+    from clearsight.registry.mapping import MappingError
+
+    with pytest.raises(MappingError, match="unknown encoding 'klingon'"):
+        _ingest_civil(tmp_path, CIVIL_HEADER.encode(), CIVIL_MAPPING + "encoding: klingon\n")

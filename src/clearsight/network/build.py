@@ -29,13 +29,14 @@ from typing import Any
 
 import networkx as nx
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from clearsight.engine import Backend
 from clearsight.flags.base import sql_literal
 from clearsight.flags.runner import participation
 from clearsight.model import ALL_TABLES, NETWORK_EDGES, NETWORK_GROUPS
-from clearsight.registry.ingest import csv_batches
+from clearsight.registry.ingest import PROBLEM, RAW, csv_batches
 
 # Words of legal forms and filler dropped from company names before comparing them.
 LEGAL_WORDS = (
@@ -178,6 +179,12 @@ def _csv_with_lines(path: Path) -> pa.Table:
             {"position": pa.array([], pa.int64()), **{c: pa.array([], pa.string()) for c in IDENTIFIER_COLUMNS}}
         )
     table = pa.concat_tables(batches)
+    problems = table.filter(pc.is_valid(table.column(PROBLEM)))
+    if problems.num_rows:
+        line, problem = problems.column(0)[0].as_py(), problems.column(PROBLEM)[0].as_py()
+        more = f" (and {problems.num_rows - 1} more rows)" if problems.num_rows > 1 else ""
+        raise IdentifiersError(f"{path}, line {line}: {problem}{more}")
+    table = table.drop_columns([PROBLEM, RAW])
     return table.rename_columns(["position", *IDENTIFIER_COLUMNS])
 
 

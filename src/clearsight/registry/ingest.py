@@ -29,6 +29,8 @@ from clearsight.registry.mapping import DATE_FIELDS, FIELDS, KINDS, NUMBER_FIELD
 BATCH_ROWS = 50_000
 ARROW_BLOCK_BYTES = 1 << 24  # Arrow's CSV reader parses this much at a time
 LINE = "_clearsight_line"
+PROBLEM = "_clearsight_problem"  # why the reader could not read the row (NULL: it could)
+RAW = "_clearsight_raw"  # the row's text when it could not be read
 
 
 @dataclass
@@ -57,28 +59,43 @@ class RegistrySummary:
         }
 
 
-def csv_batches(path: Path, needed: list[str], batch_rows: int | None = None) -> Iterator[pa.Table]:
+def csv_batches(
+    path: Path, needed: list[str], batch_rows: int | None = None, encoding: str = "utf-8"
+) -> Iterator[pa.Table]:
     """The `needed` columns of a CSV file (header row) as text, in batches, named c0, c1, … in that order, with the
-    line each row starts on (quoted fields may span lines) in column LINE.
+    line each row starts on (quoted fields may span lines) in column LINE, and in PROBLEM why a row cannot be read
+    (with its text in RAW), else NULL.
 
-    Arrow's multi-threaded reader does the work; each row's line is counted from the line breaks inside its
-    fields. From the first block Arrow cannot read row for row as Python's csv module would (a blank line, a row
-    with another number of fields), the csv module reads the rest.
+    Arrow's multi-threaded reader does the work on well-formed UTF-8 files. From the first block it cannot read
+    row for row as a strict reading would (a blank line, a row with another number of fields, a field spanning
+    lines — as an unclosed quote makes one —, bytes that are not UTF-8), the csv module reads the rest, strictly:
+    every row it cannot read is a PROBLEM, never a row shifted or swallowed.
     """
     batch_rows = batch_rows or BATCH_ROWS
+    encoding = _file_encoding(path, encoding)
     given = 0
-    try:
-        for table in _arrow_csv_batches(path, needed, batch_rows):
-            given += table.num_rows
-            yield table
-        return
-    except pa.ArrowInvalid:
-        pass
-    yield from _python_csv_batches(path, needed, batch_rows, skip=given)
+    if encoding == "utf-8":
+        try:
+            for table in _arrow_csv_batches(path, needed, batch_rows):
+                given += table.num_rows
+                yield table
+            return
+        except pa.ArrowInvalid:
+            pass
+    yield from _python_csv_batches(path, needed, batch_rows, skip=given, encoding=encoding)
+
+
+def _file_encoding(path: Path, encoding: str) -> str:
+    """UTF-16 by its byte-order mark, whatever the mapping says; UTF-8's mark is skipped as part of UTF-8."""
+    with open(path, "rb") as handle:
+        start = handle.read(2)
+    if start in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    return encoding
 
 
 def _arrow_csv_batches(path: Path, needed: list[str], batch_rows: int) -> Iterator[pa.Table]:
-    with open(path, encoding="utf-8-sig", newline="") as handle:
+    with open(path, encoding="utf-8-sig", newline="", errors="replace") as handle:
         header = next(csv.reader(handle), [])
     missing = [column for column in needed if column not in header]
     if missing:
@@ -106,45 +123,118 @@ def _arrow_csv_batches(path: Path, needed: list[str], batch_rows: int) -> Iterat
         for column in batch.columns:
             breaks = pc.count_substring(pc.replace_substring(column, "\r\n", "\n"), "\n")
             spans = pc.add(spans, pc.cast(breaks, pa.int64()))
+        if batch.num_rows and pc.max(spans).as_py() > 1:
+            # Rare in registries, and what an unclosed quote looks like: the strict reader judges it.
+            raise pa.ArrowInvalid("a field spans lines: read by the csv module")
         ends = pc.cumulative_sum(spans)
         starts = pc.add(pc.subtract(ends, spans), line)
         line += int(ends[-1].as_py()) if batch.num_rows else 0
         arrays = {f"c{index}": batch.column(column) for index, column in enumerate(needed)}
-        table = pa.table({LINE: starts, **arrays})
+        nothing = pa.nulls(batch.num_rows, pa.string())
+        table = pa.table({LINE: starts, **arrays, PROBLEM: nothing, RAW: nothing})
         for offset in range(0, table.num_rows, batch_rows):
             yield table.slice(offset, batch_rows)
 
 
-def _python_csv_batches(path: Path, needed: list[str], batch_rows: int, skip: int = 0) -> Iterator[pa.Table]:
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
+def _python_csv_batches(
+    path: Path, needed: list[str], batch_rows: int, skip: int = 0, encoding: str = "utf-8"
+) -> Iterator[pa.Table]:
+    """The csv module's strict reading: a row with another number of fields than the header (an unquoted
+    comma), a quote left open (it would swallow the rows after it), or bytes that are not in the file's encoding
+    make that row a PROBLEM, at the line it starts on."""
+    python_encoding = "utf-8-sig" if encoding == "utf-8" else encoding
+    with open(path, newline="", encoding=python_encoding, errors="surrogateescape") as handle:
+        reader = csv.reader(handle, strict=True)
+        header = next(reader, [])
         missing = [column for column in needed if column not in header]
         if missing:
             raise MappingError(f"{path}: no column(s) {', '.join(missing)} (columns: {', '.join(header)})")
-        columns: dict[str, list[str | None]] = {column: [] for column in needed}
-        lines: list[int] = []
+        positions = [header.index(column) for column in needed]
+        rows = _Rows(needed)
         start = reader.line_num + 1
-        for record in reader:
-            if skip:
-                skip -= 1
+        while True:
+            record: list[str] = []
+            raw: str | None = None
+            try:
+                record = next(reader)
+                problem = _row_problem(record, len(header), encoding)
+                if problem:
+                    raw = _shown(",".join(record))
+            except StopIteration:
+                break
+            except csv.Error as error:
+                problem = f"unreadable CSV (lines {start}–{reader.line_num}): {error}; a quote left open?"
+            if not record and not problem:  # a blank line: the csv module skips it, and so does the count
                 start = reader.line_num + 1
                 continue
-            lines.append(start)
-            for column in needed:
-                columns[column].append(record.get(column))
+            if skip:
+                skip -= 1
+            elif problem:
+                rows.add_problem(start, problem, raw)
+            else:
+                rows.add(start, [record[position] for position in positions])
             start = reader.line_num + 1
-            if len(lines) == batch_rows:
-                yield _table(columns, lines)
-                columns = {column: [] for column in needed}
-                lines = []
-        if lines:
-            yield _table(columns, lines)
+            if len(rows) == batch_rows:
+                yield rows.table()
+                rows = _Rows(needed)
+        if len(rows):
+            yield rows.table()
 
 
-def _table(columns: dict[str, list[str | None]], lines: list[int]) -> pa.Table:
-    arrays = {f"c{index}": pa.array(values, pa.string()) for index, values in enumerate(columns.values())}
-    return pa.table({LINE: pa.array(lines, pa.int64()), **arrays})
+def _row_problem(record: list[str], fields: int, encoding: str) -> str | None:
+    if len(record) != fields:
+        return f"{len(record)} fields where the header has {fields} (an unquoted comma, or a field missing?)"
+    for index, value in enumerate(record):
+        if any("\udc80" <= char <= "\udcff" for char in value):
+            return (
+                f"field {index + 1} has bytes that are not {encoding}: give the file's encoding in the mapping "
+                "(encoding: latin-1, cp1252, …)"
+            )
+    return None
+
+
+def _shown(text: str) -> str:
+    """A malformed row as stored with its reject: undecodable bytes as \\xNN, at most 200 characters."""
+    shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return shown if len(shown) <= 200 else shown[:199] + "…"
+
+
+class _Rows:
+    """Rows read by the csv module, column by column, with the problems of those it could not read."""
+
+    def __init__(self, needed: list[str]) -> None:
+        self.columns: list[list[str | None]] = [[] for _ in needed]
+        self.lines: list[int] = []
+        self.problems: list[str | None] = []
+        self.raws: list[str | None] = []
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def add(self, line: int, values: list[str]) -> None:
+        self.lines.append(line)
+        for column, value in zip(self.columns, values, strict=True):
+            column.append(value)
+        self.problems.append(None)
+        self.raws.append(None)
+
+    def add_problem(self, line: int, problem: str, raw: str | None) -> None:
+        self.lines.append(line)
+        for column in self.columns:
+            column.append(None)
+        self.problems.append(problem)
+        self.raws.append(raw)
+
+    def table(self) -> pa.Table:
+        arrays = {f"c{index}": pa.array(values, pa.string()) for index, values in enumerate(self.columns)}
+        return pa.table(
+            {
+                LINE: pa.array(self.lines, pa.int64()),
+                **arrays,
+                PROBLEM: pa.array(self.problems, pa.string()),
+                RAW: pa.array(self.raws, pa.string()),
+            }
+        )
 
 
 def _parquet_batches(path: Path, needed: list[str]) -> Iterator[pa.Table]:
@@ -156,7 +246,9 @@ def _parquet_batches(path: Path, needed: list[str]) -> Iterator[pa.Table]:
     row = 1
     for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=needed):
         arrays = {f"c{index}": batch.column(column).cast(pa.string()) for index, column in enumerate(needed)}
-        yield pa.table({LINE: pa.array(range(row, row + batch.num_rows), pa.int64()), **arrays})
+        nothing = pa.nulls(batch.num_rows, pa.string())
+        lines = pa.array(range(row, row + batch.num_rows), pa.int64())
+        yield pa.table({LINE: lines, **arrays, PROBLEM: nothing, RAW: nothing})
         row += batch.num_rows
 
 
@@ -173,7 +265,10 @@ def ingest_registry(
     summary = RegistrySummary(run_id, dataset, mapping.kind, str(path))
     needed = list(dict.fromkeys([*mapping.columns.values(), *mapping.keep]))
     position = {column: f"c{index}" for index, column in enumerate(needed)}
-    batches = _parquet_batches(path, needed) if path.suffix.lower() == ".parquet" else csv_batches(path, needed)
+    if path.suffix.lower() == ".parquet":
+        batches = _parquet_batches(path, needed)
+    else:
+        batches = csv_batches(path, needed, encoding=mapping.encoding)
     backend.execute("CREATE OR REPLACE TEMP TABLE _registry_seen (record_id VARCHAR, line BIGINT)")
     # Each record's latest stored version, read once: a run never writes a record twice (a repeated record_id is
     # rejected), so what it stores does not change what the next batch compares with.
@@ -222,7 +317,10 @@ def _load_batch(backend: Backend, mapping: Mapping, position: dict[str, str], su
             parsed.append(f"{raw(name)} AS {name}")
     kept = ", ".join(f"{sql_literal(column)}: {position[column]}" for column in sorted(mapping.keep))
     parsed.append(f"to_json({{{kept}}}) AS attributes" if kept else "NULL::JSON AS attributes")
-    backend.execute(f"CREATE OR REPLACE TEMP TABLE _registry_parsed AS SELECT {', '.join(parsed)} FROM _registry_batch")
+    backend.execute(
+        f"CREATE OR REPLACE TEMP TABLE _registry_parsed AS SELECT {', '.join(parsed)} FROM _registry_batch "
+        f"WHERE {PROBLEM} IS NULL"
+    )
 
     checks = []  # (condition, file column, value, reason)
     for required in KINDS[mapping.kind]:
@@ -263,6 +361,8 @@ def _load_batch(backend: Backend, mapping: Mapping, position: dict[str, str], su
     backend.execute(f"""
         CREATE OR REPLACE TEMP TABLE _registry_problems AS
         {problems}
+        UNION ALL
+        SELECT {LINE}, NULL::VARCHAR, {RAW}, {PROBLEM} FROM _registry_batch WHERE {PROBLEM} IS NOT NULL
         UNION ALL
         SELECT p.line, {record_column}, p.record_id,
                'duplicate record_id (first at line ' || coalesce(s.line, f.first_line) || ')'
@@ -309,7 +409,7 @@ def _load_batch(backend: Backend, mapping: Mapping, position: dict[str, str], su
         FROM _registry_good AS g LEFT JOIN _registry_latest AS l ON l.record_id = g.record_id
         WHERE l.record_hash IS DISTINCT FROM g.record_hash
     """)
-    rows = int(backend.query_value("SELECT count(*) FROM _registry_parsed"))
+    rows = int(backend.query_value("SELECT count(*) FROM _registry_batch"))
     good = int(backend.query_value("SELECT count(*) FROM _registry_good"))
     new = int(backend.query_value("SELECT count(*) FROM registry_records WHERE run_id = ?", [summary.run_id]))
     summary.rows += rows

@@ -14,6 +14,7 @@ columns:            # canonical field: the extract's column
   amount: NET_PAY
 date_format: "%d/%m/%Y"   # strptime format of every date column; default ISO 8601 (%Y-%m-%d)
 keep: [GRADE]             # further columns kept as attributes
+encoding: latin-1         # of a CSV file; default UTF-8 (a UTF-16 file is recognised by its byte-order mark)
 ```
 """
 
@@ -58,6 +59,17 @@ class Mapping(BaseModel):
     columns: dict[str, str]
     date_format: str = "%Y-%m-%d"
     keep: tuple[str, ...] = ()
+    encoding: str = "utf-8"
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, encoding: str) -> str:
+        import codecs
+
+        try:
+            return codecs.lookup(encoding).name
+        except LookupError:
+            raise ValueError(f"unknown encoding {encoding!r} (e.g. utf-8, latin-1, cp1252, utf-16)") from None
 
     @field_validator("kind")
     @classmethod
