@@ -160,6 +160,9 @@ class Workbench:
             raise Invalid("a case needs a title of 1–300 characters")
         if not alert_ids:
             raise Invalid("a case starts from at least one alert")
+        # Everything that can refuse the request is checked before anything is written, to the ledger above all:
+        # a refused case leaves no "created" entry behind.
+        self._alert_rows(db, None, alert_ids)
         case = Case(title=title, status="draft", created_by_id=user.id, assignee_id=user.id)
         db.add(case)
         db.flush()
@@ -168,10 +171,23 @@ class Workbench:
         db.commit()
         return case
 
-    def _attach(self, db: Session, user: User, case: Case, alert_ids: Sequence[str]) -> None:
-        states = []
+    def _alert_rows(self, db: Session, case_id: int | None, alert_ids: Sequence[str]) -> list[tuple[str, Alert]]:
+        """The alerts' rows, refusing an unknown alert or one another case holds (two cases holding one alert
+        would count it twice in the indicators' precision): add it to that case instead."""
+        rows = []
         for alert_id in dict.fromkeys(alert_ids):
             row = self._alert_row(db, alert_id)
+            holder = db.scalar(
+                select(CaseAlert.case_id).where(CaseAlert.alert_id == alert_id, CaseAlert.case_id != (case_id or -1))
+            )
+            if holder is not None:
+                raise Conflict(f"alert {alert_id} is already in case {holder}: add to that case instead")
+            rows.append((alert_id, row))
+        return rows
+
+    def _attach(self, db: Session, user: User, case: Case, alert_ids: Sequence[str]) -> None:
+        states = []
+        for alert_id, row in self._alert_rows(db, case.id, alert_ids):
             if db.get(CaseAlert, (case.id, alert_id)) is not None:
                 continue
             db.add(CaseAlert(case_id=case.id, alert_id=alert_id))

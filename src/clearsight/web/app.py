@@ -48,6 +48,7 @@ from clearsight.report import charts
 from clearsight.web.warehouse import (
     ALERT_STATUSES,
     DOWNLOADS,
+    SORT_TYPES,
     SORTS,
     AlertQuery,
     Warehouse,
@@ -588,6 +589,7 @@ def create_app(settings: Settings, on_wait: Callable[[WarehouseBusy], None] | No
                 value = json.loads(after)
                 if not (isinstance(value, list) and len(value) == 2 and isinstance(value[1], str)):
                     raise ValueError
+                _check_cursor_value(value[0], SORT_TYPES.get(sort, "VARCHAR"))
             except ValueError as exc:
                 raise Invalid("bad page cursor") from exc
         return AlertQuery(
@@ -913,16 +915,47 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         private = scope["path"].startswith(self.PRIVATE)
+        started = False
 
         async def sending(message: Any) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = list(message.get("headers", [])) + list(self.HEADERS)
                 if private:
                     headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, sending)
+        try:
+            await self.app(scope, receive, sending)
+        except Exception:
+            # An unexpected error still gets the security headers and says nothing of the code (Starlette's own
+            # error response, outside this middleware, would carry neither).
+            logger.exception("unexpected error answering %s %s", scope.get("method"), scope["path"])
+            if started:
+                raise
+            api = scope["path"].startswith("/api/")
+            body = b'{"detail":"internal error"}' if api else b"<!DOCTYPE html><title>Error</title><p>Internal error."
+            kind = b"application/json" if api else b"text/html; charset=utf-8"
+            headers = [(b"content-type", kind), *self.HEADERS, (b"cache-control", b"no-store")]
+            await send({"type": "http.response.start", "status": 500, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+
+def _check_cursor_value(value: Any, sql_type: str) -> None:
+    """A page cursor's sort value must have the sort column's type (else the query fails: a 500, not a 422)."""
+    if value is None:
+        return
+    if sql_type == "DOUBLE":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError("not a number")
+    elif sql_type == "DATE":
+        if not isinstance(value, str):
+            raise ValueError("not a date")
+        dt.date.fromisoformat(value)
+    elif not isinstance(value, str):
+        raise ValueError("not text")
 
 
 def _safe_next(target: str) -> str:

@@ -1,0 +1,80 @@
+"""Issue #15 findings in the web app: a refused request leaves no trace in the ledger, one alert sits in one case,
+a malformed cursor is the client's error, and an unexpected error still carries the security headers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from clearsight.ledger.store import Ledger
+from tests.web.conftest import WebApp, alert_ids
+
+
+def _ledger_entries(web: WebApp, log: str) -> list[dict]:
+    with Ledger(web.settings.ledger) as ledger:
+        if log not in ledger.logs():
+            return []
+        opened = ledger.log(log, create=False)
+        return [json.loads(opened.entry(index)) for index in range(opened.size())]
+
+
+def test_a_refused_case_leaves_no_ledger_entry_and_no_case_number(web: WebApp) -> None:
+    ann = web.api("ann")
+    before = _ledger_entries(web, "cases")
+    refused = ann.post("/api/v1/cases", json={"title": "Ghost", "alert_ids": ["no-such-alert"]})
+    assert refused.status_code == 404
+    assert _ledger_entries(web, "cases") == before
+    ids = alert_ids(web, 1)
+    created = ann.post("/api/v1/cases", json={"title": "Real", "alert_ids": ids})
+    assert created.status_code == 201, created.text
+    number = created.json()["id"]
+    entries = _ledger_entries(web, "cases")[len(before) :]
+    assert [(entry["kind"], entry["case"]) for entry in entries] == [("created", number), ("alert_added", number)]
+    assert [entry["case"] for entry in _ledger_entries(web, "cases") if entry["kind"] == "created"].count(number) == 1
+
+
+def test_an_alert_in_one_case_cannot_join_another(web: WebApp) -> None:
+    ann, bob = web.api("ann"), web.api("bob")
+    first, second = alert_ids(web, 2)
+    case = ann.post("/api/v1/cases", json={"title": "One", "alert_ids": [first]}).json()["id"]
+    before = _ledger_entries(web, "cases")
+    again = bob.post("/api/v1/cases", json={"title": "Two", "alert_ids": [second, first]})
+    assert again.status_code == 409 and f"already in case {case}" in again.json()["detail"]
+    assert _ledger_entries(web, "cases") == before
+    other = bob.post("/api/v1/cases", json={"title": "Two", "alert_ids": [second]}).json()["id"]
+    added = bob.post(f"/api/v1/cases/{other}/alerts", json={"alert_ids": [first]})
+    assert added.status_code == 409
+    assert ann.post(f"/api/v1/cases/{case}/alerts", json={"alert_ids": [first]}).status_code == 200  # its own case
+
+
+@pytest.mark.parametrize(
+    ("sort", "cursor"),
+    [
+        ("risk", '["x", "y"]'),
+        ("amount", '[true, "y"]'),
+        ("date", '["not a date", "y"]'),
+        ("date", '[20240101, "y"]'),
+        ("buyer", '[12, "y"]'),
+        ("risk", '{"a": 1}'),
+        ("risk", "not json"),
+    ],
+)
+def test_a_malformed_page_cursor_is_a_422_not_a_500(web: WebApp, sort: str, cursor: str) -> None:
+    response = web.api("ann").get("/api/v1/alerts", params={"sort": sort, "after": cursor})
+    assert response.status_code == 422
+    assert response.json() == {"detail": "bad page cursor"}
+
+
+def test_an_unexpected_error_is_a_500_with_the_security_headers(web: WebApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(web.app.state.warehouse, "alerts", broken)
+    response = web.api("ann").get("/api/v1/alerts")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "internal error"}
+    assert "a bug" not in response.text
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["content-security-policy"].startswith("default-src 'self'")
+    assert response.headers["cache-control"] == "no-store"
