@@ -359,3 +359,32 @@ def test_an_unknown_encoding_in_a_mapping_is_a_mapping_error(tmp_path: Path) -> 
 
     with pytest.raises(MappingError, match="unknown encoding 'klingon'"):
         _ingest_civil(tmp_path, CIVIL_HEADER.encode(), CIVIL_MAPPING + "encoding: klingon\n")
+
+
+# --- exports people open in spreadsheets ----------------------------------------------------------------------
+
+
+def test_csv_exports_neutralise_formulas(backend: DuckDBBackend, tmp_path: Path) -> None:
+    import csv as csv_module
+
+    rows = [("=HYPERLINK(\"http://x\")", 1), ("+1+2", 2), ("-3", 3), ("@SUM(A1)", 4), ("\tx", 5), ("plain", 6),
+            (None, 7)]  # fmt: skip
+    backend.execute("CREATE TABLE cells (text VARCHAR, number INTEGER)")
+    backend.execute("INSERT INTO cells VALUES " + ", ".join("(?, ?)" for _ in rows), [v for row in rows for v in row])
+    out = tmp_path / "cells.csv"
+    assert backend.export_file("SELECT * FROM cells ORDER BY number", out, "csv") == 7
+    with open(out, newline="") as handle:
+        read = [tuple(row) for row in csv_module.reader(handle)]
+    assert read == [
+        ("text", "number"),
+        ('\'=HYPERLINK("http://x")', "1"),
+        ("'+1+2", "2"),
+        ("'-3", "3"),
+        ("'@SUM(A1)", "4"),
+        ("'\tx", "5"),
+        ("plain", "6"),
+        ("", "7"),
+    ]
+    parquet = tmp_path / "cells.parquet"
+    backend.export_file("SELECT * FROM cells ORDER BY number", parquet, "parquet")
+    assert backend.query(f"SELECT text FROM '{parquet}' LIMIT 1") == [('=HYPERLINK("http://x")',)]  # data unchanged

@@ -4,6 +4,7 @@ a malformed cursor is the client's error, and an unexpected error still carries 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +79,27 @@ def test_an_unexpected_error_is_a_500_with_the_security_headers(web: WebApp, mon
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["content-security-policy"].startswith("default-src 'self'")
     assert response.headers["cache-control"] == "no-store"
+
+
+def test_csv_downloads_neutralise_formulas(web_warehouse: str, tmp_path: Path) -> None:
+    import csv
+    import io
+    import shutil
+
+    import duckdb
+    from fastapi.testclient import TestClient
+
+    from tests.web.conftest import make_web_app
+
+    db = str(tmp_path / "w.duckdb")
+    shutil.copy(web_warehouse, db)
+    with duckdb.connect(db) as connection:
+        ocid = connection.execute("SELECT min(ocid) FROM processes").fetchone()[0]
+        connection.execute("UPDATE processes SET title = '=HYPERLINK(\"http://evil\")' WHERE ocid = ?", [ocid])
+    made = make_web_app(db, str(tmp_path / "app.sqlite"), tmp_path)
+    with TestClient(made.app, base_url="https://testserver") as public:
+        text = public.get("/downloads/processes.csv").text
+        rows = {row["ocid"]: row for row in csv.DictReader(io.StringIO(text))}
+        assert rows[ocid]["title"] == "'=HYPERLINK(\"http://evil\")"
+        parquet = public.get("/downloads/processes.parquet")
+        assert parquet.status_code == 200

@@ -123,7 +123,10 @@ def rejects_command(
     with state.backend(spark=True, read_only=True) as backend:
         try:
             if json_output or csv_output:
-                emit(backend, sql, params, as_json=json_output, as_csv=csv_output, limit=limit, title="")
+                # Rejected values are untrusted input: in CSV, text a spreadsheet would run as a formula is made
+                # plain text (a leading apostrophe).
+                safe = backend.spreadsheet_safe(sql, params) if csv_output else sql
+                emit(backend, safe, params, as_json=json_output, as_csv=csv_output, limit=limit, title="")
                 return
             reasons = backend.query(
                 f"SELECT reason, count(*) AS n FROM ({sql}) GROUP BY reason ORDER BY n DESC, reason", params

@@ -31,6 +31,29 @@ def storage_types(batch: pa.RecordBatch) -> pa.Table:
     return pa.Table.from_arrays(columns, names=batch.schema.names)
 
 
+# A cell starting with one of these is run as a formula by spreadsheets (OWASP: CSV injection); in CSV files meant
+# for people, such text gets a leading apostrophe, which spreadsheets show as text and do not display.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe_sql(sql: str, columns: Sequence[tuple[str, bool]]) -> str:
+    """The query with every text column (`(name, is_text)`) made safe to open in a spreadsheet."""
+    starts = ", ".join(sql_literal(start) for start in FORMULA_STARTS)
+    selected = ", ".join(
+        f'CASE WHEN left(CAST("{name}" AS VARCHAR), 1) IN ({starts}) THEN \'\'\'\' || CAST("{name}" AS VARCHAR) '
+        f'ELSE CAST("{name}" AS VARCHAR) END AS "{name}"'
+        if is_text
+        else f'"{name}"'
+        for name, is_text in columns
+    )
+    return f"SELECT {selected} FROM ({sql}) AS unsafe"
+
+
+def is_text_type(data_type: pa.DataType) -> bool:
+    storage = data_type.storage_type if isinstance(data_type, pa.ExtensionType) else data_type
+    return bool(pa.types.is_string(storage) or pa.types.is_large_string(storage))
+
+
 def sql_literal(value: Any) -> str:
     """A Python value as a DuckDB SQL literal (parameters are typed, so this covers what they can be)."""
     if value is None:
@@ -207,12 +230,19 @@ class Backend(ABC):
         folder.mkdir(parents=True, exist_ok=True)
         return self.export_file(sql, folder / "part-0.parquet", "parquet")
 
+    def spreadsheet_safe(self, sql: str, params: Sequence[Any] | None = None) -> str:
+        """The query with its text columns safe to open in a spreadsheet (CSV exports for people)."""
+        schema = self.query_arrow(f"SELECT * FROM ({sql}) AS q LIMIT 0", params).schema
+        return spreadsheet_safe_sql(sql, [(field.name, is_text_type(field.type)) for field in schema])
+
     def export_file(self, sql: str, out: Path, file_format: str, json_columns: Sequence[str] = ()) -> int:
         """Write a query's rows to one file: `csv` (with a header), `parquet` or `json` (an array of objects, the
         text of `json_columns` nested as values); returns the number of rows. Engines with writers of their own
         override this; here the rows pass through Arrow, batch by batch."""
         if file_format not in ("csv", "parquet", "json"):
             raise ValueError(f"unknown file format {file_format!r}")
+        if file_format == "csv":
+            sql = self.spreadsheet_safe(sql)
         rows = 0
         writer: Any = None
         with open(out, "wb") as handle:

@@ -151,6 +151,8 @@ class DuckDBBackend(Backend):
         options = {"csv": "FORMAT CSV, HEADER TRUE", "parquet": "FORMAT PARQUET", "json": "FORMAT JSON, ARRAY TRUE"}
         if file_format not in options:
             raise ValueError(f"unknown file format {file_format!r}")
+        if file_format == "csv":
+            sql = self.spreadsheet_safe(sql)
         target = str(out).replace("'", "''")
         rows = self._checked(self._query_rows, f"COPY ({sql}) TO '{target}' ({options[file_format]})", None)
         return int(rows[0][0]) if rows else 0

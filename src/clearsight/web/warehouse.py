@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from clearsight.engine import WarehouseBusy
+from clearsight.engine.base import is_text_type, spreadsheet_safe_sql
 from clearsight.engine.duckdb_backend import connect_waiting
 from clearsight.flags.registry import indicator, indicators
 from clearsight.model import ALL_TABLES, create_table_sql
@@ -699,8 +700,12 @@ class Warehouse:
         where = "WHERE dataset = ?" if dataset else ""
         options = "(FORMAT parquet)" if fmt == "parquet" else "(FORMAT csv, HEADER)"
         query = f"SELECT * FROM ({select}) {where}"
-        literal = str(out).replace("'", "''")
         cursor = self.cursor()
+        if fmt == "csv":  # for people: text a spreadsheet would run as a formula is made plain text
+            empty = cursor.sql(f"SELECT * FROM ({query}) AS q LIMIT 0", params=[dataset] if dataset else None)
+            fields = empty.to_arrow_table().schema
+            query = spreadsheet_safe_sql(query, [(field.name, is_text_type(field.type)) for field in fields])
+        literal = str(out).replace("'", "''")
         cursor.execute(f"COPY ({query}) TO '{literal}' {options}", [dataset] if dataset else None)
 
     def releases(self, dataset: str | None, ocid: str | None = None) -> Iterator[str]:
