@@ -388,3 +388,9 @@ def test_csv_exports_neutralise_formulas(backend: DuckDBBackend, tmp_path: Path)
     parquet = tmp_path / "cells.parquet"
     backend.export_file("SELECT * FROM cells ORDER BY number", parquet, "parquet")
     assert backend.query(f"SELECT text FROM '{parquet}' LIMIT 1") == [('=HYPERLINK("http://x")',)]  # data unchanged
+
+
+def test_a_reject_of_a_bad_line_names_its_column_not_line_1(backend: DuckDBBackend, tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "bad.jsonl", [release("ocds-x-1"), b'  {"ocid": "ocds-x-2", "date": 2020-01}'])
+    ingest_ocds(backend, [str(path)], "d")
+    assert _rejects(backend) == [(2, "invalid JSON: unexpected character, expected ',' or '}': column 36")]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from io import RawIOBase
@@ -153,8 +154,15 @@ def classify(
         yield _release_unit(value, line, path, raw, compiled=compiled)
 
 
-def _parse_error(error: Exception) -> str:
+_WITHIN_ONE_LINE = re.compile(r"line 1 column (\d+) \(char \d+\)")
+
+
+def _parse_error(error: Exception, indent: int | None = None) -> str:
+    """The parser's message; for a line of JSON Lines (`indent`: its leading white space), the position is given
+    as a column of that line — the parser, given the line alone, would call every line "line 1"."""
     message = str(error)
+    if indent is not None:
+        message = _WITHIN_ONE_LINE.sub(lambda match: f"column {int(match[1]) + indent}", message)
     if "utf-8" in message.lower() or "surrogate" in message.lower():
         return f"invalid UTF-8: {message}"
     return f"invalid JSON: {message}"
@@ -175,7 +183,9 @@ def lines_outcomes(lines: Iterable[bytes], first_line: int = 1, compiled: bool =
         try:
             value = orjson.loads(stripped)
         except orjson.JSONDecodeError as error:
-            yield Reject(line_number, "", _parse_error(error), truncate(stripped.decode("utf-8", "replace")))
+            indent = len(line) - len(line.lstrip())
+            reason = _parse_error(error, indent)
+            yield Reject(line_number, "", reason, truncate(stripped.decode("utf-8", "replace")))
             continue
         yield from classify(value, line_number, "", stripped if type(value) is dict else None, compiled)
 
