@@ -262,15 +262,28 @@ def test_a_held_warehouse_gives_one_line_naming_the_holder(warehouse: str, tmp_p
 
 
 def test_a_command_waits_for_a_writer_saying_who_it_waits_for(warehouse: str) -> None:
-    holder = _hold(warehouse, "write", 2)
-    started = time.monotonic()
-    result = _clearsight("--db", warehouse, "--wait", "60", "query", "SELECT count(*) FROM processes", "--csv")
-    holder.wait()
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == "count_star()\n1\n"
-    assert f"waiting up to 60 s for the warehouse {warehouse}: in use by" in result.stderr
-    assert f"(pid {holder.pid})" in result.stderr
-    assert time.monotonic() - started < 30
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('holding', flush=True); "
+         "sys.stdin.readline(); c.close()", warehouse],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+    waiter = subprocess.Popen(
+        [sys.executable, "-m", "clearsight", "--db", warehouse, "--wait", "60", "query",
+         "SELECT count(*) FROM processes", "--csv"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "300"},
+    )  # fmt: skip
+    assert waiter.stderr is not None
+    said = waiter.stderr.readline()  # printed once, while it waits
+    assert said.startswith(f"waiting up to 60 s for the warehouse {warehouse}: in use by")
+    assert f"(pid {holder.pid})" in said
+    assert holder.stdin is not None
+    holder.stdin.write("\n")
+    holder.stdin.flush()
+    holder.wait(timeout=30)
+    stdout, stderr = waiter.communicate(timeout=60)
+    assert waiter.returncode == 0, stderr
+    assert stdout == "count_star()\n1\n"
 
 
 def test_readers_share_the_warehouse(warehouse: str) -> None:
