@@ -45,13 +45,16 @@ def test_case_lifecycle_with_four_eyes_and_ledger(web_any_db: WebApp) -> None:
     assert ann.get(f"/api/v1/cases/{number}").json()["status"] == "addressed"  # waiting for approval
     assert move(ann, "completed", "true_positive") == 409  # a closure is already waiting
 
-    # Four-eyes: not the analyst, not a supervisor who is the assignee; another supervisor may.
+    # Four-eyes: not the analyst, not a supervisor who is the assignee; another supervisor may. A case waiting for
+    # approval cannot be reassigned (an assignee could hand it on and then approve it).
     assert ann.post(f"/api/v1/cases/{number}/approval", json={"approve": True}).status_code == 403
-    assert sue.post(f"/api/v1/cases/{number}/assign", json={"assignee": "sue"}).status_code == 200
-    assert sue.post(f"/api/v1/cases/{number}/approval", json={"approve": True}).status_code == 403
+    assert sue.post(f"/api/v1/cases/{number}/assign", json={"assignee": "sue"}).status_code == 409
     assert sam.post(f"/api/v1/cases/{number}/approval", json={"approve": False}).status_code == 200
     assert sue.get(f"/api/v1/cases/{number}").json()["pending_status"] is None  # rejected: ask again
+    assert sue.post(f"/api/v1/cases/{number}/assign", json={"assignee": "sue"}).status_code == 200
     assert move(sue, "completed", "true_positive") == 200
+    assert sue.post(f"/api/v1/cases/{number}/approval", json={"approve": True}).status_code == 403
+    assert sue.post(f"/api/v1/cases/{number}/assign", json={"assignee": "ann"}).status_code == 409
     assert sam.post(f"/api/v1/cases/{number}/approval", json={"approve": True}).status_code == 200
     final = sam.get(f"/api/v1/cases/{number}").json()
     assert (final["status"], final["closure_reason"]) == ("completed", "true_positive")
@@ -66,7 +69,7 @@ def test_case_lifecycle_with_four_eyes_and_ledger(web_any_db: WebApp) -> None:
     kinds = [event["kind"] for event in timeline]
     assert kinds == [
         "created", "alert_added", "alert_added", "alert_added", "status", "status", "closure_requested",
-        "assigned", "closure_rejected", "closure_requested", "closed",
+        "closure_rejected", "assigned", "closure_requested", "closed",
     ]  # fmt: skip
     indices = [event["ledger"] for event in timeline]
     assert len(set(indices)) == len(indices)

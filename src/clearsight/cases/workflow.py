@@ -213,6 +213,10 @@ class Workbench:
         case = self._changeable(db, user, case_id)
         if not is_supervisor(user):
             raise Forbidden("only a supervisor assigns cases")
+        if case.pending_status:
+            # Four-eyes: the approver may be neither the requester nor the assignee; reassigning a case waiting
+            # for approval would let the assignee hand it on and then approve it.
+            raise Conflict(f"a closure ({case.pending_status}) is waiting for approval: decide it before reassigning")
         assignee = db.scalar(select(User).where(User.username == assignee_name, User.active))
         if assignee is None:
             raise Invalid(f"no active user {assignee_name!r}")
