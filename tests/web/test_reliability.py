@@ -103,3 +103,42 @@ def test_csv_downloads_neutralise_formulas(web_warehouse: str, tmp_path: Path) -
         assert rows[ocid]["title"] == "'=HYPERLINK(\"http://evil\")"
         parquet = public.get("/downloads/processes.parquet")
         assert parquet.status_code == 200
+
+
+def test_concerns_are_for_the_auditors_unless_a_moderator_publishes_one(web: WebApp) -> None:
+    from fastapi.testclient import TestClient
+
+    from clearsight.web.app import create_app
+
+    public = web.api(None)
+    process = public.get("/api/v1/processes", params={"limit": 1}).json()["processes"][0]
+    ocid = process["ocid"]
+    page = public.get(f"/processes/syn/{ocid}").text
+    assert "goes to the auditors, not to this page" in page
+    for text in ("Private: the winner is the minister's cousin.", "Public: the deadline was two days."):
+        assert public.post("/api/v1/concerns", json={"dataset": "syn", "ocid": ocid, "text": text}).status_code == 202
+    sue = web.api("sue")
+    pending = {c["text"]: c["id"] for c in sue.get("/api/v1/concerns").json() if c["status"] == "pending"}
+    private = pending["Private: the winner is the minister's cousin."]
+    published = pending["Public: the deadline was two days."]
+    refused = sue.post(f"/api/v1/concerns/{private}/moderation", json={"accept": False, "publish": True})
+    assert refused.status_code == 422
+    assert sue.post(f"/api/v1/concerns/{private}/moderation", json={"accept": True}).json()["published"] is False
+    answer = sue.post(f"/api/v1/concerns/{published}/moderation", json={"accept": True, "publish": True}).json()
+    assert answer["published"] is True
+
+    def public_texts(client: TestClient) -> tuple[str, str]:
+        return client.get(f"/processes/syn/{ocid}").text, client.get(f"/api/v1/processes/syn/{ocid}").text
+
+    for client in (public, web.client("ann")):
+        html, api = public_texts(client)
+        for shown in (html, api):
+            assert "minister's cousin" not in shown
+            assert "deadline was two days" in shown
+    # The auditors see both, and so after a restart.
+    inbox = web.api("ann").get("/api/v1/alerts", params={"indicator": "CIT"}).json()
+    assert inbox["total"] == 2
+    restarted = create_app(web.settings)
+    with TestClient(restarted, base_url="https://testserver") as again:
+        html = again.get(f"/processes/syn/{ocid}").text
+        assert "minister's cousin" not in html and "deadline was two days" in html

@@ -164,6 +164,8 @@ class Concern(Base):
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     moderated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     alert_id: Mapped[str | None] = mapped_column(ForeignKey("alerts.id"), default=None)
+    # Concerns are for the auditors; the public sees one only when a moderator publishes it explicitly.
+    published: Mapped[bool] = mapped_column(default=False)
 
 
 def database_url(location: str) -> str:

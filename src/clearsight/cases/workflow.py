@@ -314,7 +314,9 @@ class Workbench:
         return result
 
     # --- citizens' concerns ----------------------------------------------------------------------------------
-    def moderate(self, db: Session, user: User, concern_id: int, accept: bool) -> Concern:
+    def moderate(self, db: Session, user: User, concern_id: int, accept: bool, publish: bool = False) -> Concern:
+        """Accept a concern (it becomes an alert for the auditors) or reject it; `publish` (with accept) also shows
+        its text on the public process page — concerns are private unless a moderator decides so."""
         if not is_supervisor(user):
             raise Forbidden("only a supervisor moderates concerns")
         concern = db.get(Concern, concern_id)
@@ -322,7 +324,10 @@ class Workbench:
             raise NotFound(f"no concern {concern_id}")
         if concern.status != "pending":
             raise Conflict(f"concern {concern_id} was {concern.status} already")
+        if publish and not accept:
+            raise Invalid("only an accepted concern can be published")
         concern.status, concern.moderated_by_id = ("accepted" if accept else "rejected"), user.id
+        concern.published = publish
         if accept:
             alert_id = alert_key(concern.dataset, "CIT", "concern", str(concern.id))
             alert = Alert(
@@ -332,11 +337,14 @@ class Workbench:
             db.add(alert)
             concern.alert_id = alert_id
             self.warehouse.add_citizen_alert(
-                {"id": alert_id, "dataset": concern.dataset, "ocid": concern.ocid, "text": concern.text}
-            )
+                {"id": alert_id, "dataset": concern.dataset, "ocid": concern.ocid, "text": concern.text,
+                 "published": publish}
+            )  # fmt: skip
         self.append_ledger(
-            "alerts", {"kind": "concern", "concern": concern.id, "status": concern.status, "user": user.username}
-        )
+            "alerts",
+            {"kind": "concern", "concern": concern.id, "status": concern.status, "published": publish,
+             "user": user.username},
+        )  # fmt: skip
         db.commit()
         return concern
 
@@ -347,6 +355,12 @@ class Workbench:
         for concern in db.scalars(select(Concern).where(Concern.status == "accepted")):
             alert = db.get(Alert, concern.alert_id)
             self.warehouse.add_citizen_alert(
-                {"id": concern.alert_id, "dataset": concern.dataset, "ocid": concern.ocid, "text": concern.text},
+                {
+                    "id": concern.alert_id,
+                    "dataset": concern.dataset,
+                    "ocid": concern.ocid,
+                    "text": concern.text,
+                    "published": concern.published,
+                },
                 status=alert.status if alert else "new",
             )

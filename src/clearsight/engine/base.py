@@ -40,7 +40,7 @@ def spreadsheet_safe_sql(sql: str, columns: Sequence[tuple[str, bool]]) -> str:
     """The query with every text column (`(name, is_text)`) made safe to open in a spreadsheet."""
     starts = ", ".join(sql_literal(start) for start in FORMULA_STARTS)
     selected = ", ".join(
-        f'CASE WHEN left(CAST("{name}" AS VARCHAR), 1) IN ({starts}) THEN \'\'\'\' || CAST("{name}" AS VARCHAR) '
+        f"CASE WHEN left(CAST(\"{name}\" AS VARCHAR), 1) IN ({starts}) THEN '''' || CAST(\"{name}\" AS VARCHAR) "
         f'ELSE CAST("{name}" AS VARCHAR) END AS "{name}"'
         if is_text
         else f'"{name}"'

@@ -146,6 +146,7 @@ class ConcernIn(BaseModel):
 
 class ModerationIn(BaseModel):
     accept: bool
+    publish: bool = False  # also show the concern on the public process page (it is private otherwise)
 
 
 class CaseOut(BaseModel):
@@ -734,7 +735,7 @@ def create_app(settings: Settings, on_wait: Callable[[WarehouseBusy], None] | No
     def moderate_form(
         actor: Supervisor, db: Db, concern_id: ConcernId, decision: Annotated[str, Form(max_length=10)]
     ) -> RedirectResponse:
-        bench.moderate(db, actor.staff, concern_id, decision == "accept")
+        bench.moderate(db, actor.staff, concern_id, decision in ("accept", "publish"), publish=decision == "publish")
         return RedirectResponse("/concerns", status_code=303)
 
     @app.get("/admin", response_class=HTMLResponse, include_in_schema=False)
@@ -886,8 +887,13 @@ def create_app(settings: Settings, on_wait: Callable[[WarehouseBusy], None] | No
 
     @api_post("/concerns/{concern_id}/moderation", tags=["workbench"], summary="Accept or reject a concern")
     def api_moderate(actor: Supervisor, db: Db, concern_id: ConcernId, body: ModerationIn) -> dict[str, Any]:
-        concern = bench.moderate(db, actor.staff, concern_id, body.accept)
-        return {"id": concern.id, "status": concern.status, "alert_id": concern.alert_id}
+        concern = bench.moderate(db, actor.staff, concern_id, body.accept, publish=body.publish)
+        return {
+            "id": concern.id,
+            "status": concern.status,
+            "alert_id": concern.alert_id,
+            "published": concern.published,
+        }
 
     return app
 

@@ -439,7 +439,8 @@ class Warehouse:
                             ?, ?)""",
                 [
                     alert["id"], alert["dataset"], alert["ocid"], alert["ocid"],
-                    json.dumps({"concern": alert["text"]}), process.get("buyer_id"), process.get("buyer_name"),
+                    json.dumps({"concern": alert["text"], "published": bool(alert.get("published"))}),
+                    process.get("buyer_id"), process.get("buyer_name"),
                     process.get("tender_value_amount"),
                     process["tender_period_start"].date() if process.get("tender_period_start") else None,
                     process.get("title"), status,
@@ -613,8 +614,12 @@ class Warehouse:
         rows = self.rows("SELECT * FROM processes WHERE rowid = ?", [located])
         return rows[0] if rows else None
 
-    def process_details(self, dataset: str, ocid: str) -> dict[str, Any]:
+    def process_details(self, dataset: str, ocid: str, public: bool = True) -> dict[str, Any]:
+        """Awards, tenderers, flags and risk of a process. `public`: citizens' concerns only when a moderator
+        published them (they are sent to the auditors, not to the page)."""
         keys = [ocid, dataset]
+        published = "json_extract_string(evidence, '$.published') = 'true'"
+        private = f"AND (indicator <> 'CIT' OR {published})" if public else ""
         return {
             "awards": self.rows(
                 """SELECT award_id, status, date, value_amount, value_currency, supplier_id, supplier_name
@@ -629,8 +634,8 @@ class Warehouse:
             "flags": [
                 {**row, "explanation": explain(row)}
                 for row in self.rows(
-                    """SELECT alert_id, indicator, subject_type, subject_id, value, threshold, evidence, status
-                       FROM idx.alerts WHERE ocid = ? AND dataset = ? ORDER BY indicator""",
+                    f"""SELECT alert_id, indicator, subject_type, subject_id, value, threshold, evidence, status
+                       FROM idx.alerts WHERE ocid = ? AND dataset = ? {private} ORDER BY indicator""",
                     keys,
                 )
             ],
