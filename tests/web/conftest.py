@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -105,3 +108,21 @@ def alert_ids(web: WebApp, count: int, **filters: str) -> list[str]:
     response = web.api("ann").get("/api/v1/alerts", params={"limit": count, **filters})
     assert response.status_code == 200, response.text
     return [row["alert_id"] for row in response.json()["alerts"]]
+
+
+def start_server(command: list[str], port: int, cwd: Path, timeout: float = 90) -> subprocess.Popen[str]:
+    """`clearsight serve` as its own process, once it answers on `port` (stdout and stderr merged)."""
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        if server.poll() is not None:
+            raise AssertionError(server.stdout.read() if server.stdout else "the server stopped")
+        if time.monotonic() > deadline:
+            server.kill()
+            raise AssertionError(f"the server did not answer within {timeout:g} s")
+        time.sleep(0.3)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import shutil
 import signal
 import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -16,6 +14,7 @@ from typer.testing import CliRunner
 
 from clearsight.cli import app as cli
 from clearsight.web.app import Settings, create_app
+from tests.web.conftest import start_server
 
 runner = CliRunner()
 
@@ -48,18 +47,9 @@ def test_serve_starts_prints_demo_accounts_and_stops(web_warehouse: str, tmp_pat
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = [sys.executable, "-m", "clearsight", "--db", str(warehouse), "serve", "--port", str(port), "--demo-users"]
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
+    server = start_server(command, port, tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None, server.stdout.read() if server.stdout else ""
-            assert time.monotonic() < deadline, "the server did not answer within 60 s"
-            time.sleep(0.3)
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200
     finally:
         server.send_signal(signal.SIGINT)
         output, _ = server.communicate(timeout=30)

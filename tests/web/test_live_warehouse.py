@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from clearsight.cli import app as cli
 from clearsight.web.warehouse import Warehouse
+from tests.web.conftest import start_server
 
 runner = CliRunner()
 
@@ -124,18 +125,8 @@ def test_every_command_works_while_serve_runs_and_the_server_serves_their_result
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "clearsight", "--db", db, "serve", "--port", str(port), "--reload-seconds", "0.5"]
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
+    server = start_server(command, port, tmp_path)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base}/", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None, server.stdout.read() if server.stdout else ""
-            assert time.monotonic() < deadline, "the server did not answer within 90 s"
-            time.sleep(0.3)
         # Readers and writers, each as a user runs them, with no waiting allowed.
         ledger = str(tmp_path / "ledger.sqlite")
         readers = (

@@ -136,24 +136,15 @@ def rejects_sql(
 ) -> tuple[str, list[Any]]:
     """The rejects query with its filters: run exactly (or `latest`: each dataset's latest run that rejected
     something); file and reason as case-insensitive parts; source `ocds` or `registry`."""
-    clauses, params = [], []
-    if dataset:
-        clauses.append("dataset = ?")
-        params.append(dataset)
-    if run == "latest":
-        clauses.append("latest = 1")
-    elif run:
-        clauses.append("run_id = ?")
-        params.append(run)
-    if file:
-        clauses.append("contains(lower(file), lower(?))")
-        params.append(file)
-    if reason:
-        clauses.append("contains(lower(reason), lower(?))")
-        params.append(reason)
-    if source:
-        clauses.append("starts_with(source, ?)")
-        params.append(source)
+    filters = [
+        (dataset, "dataset = ?"),
+        (None if run == "latest" else run, "run_id = ?"),
+        (file, "contains(lower(file), lower(?))"),
+        (reason, "contains(lower(reason), lower(?))"),
+        (source, "starts_with(source, ?)"),
+    ]
+    clauses = [clause for value, clause in filters if value] + (["latest = 1"] if run == "latest" else [])
+    params: list[Any] = [value for value, _clause in filters if value]
     where = " AND ".join(clauses) or "TRUE"
     # Run ids are "<kind>-<UTC time to the second>-<random>"; OCDS runs also have their exact start.
     sql = (
