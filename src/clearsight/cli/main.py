@@ -497,17 +497,14 @@ def summary_command(json_output: JsonOption = False) -> None:
         from clearsight.cli.data import readable
 
         recent = Table(title="recent ingest runs")
+        recent.caption = "objects read and new releases: clearsight summary --json"
         recent.add_column("run", overflow="fold")
-        recent.add_column("dataset", overflow="fold")
-        for column in ("read", "releases", "new", "processes", "rejected", "seconds"):
+        recent.add_column("dataset", no_wrap=True)
+        for column in ("releases", "processes", "rejected", "seconds"):
             recent.add_column(column, justify="right")
         for run in runs:
-            recent.add_row(
-                run["run_id"], run["dataset"],
-                *(readable(run[key]) for key in ("objects_read", "releases_read", "new_releases", "processes_written",
-                                                  "rejected")),
-                f"{run['duration_seconds']:.1f}",
-            )  # fmt: skip
+            numbers = (readable(run[key]) for key in ("releases_read", "processes_written", "rejected"))
+            recent.add_row(run["run_id"], run["dataset"], *numbers, f"{run['duration_seconds'] or 0:.1f}")
         console.print(recent)
 
 
