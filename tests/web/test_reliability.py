@@ -142,3 +142,62 @@ def test_concerns_are_for_the_auditors_unless_a_moderator_publishes_one(web: Web
     with TestClient(restarted, base_url="https://testserver") as again:
         html = again.get(f"/processes/syn/{ocid}").text
         assert "minister's cousin" not in html and "deadline was two days" in html
+
+
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [
+        ("short pass", "at least 12"),
+        ("Password2024!", "most commonly chosen"),
+        ("qwertyqwerty", "most commonly chosen"),
+        ("Welcome123456", "most commonly chosen"),
+        ("123456789012", "most commonly chosen"),
+        ("aaaaaaaaaaaa", "one character repeated"),
+        ("abcdefghijkl", "consecutive"),
+        ("rita-the-auditor-2026", "user name"),
+    ],
+)
+def test_weak_passwords_are_refused(password: str, problem: str) -> None:
+    from clearsight.cases.security import password_problem
+
+    found = password_problem(password, "rita")
+    assert found is not None and problem in found
+
+
+def test_good_passwords_pass() -> None:
+    from clearsight.cases.security import password_problem
+
+    for password in ("correct horse battery", "Tender-Cartel-Lamp-77", "ħ5Qz!vB2#pLm"):
+        assert password_problem(password, "rita") is None
+
+
+def test_the_app_database_is_private_and_https_gets_hsts_and_host_cookies(web: WebApp, tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from fastapi.testclient import TestClient
+
+    from clearsight.cases.models import open_app_db
+    from clearsight.web.app import Settings, create_app
+    from tests.web.conftest import PASSWORD, csrf_of
+
+    assert stat.S_IMODE(os.stat(web.settings.app_db).st_mode) == 0o600
+    loose = tmp_path / "old-app.sqlite"
+    loose.touch(mode=0o644)
+    os.chmod(loose, 0o644)
+    engine, _sessions = open_app_db(str(loose))
+    engine.dispose()
+    assert stat.S_IMODE(os.stat(loose).st_mode) == 0o600  # a file an older version left readable is fixed
+    secure = web.client()
+    page = secure.get("/login")
+    assert page.headers["strict-transport-security"] == "max-age=31536000"
+    login = secure.post("/login", data={"username": "ann", "password": PASSWORD, "csrf_token": csrf_of(page.text)},
+                        follow_redirects=False)  # fmt: skip
+    cookie = next(h for h in login.headers.get_list("set-cookie") if "cs_session=" in h)
+    assert cookie.startswith("__Host-cs_session=") and "Path=/" in cookie and "Domain" not in cookie
+    plain = create_app(Settings(warehouse=web.settings.warehouse, app_db=str(tmp_path / "plain.sqlite"),
+                                ledger=str(tmp_path / "l.sqlite"), secure_cookies=False))  # fmt: skip
+    with TestClient(plain, base_url="http://testserver") as http:
+        answer = http.get("/login")
+        assert "strict-transport-security" not in answer.headers
+        assert any(h.startswith("cs_visitor=") for h in answer.headers.get_list("set-cookie"))

@@ -228,7 +228,7 @@ def test_passwords_sessions_and_cookies(web: WebApp) -> None:
         "/login", data={"username": "ann", "password": PASSWORD, "csrf_token": token}, follow_redirects=False
     )
     assert response.status_code == 303
-    cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith("cs_session="))
+    cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith("__Host-cs_session="))
     flags = {part.strip().lower() for part in cookie.split(";")}
     assert {"httponly", "secure", "samesite=lax"} <= flags
     secret = cookie.split(";")[0].split("=", 1)[1]
@@ -240,7 +240,7 @@ def test_passwords_sessions_and_cookies(web: WebApp) -> None:
     engine.dispose()
     # Logging out ends the session on the server.
     client.post("/logout", data={"csrf_token": csrf_of(client.get("/cases").text)})
-    client.cookies.set("cs_session", secret, domain="testserver.local")
+    client.cookies.set("__Host-cs_session", secret, domain="testserver.local")
     assert client.get("/cases", follow_redirects=False).status_code == 303
 
 

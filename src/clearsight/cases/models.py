@@ -7,6 +7,7 @@ models here and the migrations must agree — a test compares them.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -209,6 +210,18 @@ def migrate(engine: Engine) -> None:
 
 
 def open_app_db(location: str) -> tuple[Engine, sessionmaker]:  # type: ignore[type-arg]
+    if "://" not in location and location != ":memory:":
+        _private_files(location)
     engine = make_engine(location)
     migrate(engine)
     return engine, sessionmaker(engine, expire_on_commit=False)
+
+
+def _private_files(path: str) -> None:
+    """The SQLite file (password hashes, sessions) and its journal readable by its owner only: made so before
+    SQLite writes anything, and set so on files an older version left readable by all."""
+    for name in (path, f"{path}-wal", f"{path}-shm", f"{path}-journal"):
+        if os.path.exists(name):
+            os.chmod(name, 0o600)
+    if not os.path.exists(path):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))

@@ -19,9 +19,11 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
+import itertools
 import logging
 import secrets
 from dataclasses import dataclass
+from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -36,7 +38,7 @@ SESSION_HOURS = 12
 LOGIN_FAILURES = 5
 CLIENT_LOGIN_FAILURES = 20
 LOGIN_WINDOW = dt.timedelta(minutes=15)
-MIN_PASSWORD = 10
+MIN_PASSWORD = 12
 
 _hasher = PasswordHasher()
 
@@ -79,9 +81,38 @@ def record_event(db: Session, kind: str, username: str | None, client: str | Non
     log.info("security event %s user=%s client=%s %s", kind, username, client, detail)
 
 
-def set_password(user: User, password: str) -> None:
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    text = resources.files("clearsight.cases").joinpath("common_passwords.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def password_problem(password: str, username: str = "") -> str | None:
+    """Why a password is too weak (None when it is not): shorter than MIN_PASSWORD, one of the commonly chosen
+    passwords (with digits or symbols around it, or repeated), the user name, or a run of one character or of
+    consecutive characters ("aaaaaaaaaaaa", "123456789012", "abcdefghijkl")."""
     if len(password) < MIN_PASSWORD:
-        raise SecurityError(f"the password must have at least {MIN_PASSWORD} characters")
+        return f"the password must have at least {MIN_PASSWORD} characters"
+    lowered = password.lower()
+    core = lowered.strip("0123456789!@#$%^&*()_+-=.,;:?/\\|~`'\" ")
+    for size in range(1, len(core) // 2 + 1):  # "qwertyqwerty" is "qwerty" twice
+        if len(core) % size == 0 and core[:size] * (len(core) // size) == core:
+            core = core[:size]
+            break
+    if not core or core in _common_passwords():
+        return "this password is among the most commonly chosen: choose another (a few unrelated words work well)"
+    if username and username.lower() in lowered:
+        return "the password must not contain the user name"
+    steps = {ord(b) - ord(a) for a, b in itertools.pairwise(lowered)}
+    if steps <= {0} or steps == {1} or steps == {-1}:
+        return "the password must not be one character repeated or a run of consecutive characters"
+    return None
+
+
+def set_password(user: User, password: str) -> None:
+    problem = password_problem(password, user.username or "")
+    if problem:
+        raise SecurityError(problem)
     user.password_hash = _hasher.hash(password)
 
 

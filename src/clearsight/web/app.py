@@ -61,6 +61,8 @@ HERE = pathlib.Path(__file__).parent
 logger = logging.getLogger(__name__)
 SESSION_COOKIE = "cs_session"
 VISITOR_COOKIE = "cs_visitor"
+
+
 LEVELS = {"public": 0, "analyst": 1, "supervisor": 2, "admin": 3}
 CONCERNS_PER_HOUR = 5
 
@@ -77,6 +79,12 @@ class Settings:
     reload_seconds: float = 5.0
     # How long to wait at start for a command that is writing the warehouse.
     wait_seconds: float = 60.0
+
+
+def cookie_name(settings: Settings, name: str) -> str:
+    """Over HTTPS the cookies carry the `__Host-` prefix: the browser then keeps them only when set Secure, for the
+    whole site, by this very host (no subdomain can plant or overwrite one)."""
+    return f"__Host-{name}" if settings.secure_cookies else name
 
 
 @dataclass
@@ -222,12 +230,12 @@ def actor_of(request: Request, db: Db, sent: Annotated[str | None, Depends(sent_
             raise Unauthenticated("invalid API token")
         db.commit()
         return Actor(user, "token", csrf="")
-    found = security.session_user(db, request.cookies.get(SESSION_COOKIE))
+    found = security.session_user(db, request.cookies.get(cookie_name(settings, SESSION_COOKIE)))
     if found is not None:
         user, row = found
         actor = Actor(user, "session", csrf=row.csrf_token, session_id=row.id)
     else:
-        visitor = request.cookies.get(VISITOR_COOKIE) or getattr(request.state, "visitor", None)
+        visitor = request.cookies.get(cookie_name(settings, VISITOR_COOKIE)) or getattr(request.state, "visitor", None)
         if not visitor:
             visitor = secrets.token_urlsafe(18)
             request.state.visitor = visitor
@@ -242,7 +250,8 @@ def _check_csrf(request: Request, db: Session, actor: Actor, sent: str | None) -
     # authority (no cookie is trusted) and need none.
     if actor.via == "anonymous" and request.url.path.startswith("/api/"):
         return
-    expected = actor.csrf if actor.via == "session" or request.cookies.get(VISITOR_COOKIE) else None
+    visitor_cookie = cookie_name(_state(request).settings, VISITOR_COOKIE)
+    expected = actor.csrf if actor.via == "session" or request.cookies.get(visitor_cookie) else None
     if not expected or not sent or not secrets.compare_digest(expected, sent):
         security.record_event(
             db, "csrf_rejected", actor.user.username if actor.user else None, _client_of(request),
@@ -346,7 +355,10 @@ def create_app(settings: Settings, on_wait: Callable[[WarehouseBusy], None] | No
         )  # fmt: skip
         visitor = getattr(request.state, "visitor", None)
         if visitor:
-            response.set_cookie(VISITOR_COOKIE, visitor, httponly=True, secure=settings.secure_cookies, samesite="lax")
+            response.set_cookie(
+                cookie_name(settings, VISITOR_COOKIE), visitor, httponly=True, secure=settings.secure_cookies,
+                samesite="lax",
+            )  # fmt: skip
         return response
 
     def wants_json(request: Request) -> bool:
@@ -412,19 +424,22 @@ def create_app(settings: Settings, on_wait: Callable[[WarehouseBusy], None] | No
         db.commit()
         response = RedirectResponse(_safe_next(next), status_code=303)
         response.set_cookie(
-            SESSION_COOKIE, new.cookie, httponly=True, secure=settings.secure_cookies, samesite="lax",
+            cookie_name(settings, SESSION_COOKIE), new.cookie, httponly=True, secure=settings.secure_cookies,
+            samesite="lax",
             max_age=security.SESSION_HOURS * 3600,
         )  # fmt: skip
         return response
 
     @app.post("/logout", include_in_schema=False)
     def logout(request: Request, actor: ActorDep, db: Db) -> Response:
-        security.end_session(db, request.cookies.get(SESSION_COOKIE))
+        security.end_session(db, request.cookies.get(cookie_name(settings, SESSION_COOKIE)))
         if actor.user:
             security.record_event(db, "logout", actor.user.username, client_of(request))
         db.commit()
         response = RedirectResponse("/", status_code=303)
-        response.delete_cookie(SESSION_COOKIE)
+        response.delete_cookie(
+            cookie_name(settings, SESSION_COOKIE), secure=settings.secure_cookies, httponly=True, samesite="lax"
+        )
         return response
 
     # --- public portal ------------------------------------------------------------------------------------------
@@ -912,6 +927,7 @@ class SecurityHeaders:
         (b"referrer-policy", b"same-origin"),
     )
     PRIVATE = ("/inbox", "/alerts", "/cases", "/concerns", "/admin", "/stats", "/api/v1/")
+    HSTS = (b"strict-transport-security", b"max-age=31536000")  # only on answers sent over HTTPS
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -921,6 +937,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         private = scope["path"].startswith(self.PRIVATE)
+        https = scope.get("scheme") == "https"  # as the server saw it (behind a proxy: with its forwarded headers)
         started = False
 
         async def sending(message: Any) -> None:
@@ -928,6 +945,8 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 started = True
                 headers = list(message.get("headers", [])) + list(self.HEADERS)
+                if https:
+                    headers.append(self.HSTS)
                 if private:
                     headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}
@@ -945,6 +964,8 @@ class SecurityHeaders:
             body = b'{"detail":"internal error"}' if api else b"<!DOCTYPE html><title>Error</title><p>Internal error."
             kind = b"application/json" if api else b"text/html; charset=utf-8"
             headers = [(b"content-type", kind), *self.HEADERS, (b"cache-control", b"no-store")]
+            if https:
+                headers.append(self.HSTS)
             await send({"type": "http.response.start", "status": 500, "headers": headers})
             await send({"type": "http.response.body", "body": body})
 
