@@ -32,6 +32,8 @@ PACKAGE_DATA = (
     "clearsight/web/static/style.css",
     "clearsight/py.typed",
     "clearsight/flags/docs/R024.md",
+    "clearsight/cases/common_passwords.txt",
+    "clearsight/cases/migrations/versions/0002_concerns_published.py",
 )
 
 
