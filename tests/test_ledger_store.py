@@ -247,8 +247,9 @@ def test_checkpoint_from_another_log_is_detected(signed_log: tuple[Ledger, Signe
     )
     report = ledger.log("t").verify(signer.verifier)
     assert not report.ok
-    report_without_key = ledger.log("t").verify()
-    assert any("not 'clearsight/t'" in problem for problem in report_without_key.problems)
+    report_without_signatures = ledger.log("t").verify(signatures=False)
+    assert not report_without_signatures.signatures_checked
+    assert any("not 'clearsight/t'" in problem for problem in report_without_signatures.problems)
 
 
 def test_careful_forger_is_caught_by_a_third_party_holding_an_old_checkpoint(ledger: Ledger) -> None:
@@ -305,3 +306,48 @@ def test_background_appender_raises_the_first_error_and_appends_nothing_after_it
         appender.close()
     with Ledger(tmp_path / "ledger.sqlite") as written:
         assert written.log("log").size() == 1
+
+
+def test_a_rebuilt_and_re_signed_database_fails_verify_without_a_verifier_given(tmp_path: Path) -> None:
+    """Finding #9 of issue 15: someone who can write the SQLite file but has no key rewrites an entry, rebuilds
+    every hash and re-signs with a key of their own. `verify` checks signatures by default, against the key
+    recorded beside the ledger when the log first signed, which the database swap does not change."""
+    real = tmp_path / "ledger.sqlite"
+    owner = Signer.generate("clearsight/t")
+    with Ledger(real) as ledger:
+        log = ledger.log("t")
+        log.append(entries(50))
+        log.checkpoint(owner)
+        assert log.verify().ok and log.verify().signatures_checked
+    forged = tmp_path / "forged.sqlite"
+    with Ledger(forged) as ledger:
+        log = ledger.log("t")
+        rewritten = entries(50)
+        rewritten[7] = b'{"title":"T-7","owner":"forger"}'
+        log.append(rewritten)
+        log.checkpoint(Signer.generate("clearsight/t"))  # same name, the forger's key
+    forged.replace(real)
+    with Ledger(real) as ledger:
+        report = ledger.log("t").verify()
+        assert not report.ok and report.signatures_checked
+        assert any("not signed by" in problem for problem in report.problems)
+        unchecked = ledger.log("t").verify(signatures=False)
+        assert unchecked.ok and not unchecked.signatures_checked  # the caller asked not to check: said so
+
+
+def test_verify_fails_when_no_key_is_known_and_checkpoint_keys_are_tied_to_the_log(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    owner = Signer.generate("clearsight/t")
+    with Ledger(path) as ledger:
+        log = ledger.log("t")
+        log.append(entries(10))
+        with pytest.raises(LedgerError, match=r"named 'example\.org/other' but log 't' has origin 'clearsight/t'"):
+            log.checkpoint(Signer.generate("example.org/other"))
+        log.checkpoint(owner)
+        with pytest.raises(LedgerError, match="signs its checkpoints with key"):
+            log.checkpoint(Signer.generate("clearsight/t"))
+        assert log.verify().ok
+        Path(f"{path}.verifiers.json").unlink()
+        report = log.verify()
+        assert not report.ok and any("no key is known" in problem for problem in report.problems)
+        assert log.verify(owner.verifier).ok

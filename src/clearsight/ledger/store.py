@@ -65,6 +65,7 @@ class VerifyReport:
     checkpoints_checked: int = 0
     problems: list[str] = field(default_factory=list)
     first_bad_leaf: int | None = None
+    signatures_checked: bool = False  # whether the checkpoints' signatures were checked against the log's key
 
     @property
     def ok(self) -> bool:
@@ -115,6 +116,35 @@ class Ledger:
 
     def logs(self) -> list[str]:
         return [str(row[0]) for row in self.db.execute("SELECT name FROM ledger_logs ORDER BY name")]
+
+    # --- the logs' verifier keys, kept outside the database ----------------------------------------------
+    @property
+    def verifiers_file(self) -> Path | None:
+        """Where each log's public key is recorded when it signs its first checkpoint: a file beside a SQLite
+        ledger (someone who can rewrite the database, and re-sign with a key of their own, cannot also change
+        what it is checked against without write access to this file). None for a database server."""
+        return None if "://" in self.path else Path(f"{self.path}.verifiers.json")
+
+    def known_verifier(self, log_name: str) -> Verifier | None:
+        """The key the log's checkpoints were first signed with, when recorded."""
+        file = self.verifiers_file
+        if file is None or not file.exists():
+            return None
+        try:
+            known = json.loads(file.read_text(encoding="utf-8")).get(log_name)
+            return Verifier.decode(known) if known else None
+        except (ValueError, NoteError) as error:
+            raise LedgerError(f"{file}: unreadable verifier keys ({error})") from error
+
+    def _record_verifier(self, log_name: str, verifier: Verifier) -> None:
+        file = self.verifiers_file
+        if file is None:
+            return
+        known = json.loads(file.read_text(encoding="utf-8")) if file.exists() else {}
+        known[log_name] = verifier.encode()
+        partial = file.with_name(file.name + ".new")
+        partial.write_text(json.dumps(known, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        partial.replace(file)  # whole or not at all
 
 
 class Log:
@@ -245,6 +275,16 @@ class Log:
         Refuses when the tree no longer extends the last checkpoint the log signed: a log never signs two
         inconsistent views of its history.
         """
+        if signer.name != self.origin:
+            raise LedgerError(
+                f"the key is named {signer.name!r} but log {self.name!r} has origin {self.origin!r}: a checkpoint "
+                "is signed by a key named after its log's origin (clearsight ledger keygen ORIGIN)"
+            )
+        known = self.ledger.known_verifier(self.name)
+        if known is not None and known.encode() != signer.verifier.encode():
+            raise LedgerError(
+                f"log {self.name!r} signs its checkpoints with key {known.key_id:08x}, not {signer.verifier.key_id:08x}"
+            )
         size = self.size()
         root = self.root(size)
         previous = self.latest_checkpoint()
@@ -265,6 +305,8 @@ class Log:
             "root = excluded.root, note = excluded.note, signed_at = excluded.signed_at",
             [self.log_id, size, root, note, _now()],
         )
+        if known is None:
+            self.ledger._record_verifier(self.name, signer.verifier)
         return note
 
     def latest_checkpoint(self) -> tuple[int, bytes, str] | None:
@@ -294,18 +336,32 @@ class Log:
             streams[level] = stream(level)
         return streams
 
-    def verify(self, verifier: Verifier | None = None) -> VerifyReport:
+    def verify(self, verifier: Verifier | None = None, signatures: bool = True) -> VerifyReport:
         """Re-derive the whole tree from the stored entries and check it against stored hashes and checkpoints.
 
         Finds modified entries (entry ≠ its leaf hash), deleted, reordered or truncated rows (stored subtree
         hashes and checkpoint roots no longer match), and checkpoints that are forged, from another log or
         inconsistent with one another. `first_bad_leaf` points at the earliest entry involved.
+
+        Signatures are checked by default, against `verifier` or else the key recorded when the log signed its
+        first checkpoint; a log with checkpoints and no known key fails (`signatures=False` skips the check, and
+        the report says so).
         """
+        if signatures and verifier is None:
+            verifier = self.ledger.known_verifier(self.name)
         self._db.begin_read()  # one consistent view of the log for the whole scan
         try:
-            return self._verify(verifier)
+            report = self._verify(verifier if signatures else None)
         finally:
             self._db.commit()
+        report.signatures_checked = signatures and verifier is not None
+        if signatures and verifier is None and report.checkpoints_checked:
+            report._bad(
+                None,
+                f"the checkpoints' signatures cannot be checked: no key is known for log {self.name!r} "
+                "(give the log's verifier key, or skip the check explicitly)",
+            )
+        return report
 
     def _verify(self, verifier: Verifier | None) -> VerifyReport:
         size = self.size()
