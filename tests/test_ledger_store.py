@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,7 +116,11 @@ def test_checkpoint_format(ledger: Ledger) -> None:
     signer = Signer.generate("registry.example/titles")
     note = log.checkpoint(signer)
     text, signature_line = note.split("\n\n")
-    assert text.split("\n") == ["registry.example/titles", "5", Checkpoint.parse(text + "\n").text().split("\n")[2]]
+    origin, size, root, metadata = text.split("\n")
+    assert (origin, size) == ("registry.example/titles", "5")
+    assert root == base64.b64encode(log.root()).decode()
+    # An extension line (C2SP allows them after the root): the hash of the entries' types and append times.
+    assert metadata.startswith("clearsight-metadata ") and len(base64.b64decode(metadata.split(" ")[1])) == 32
     assert signature_line.startswith("\u2014 registry.example/titles ")
     checkpoint, _ = open_checkpoint(note, signer.verifier, "registry.example/titles")
     assert checkpoint.size == 5 and checkpoint.root == log.root()
@@ -351,3 +356,54 @@ def test_verify_fails_when_no_key_is_known_and_checkpoint_keys_are_tied_to_the_l
         report = log.verify()
         assert not report.ok and any("no key is known" in problem for problem in report.problems)
         assert log.verify(owner.verifier).ok
+
+
+def test_edits_the_tree_does_not_cover_are_detected_and_located(signed_log: tuple[Ledger, Signer]) -> None:
+    """Finding #16 of issue 15: an entry's type or time, the recorded size, and rewrites or deletions with the
+    tree rebuilt around them. The log has checkpoints at 64 and 100 entries."""
+    ledger, signer = signed_log
+    log = ledger.log("t")
+    kind = ledger.execute("SELECT entry_type FROM ledger_leaves WHERE idx = 70")[0][0]
+    _sql(ledger, "UPDATE ledger_leaves SET entry_type = 'forged' WHERE idx = 70")
+    report = log.verify(signer.verifier)
+    assert not report.ok and report.first_bad_leaf == 64
+    assert any("type or append time from entry 64 to 99" in problem for problem in report.problems)
+    _sql(ledger, "UPDATE ledger_leaves SET entry_type = ? WHERE idx = 70", kind)
+    assert log.verify(signer.verifier).ok
+    _sql(ledger, "UPDATE ledger_leaves SET appended_at = '2000-01-01T00:00:00+00:00' WHERE idx = 3")
+    assert log.verify(signer.verifier).first_bad_leaf == 0
+    original = ledger.execute("SELECT appended_at FROM ledger_leaves WHERE idx = 4")[0][0]
+    _sql(ledger, "UPDATE ledger_leaves SET appended_at = ? WHERE idx = 3", original)
+    _sql(ledger, "UPDATE ledger_logs SET size = 90")
+    lowered = log.verify(signer.verifier)
+    assert not lowered.ok and lowered.first_bad_leaf == 90
+    assert any("size was lowered" in problem for problem in lowered.problems)
+
+
+def test_a_rewrite_with_the_tree_rebuilt_is_located_between_checkpoints(tmp_path: Path) -> None:
+    owner = Signer.generate("clearsight/t")
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as ledger:
+        log = ledger.log("t")
+        log.append(entries(40))
+        log.checkpoint(owner)
+        log.append(entries(40, 40))
+        log.checkpoint(owner)
+        # Rebuild the whole log with entry 55 rewritten, then put the signed checkpoints back.
+        checkpoints = ledger.execute("SELECT size, root, note, signed_at FROM ledger_checkpoints")
+        metadata = ledger.execute("SELECT idx, entry_type, appended_at FROM ledger_leaves")
+        rewritten = entries(80)
+        rewritten[55] = b'{"title":"T-55","owner":"forger"}'
+        for table in ("ledger_leaves", "ledger_nodes", "ledger_checkpoints"):
+            ledger.execute(f"DELETE FROM {table}")
+        ledger.execute("UPDATE ledger_logs SET size = 0")
+        log.append(rewritten)
+        for index, entry_type, appended_at in metadata:  # a careful forger keeps every row's metadata
+            ledger.execute("UPDATE ledger_leaves SET entry_type = ?, appended_at = ? WHERE idx = ?",
+                           [entry_type, appended_at, index])  # fmt: skip
+        for size, root, note, signed_at in checkpoints:
+            ledger.execute("INSERT INTO ledger_checkpoints VALUES (?, ?, ?, ?, ?)", [log.log_id, size, root, note,
+                                                                                   signed_at])  # fmt: skip
+        report = log.verify()
+    assert not report.ok and report.first_bad_leaf == 40  # the first 40 still match the checkpoint of 40
+    assert any("from 40 to 79" in problem for problem in report.problems)

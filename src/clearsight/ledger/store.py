@@ -8,6 +8,8 @@ read in one query.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -40,6 +42,14 @@ from clearsight.ledger.note import (
 )
 
 _T = TypeVar("_T")
+# A checkpoint's extension line (C2SP allows lines after the root) with a hash of every entry's type and append
+# time up to its size: the Merkle tree covers the entries' bytes only, so without it an edit of that metadata would
+# go unnoticed. Signed with the checkpoint like the root.
+METADATA_LINE = "clearsight-metadata "
+
+
+def _metadata_line(entry_type: str, appended_at: str, index: int) -> bytes:
+    return f"{index}\t{entry_type}\t{appended_at}\n".encode()
 
 
 class LedgerError(Exception):
@@ -299,7 +309,14 @@ class Log:
                 )
             if old_size:
                 verify_consistency(old_size, size, old_root, root, self.consistency_proof(old_size, size))
-        note = sign_note(Checkpoint(self.origin, size, root).text(), [signer]).encode()
+        metadata = hashlib.sha256()
+        for index, entry_type, appended_at in self._db.stream(
+            "SELECT idx, entry_type, appended_at FROM ledger_leaves WHERE log_id = ? AND idx < ? ORDER BY idx",
+            [self.log_id, size],
+        ):
+            metadata.update(_metadata_line(str(entry_type), str(appended_at), int(index)))
+        extension = METADATA_LINE + base64.b64encode(metadata.digest()).decode()
+        note = sign_note(Checkpoint(self.origin, size, root, (extension,)).text(), [signer]).encode()
         self._db.execute(
             "INSERT INTO ledger_checkpoints VALUES (?, ?, ?, ?, ?) ON CONFLICT (log_id, size) DO UPDATE SET "
             "root = excluded.root, note = excluded.note, signed_at = excluded.signed_at",
@@ -386,12 +403,16 @@ class Log:
         bad_subtrees: list[tuple[int, int]] = []  # leaf ranges under stored subtree hashes that differ
         expected = 0
         rows = self._db.stream(
-            "SELECT idx, leaf_hash, entry FROM ledger_leaves WHERE log_id = ? ORDER BY idx", [self.log_id]
+            "SELECT idx, leaf_hash, entry, entry_type, appended_at FROM ledger_leaves WHERE log_id = ? ORDER BY idx",
+            [self.log_id],
         )
-        for index, stored_leaf, entry in rows:
+        metadata = hashlib.sha256()
+        last_good = 0  # the largest checkpoint size the entries still match: damage lies beyond it
+        for index, stored_leaf, entry, entry_type, appended_at in rows:
             if index != expected:
                 report._bad(expected, f"entries {expected}..{index - 1} are missing (deleted rows)")
                 break
+            metadata.update(_metadata_line(str(entry_type), str(appended_at), int(index)))
             digest = leaf_hash(bytes(entry))
             if digest != bytes(stored_leaf):
                 report._bad(index, f"entry {index} does not hash to its stored leaf hash (modified)")
@@ -407,7 +428,11 @@ class Log:
                     report.problems.append(f"subtree ({level}, {node_index}) differs from its stored hash")
                     bad_subtrees.append((node_index << level, (node_index + 1) << level))
             if expected in pending:
-                self._check_root(report, expected, tree.root(), pending.pop(expected))
+                signed = pending.pop(expected)
+                matched = self._check_root(report, expected, tree.root(), signed, last_good)
+                matched = self._check_metadata(report, expected, metadata.digest(), signed[1], last_good) and matched
+                if matched and report.first_bad_leaf is None:
+                    last_good = expected
         bad_leaves = report.first_bad_leaf
         for start, end in bad_subtrees:
             # A differing subtree points at its first leaf only when no leaf inside it was found bad.
@@ -416,6 +441,8 @@ class Log:
         report.problems = [problem for problem in report.problems if problem]
         if expected < size:
             report._bad(expected, f"the log records {size} entries but only {expected} are stored (truncated)")
+        elif expected > size:
+            report._bad(size, f"the log records {size} entries but {expected} are stored (its size was lowered)")
         for checkpoint_size in sorted(pending):
             report._bad(
                 min(checkpoint_size, expected),
@@ -439,14 +466,41 @@ class Log:
         if checkpoint.size != size:
             report._bad(None, f"checkpoint stored as size {size} says size {checkpoint.size}")
 
-    def _check_root(self, report: VerifyReport, size: int, root: bytes, signed: tuple[bytes, str]) -> None:
+    def _check_root(
+        self, report: VerifyReport, size: int, root: bytes, signed: tuple[bytes, str], last_good: int
+    ) -> bool:
+        """Whether the entries still hash to the checkpoint's root. When not, and no entry was pinned down, the
+        damage lies after the largest checkpoint that still matched: that entry is named as the first bad one."""
         stored_root, note = signed
         try:
             text_root = Checkpoint.parse(note.split("\n\n")[0] + "\n").root
         except NoteError:
             text_root = stored_root
         if root != stored_root or root != text_root:
-            report._bad(None, f"the first {size} entries no longer hash to the root of the checkpoint of size {size}")
+            report._bad(
+                last_good if report.first_bad_leaf is None else None,
+                f"the first {size} entries no longer hash to the root of the checkpoint of size {size}: an entry "
+                f"from {last_good} to {size - 1} was changed, removed or inserted (and the stored hashes rebuilt)",
+            )
+            return False
+        return True
+
+    def _check_metadata(self, report: VerifyReport, size: int, digest: bytes, note: str, last_good: int) -> bool:
+        """Whether the entries' types and append times up to `size` are those the checkpoint signed (checkpoints
+        made before the metadata line existed carry none, and are not checked for it)."""
+        try:
+            extensions = Checkpoint.parse(note.split("\n\n")[0] + "\n").extensions
+        except NoteError:
+            return True  # reported by the note check
+        signed = [line.removeprefix(METADATA_LINE) for line in extensions if line.startswith(METADATA_LINE)]
+        if signed and signed[0] != base64.b64encode(digest).decode():
+            report._bad(
+                last_good if report.first_bad_leaf is None else None,
+                f"an entry's type or append time from entry {last_good} to {size - 1} differs from what the "
+                f"checkpoint of size {size} signed",
+            )
+            return False
+        return True
 
 
 def entries_from_lines(lines: Iterable[bytes]) -> Iterator[bytes]:
