@@ -48,8 +48,31 @@ _T = TypeVar("_T")
 METADATA_LINE = "clearsight-metadata "
 
 
-def _metadata_line(entry_type: str, appended_at: str, index: int) -> bytes:
-    return f"{index}\t{entry_type}\t{appended_at}\n".encode()
+# Each entry's metadata line, "<index>\t<entry_type>\t<appended_at>\n", built by the database (a Python f-string per
+# row cost full verification a quarter of its speed); the separators are parameters, written alike in both dialects.
+METADATA_SQL = "CAST(idx AS TEXT) || ? || entry_type || ? || appended_at || ?"
+METADATA_PARAMETERS = ["\t", "\t", "\n"]
+
+
+class _MetadataHash:
+    """The running hash of the entries' metadata lines, fed in chunks (one update per few thousand entries)."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self._lines: list[str] = []
+
+    def add(self, line: str) -> None:
+        self._lines.append(line)
+        if len(self._lines) >= 8192:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._hash.update("".join(self._lines).encode())
+        self._lines.clear()
+
+    def digest(self) -> bytes:
+        self._flush()
+        return self._hash.digest()
 
 
 class LedgerError(Exception):
@@ -309,12 +332,12 @@ class Log:
                 )
             if old_size:
                 verify_consistency(old_size, size, old_root, root, self.consistency_proof(old_size, size))
-        metadata = hashlib.sha256()
-        for index, entry_type, appended_at in self._db.stream(
-            "SELECT idx, entry_type, appended_at FROM ledger_leaves WHERE log_id = ? AND idx < ? ORDER BY idx",
-            [self.log_id, size],
+        metadata = _MetadataHash()
+        for (line,) in self._db.stream(
+            f"SELECT {METADATA_SQL} FROM ledger_leaves WHERE log_id = ? AND idx < ? ORDER BY idx",
+            [*METADATA_PARAMETERS, self.log_id, size],
         ):
-            metadata.update(_metadata_line(str(entry_type), str(appended_at), int(index)))
+            metadata.add(line)
         extension = METADATA_LINE + base64.b64encode(metadata.digest()).decode()
         note = sign_note(Checkpoint(self.origin, size, root, (extension,)).text(), [signer]).encode()
         self._db.execute(
@@ -403,16 +426,16 @@ class Log:
         bad_subtrees: list[tuple[int, int]] = []  # leaf ranges under stored subtree hashes that differ
         expected = 0
         rows = self._db.stream(
-            "SELECT idx, leaf_hash, entry, entry_type, appended_at FROM ledger_leaves WHERE log_id = ? ORDER BY idx",
-            [self.log_id],
+            f"SELECT idx, leaf_hash, entry, {METADATA_SQL} FROM ledger_leaves WHERE log_id = ? ORDER BY idx",
+            [*METADATA_PARAMETERS, self.log_id],
         )
-        metadata = hashlib.sha256()
+        metadata = _MetadataHash()
         last_good = 0  # the largest checkpoint size the entries still match: damage lies beyond it
-        for index, stored_leaf, entry, entry_type, appended_at in rows:
+        for index, stored_leaf, entry, metadata_line in rows:
             if index != expected:
                 report._bad(expected, f"entries {expected}..{index - 1} are missing (deleted rows)")
                 break
-            metadata.update(_metadata_line(str(entry_type), str(appended_at), int(index)))
+            metadata.add(metadata_line)
             digest = leaf_hash(bytes(entry))
             if digest != bytes(stored_leaf):
                 report._bad(index, f"entry {index} does not hash to its stored leaf hash (modified)")
