@@ -84,7 +84,7 @@ def main() -> None:
     sizes = [100_000, 1_000_000] if arguments.quick else [1_000_000, 10_000_000]
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / "bench-ledger.sqlite"
-    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}.verifiers.json")):
         leftover.unlink(missing_ok=True)
     rng = random.Random(1)
     results = []

@@ -28,7 +28,7 @@ def test_land_title_scenario(tmp_path: Path) -> None:
     assert len(lines) == 1000
 
     verifier = json.loads(
-        run(tmp_path, "ledger", "keygen", "registry.example/titles", "--out", str(tmp_path / "log.key"), "--json")
+        run(tmp_path, "ledger", "keygen", "clearsight/titles", "--out", str(tmp_path / "log.key"), "--json")
     )["verifier"]
     witness = json.loads(
         run(
@@ -214,3 +214,14 @@ def test_entries_are_the_bytes_as_given(tmp_path: Path) -> None:
     import base64
 
     assert base64.b64decode(proof["leaf_hash"]) == leaf_hash(line)
+
+
+def test_verify_checks_signatures_by_default_and_says_when_it_does_not(tmp_path: Path) -> None:
+    (tmp_path / "e.jsonl").write_text('{"a": 1}\n{"a": 2}\n')
+    run(tmp_path, "ledger", "keygen", "clearsight/notes", "--out", str(tmp_path / "k.key"), "--json")
+    run(tmp_path, "ledger", "append", str(tmp_path / "e.jsonl"), "--log", "notes", "--json")
+    run(tmp_path, "ledger", "checkpoint", "--log", "notes", "--key", str(tmp_path / "k.key"), "--json")
+    checked = json.loads(run(tmp_path, "ledger", "verify", "--log", "notes", "--json"))
+    assert checked["ok"] and checked["signatures_checked"]
+    unchecked = json.loads(run(tmp_path, "ledger", "verify", "--log", "notes", "--no-signatures", "--json"))
+    assert unchecked["ok"] and not unchecked["signatures_checked"]

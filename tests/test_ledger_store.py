@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,7 +116,11 @@ def test_checkpoint_format(ledger: Ledger) -> None:
     signer = Signer.generate("registry.example/titles")
     note = log.checkpoint(signer)
     text, signature_line = note.split("\n\n")
-    assert text.split("\n") == ["registry.example/titles", "5", Checkpoint.parse(text + "\n").text().split("\n")[2]]
+    origin, size, root, metadata = text.split("\n")
+    assert (origin, size) == ("registry.example/titles", "5")
+    assert root == base64.b64encode(log.root()).decode()
+    # An extension line (C2SP allows them after the root): the hash of the entries' types and append times.
+    assert metadata.startswith("clearsight-metadata ") and len(base64.b64decode(metadata.split(" ")[1])) == 32
     assert signature_line.startswith("\u2014 registry.example/titles ")
     checkpoint, _ = open_checkpoint(note, signer.verifier, "registry.example/titles")
     assert checkpoint.size == 5 and checkpoint.root == log.root()
@@ -247,8 +252,9 @@ def test_checkpoint_from_another_log_is_detected(signed_log: tuple[Ledger, Signe
     )
     report = ledger.log("t").verify(signer.verifier)
     assert not report.ok
-    report_without_key = ledger.log("t").verify()
-    assert any("not 'clearsight/t'" in problem for problem in report_without_key.problems)
+    report_without_signatures = ledger.log("t").verify(signatures=False)
+    assert not report_without_signatures.signatures_checked
+    assert any("not 'clearsight/t'" in problem for problem in report_without_signatures.problems)
 
 
 def test_careful_forger_is_caught_by_a_third_party_holding_an_old_checkpoint(ledger: Ledger) -> None:
@@ -305,3 +311,99 @@ def test_background_appender_raises_the_first_error_and_appends_nothing_after_it
         appender.close()
     with Ledger(tmp_path / "ledger.sqlite") as written:
         assert written.log("log").size() == 1
+
+
+def test_a_rebuilt_and_re_signed_database_fails_verify_without_a_verifier_given(tmp_path: Path) -> None:
+    """Finding #9 of issue 15: someone who can write the SQLite file but has no key rewrites an entry, rebuilds
+    every hash and re-signs with a key of their own. `verify` checks signatures by default, against the key
+    recorded beside the ledger when the log first signed, which the database swap does not change."""
+    real = tmp_path / "ledger.sqlite"
+    owner = Signer.generate("clearsight/t")
+    with Ledger(real) as ledger:
+        log = ledger.log("t")
+        log.append(entries(50))
+        log.checkpoint(owner)
+        assert log.verify().ok and log.verify().signatures_checked
+    forged = tmp_path / "forged.sqlite"
+    with Ledger(forged) as ledger:
+        log = ledger.log("t")
+        rewritten = entries(50)
+        rewritten[7] = b'{"title":"T-7","owner":"forger"}'
+        log.append(rewritten)
+        log.checkpoint(Signer.generate("clearsight/t"))  # same name, the forger's key
+    forged.replace(real)
+    with Ledger(real) as ledger:
+        report = ledger.log("t").verify()
+        assert not report.ok and report.signatures_checked
+        assert any("not signed by" in problem for problem in report.problems)
+        unchecked = ledger.log("t").verify(signatures=False)
+        assert unchecked.ok and not unchecked.signatures_checked  # the caller asked not to check: said so
+
+
+def test_verify_fails_when_no_key_is_known_and_checkpoint_keys_are_tied_to_the_log(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    owner = Signer.generate("clearsight/t")
+    with Ledger(path) as ledger:
+        log = ledger.log("t")
+        log.append(entries(10))
+        with pytest.raises(LedgerError, match=r"named 'example\.org/other' but log 't' has origin 'clearsight/t'"):
+            log.checkpoint(Signer.generate("example.org/other"))
+        log.checkpoint(owner)
+        with pytest.raises(LedgerError, match="signs its checkpoints with key"):
+            log.checkpoint(Signer.generate("clearsight/t"))
+        assert log.verify().ok
+        Path(f"{path}.verifiers.json").unlink()
+        report = log.verify()
+        assert not report.ok and any("no key is known" in problem for problem in report.problems)
+        assert log.verify(owner.verifier).ok
+
+
+def test_edits_the_tree_does_not_cover_are_detected_and_located(signed_log: tuple[Ledger, Signer]) -> None:
+    """Finding #16 of issue 15: an entry's type or time, the recorded size, and rewrites or deletions with the
+    tree rebuilt around them. The log has checkpoints at 64 and 100 entries."""
+    ledger, signer = signed_log
+    log = ledger.log("t")
+    kind = ledger.execute("SELECT entry_type FROM ledger_leaves WHERE idx = 70")[0][0]
+    _sql(ledger, "UPDATE ledger_leaves SET entry_type = 'forged' WHERE idx = 70")
+    report = log.verify(signer.verifier)
+    assert not report.ok and report.first_bad_leaf == 64
+    assert any("type or append time from entry 64 to 99" in problem for problem in report.problems)
+    _sql(ledger, "UPDATE ledger_leaves SET entry_type = ? WHERE idx = 70", kind)
+    assert log.verify(signer.verifier).ok
+    _sql(ledger, "UPDATE ledger_leaves SET appended_at = '2000-01-01T00:00:00+00:00' WHERE idx = 3")
+    assert log.verify(signer.verifier).first_bad_leaf == 0
+    original = ledger.execute("SELECT appended_at FROM ledger_leaves WHERE idx = 4")[0][0]
+    _sql(ledger, "UPDATE ledger_leaves SET appended_at = ? WHERE idx = 3", original)
+    _sql(ledger, "UPDATE ledger_logs SET size = 90")
+    lowered = log.verify(signer.verifier)
+    assert not lowered.ok and lowered.first_bad_leaf == 90
+    assert any("size was lowered" in problem for problem in lowered.problems)
+
+
+def test_a_rewrite_with_the_tree_rebuilt_is_located_between_checkpoints(tmp_path: Path) -> None:
+    owner = Signer.generate("clearsight/t")
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as ledger:
+        log = ledger.log("t")
+        log.append(entries(40))
+        log.checkpoint(owner)
+        log.append(entries(40, 40))
+        log.checkpoint(owner)
+        # Rebuild the whole log with entry 55 rewritten, then put the signed checkpoints back.
+        checkpoints = ledger.execute("SELECT size, root, note, signed_at FROM ledger_checkpoints")
+        metadata = ledger.execute("SELECT idx, entry_type, appended_at FROM ledger_leaves")
+        rewritten = entries(80)
+        rewritten[55] = b'{"title":"T-55","owner":"forger"}'
+        for table in ("ledger_leaves", "ledger_nodes", "ledger_checkpoints"):
+            ledger.execute(f"DELETE FROM {table}")
+        ledger.execute("UPDATE ledger_logs SET size = 0")
+        log.append(rewritten)
+        for index, entry_type, appended_at in metadata:  # a careful forger keeps every row's metadata
+            ledger.execute("UPDATE ledger_leaves SET entry_type = ?, appended_at = ? WHERE idx = ?",
+                           [entry_type, appended_at, index])  # fmt: skip
+        for size, root, note, signed_at in checkpoints:
+            ledger.execute("INSERT INTO ledger_checkpoints VALUES (?, ?, ?, ?, ?)", [log.log_id, size, root, note,
+                                                                                   signed_at])  # fmt: skip
+        report = log.verify()
+    assert not report.ok and report.first_bad_leaf == 40  # the first 40 still match the checkpoint of 40
+    assert any("from 40 to 79" in problem for problem in report.problems)

@@ -244,18 +244,33 @@ def verify_command(
     log: LogOption = "default",
     verifier: Annotated[
         str | None,
-        typer.Option("--verifier", "-v", help="The log's public key, to check checkpoint signatures (recommended)."),
+        typer.Option(
+            "--verifier",
+            "-v",
+            help="The log's public key (default: the key recorded beside the ledger when the log signed its first "
+            "checkpoint).",
+        ),
     ] = None,
+    no_signatures: Annotated[
+        bool, typer.Option("--no-signatures", help="Do not check the checkpoints' signatures (the output says so).")
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Re-derive the whole tree from the stored entries; check stored hashes and every checkpoint.
+    """Re-derive the whole tree from the stored entries; check stored hashes and every checkpoint, signatures
+    included.
 
-    Exits with 1 and names the first bad entry when rows were modified, deleted, reordered or truncated.
+    Exits with 1 and names the first bad entry when rows were modified, deleted, reordered or truncated, or when
+    a checkpoint's signature is not the log's.
     """
+    from clearsight.ledger.store import LedgerError
+
     key = _verifier(verifier) if verifier else None
     ledger, opened = _open_log(log)
     with ledger:
-        report = opened.verify(key)
+        try:
+            report = opened.verify(key, signatures=not no_signatures)
+        except LedgerError as error:
+            fail(str(error), 2)
     result = {
         "log": log,
         "ok": report.ok,
@@ -264,13 +279,15 @@ def verify_command(
         "checkpoints_checked": report.checkpoints_checked,
         "first_bad_entry": report.first_bad_leaf,
         "problems": report.problems,
+        "signatures_checked": report.signatures_checked,
     }
     if json_output:
         print_json(result)
     elif report.ok:
+        signed = "signatures checked" if report.signatures_checked else "[yellow]signatures NOT checked[/]"
         console.print(
-            f"[green]ok[/]: log '{log}', {report.size} entries, {report.checkpoints_checked} checkpoints, "
-            f"root {result['root']}"
+            f"[green]ok[/]: log '{log}', {report.size} entries, {report.checkpoints_checked} checkpoints "
+            f"({signed}), root {result['root']}"
         )
     else:
         console.print(f"[bold red]log '{log}' fails verification[/]; first bad entry: {report.first_bad_leaf}")

@@ -8,6 +8,8 @@ read in one query.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -40,6 +42,37 @@ from clearsight.ledger.note import (
 )
 
 _T = TypeVar("_T")
+# A checkpoint's extension line (C2SP allows lines after the root) with a hash of every entry's type and append
+# time up to its size: the Merkle tree covers the entries' bytes only, so without it an edit of that metadata would
+# go unnoticed. Signed with the checkpoint like the root.
+METADATA_LINE = "clearsight-metadata "
+
+
+# Each entry's metadata line, "<index>\t<entry_type>\t<appended_at>\n", built by the database (a Python f-string per
+# row cost full verification a quarter of its speed); the separators are parameters, written alike in both dialects.
+METADATA_SQL = "CAST(idx AS TEXT) || ? || entry_type || ? || appended_at || ?"
+METADATA_PARAMETERS = ["\t", "\t", "\n"]
+
+
+class _MetadataHash:
+    """The running hash of the entries' metadata lines, fed in chunks (one update per few thousand entries)."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self._lines: list[str] = []
+
+    def add(self, line: str) -> None:
+        self._lines.append(line)
+        if len(self._lines) >= 8192:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._hash.update("".join(self._lines).encode())
+        self._lines.clear()
+
+    def digest(self) -> bytes:
+        self._flush()
+        return self._hash.digest()
 
 
 class LedgerError(Exception):
@@ -65,6 +98,7 @@ class VerifyReport:
     checkpoints_checked: int = 0
     problems: list[str] = field(default_factory=list)
     first_bad_leaf: int | None = None
+    signatures_checked: bool = False  # whether the checkpoints' signatures were checked against the log's key
 
     @property
     def ok(self) -> bool:
@@ -115,6 +149,35 @@ class Ledger:
 
     def logs(self) -> list[str]:
         return [str(row[0]) for row in self.db.execute("SELECT name FROM ledger_logs ORDER BY name")]
+
+    # --- the logs' verifier keys, kept outside the database ----------------------------------------------
+    @property
+    def verifiers_file(self) -> Path | None:
+        """Where each log's public key is recorded when it signs its first checkpoint: a file beside a SQLite
+        ledger (someone who can rewrite the database, and re-sign with a key of their own, cannot also change
+        what it is checked against without write access to this file). None for a database server."""
+        return None if "://" in self.path else Path(f"{self.path}.verifiers.json")
+
+    def known_verifier(self, log_name: str) -> Verifier | None:
+        """The key the log's checkpoints were first signed with, when recorded."""
+        file = self.verifiers_file
+        if file is None or not file.exists():
+            return None
+        try:
+            known = json.loads(file.read_text(encoding="utf-8")).get(log_name)
+            return Verifier.decode(known) if known else None
+        except (ValueError, NoteError) as error:
+            raise LedgerError(f"{file}: unreadable verifier keys ({error})") from error
+
+    def _record_verifier(self, log_name: str, verifier: Verifier) -> None:
+        file = self.verifiers_file
+        if file is None:
+            return
+        known = json.loads(file.read_text(encoding="utf-8")) if file.exists() else {}
+        known[log_name] = verifier.encode()
+        partial = file.with_name(file.name + ".new")
+        partial.write_text(json.dumps(known, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        partial.replace(file)  # whole or not at all
 
 
 class Log:
@@ -245,6 +308,16 @@ class Log:
         Refuses when the tree no longer extends the last checkpoint the log signed: a log never signs two
         inconsistent views of its history.
         """
+        if signer.name != self.origin:
+            raise LedgerError(
+                f"the key is named {signer.name!r} but log {self.name!r} has origin {self.origin!r}: a checkpoint "
+                "is signed by a key named after its log's origin (clearsight ledger keygen ORIGIN)"
+            )
+        known = self.ledger.known_verifier(self.name)
+        if known is not None and known.encode() != signer.verifier.encode():
+            raise LedgerError(
+                f"log {self.name!r} signs its checkpoints with key {known.key_id:08x}, not {signer.verifier.key_id:08x}"
+            )
         size = self.size()
         root = self.root(size)
         previous = self.latest_checkpoint()
@@ -259,12 +332,21 @@ class Log:
                 )
             if old_size:
                 verify_consistency(old_size, size, old_root, root, self.consistency_proof(old_size, size))
-        note = sign_note(Checkpoint(self.origin, size, root).text(), [signer]).encode()
+        metadata = _MetadataHash()
+        for (line,) in self._db.stream(
+            f"SELECT {METADATA_SQL} FROM ledger_leaves WHERE log_id = ? AND idx < ? ORDER BY idx",
+            [*METADATA_PARAMETERS, self.log_id, size],
+        ):
+            metadata.add(line)
+        extension = METADATA_LINE + base64.b64encode(metadata.digest()).decode()
+        note = sign_note(Checkpoint(self.origin, size, root, (extension,)).text(), [signer]).encode()
         self._db.execute(
             "INSERT INTO ledger_checkpoints VALUES (?, ?, ?, ?, ?) ON CONFLICT (log_id, size) DO UPDATE SET "
             "root = excluded.root, note = excluded.note, signed_at = excluded.signed_at",
             [self.log_id, size, root, note, _now()],
         )
+        if known is None:
+            self.ledger._record_verifier(self.name, signer.verifier)
         return note
 
     def latest_checkpoint(self) -> tuple[int, bytes, str] | None:
@@ -294,18 +376,32 @@ class Log:
             streams[level] = stream(level)
         return streams
 
-    def verify(self, verifier: Verifier | None = None) -> VerifyReport:
+    def verify(self, verifier: Verifier | None = None, signatures: bool = True) -> VerifyReport:
         """Re-derive the whole tree from the stored entries and check it against stored hashes and checkpoints.
 
         Finds modified entries (entry ≠ its leaf hash), deleted, reordered or truncated rows (stored subtree
         hashes and checkpoint roots no longer match), and checkpoints that are forged, from another log or
         inconsistent with one another. `first_bad_leaf` points at the earliest entry involved.
+
+        Signatures are checked by default, against `verifier` or else the key recorded when the log signed its
+        first checkpoint; a log with checkpoints and no known key fails (`signatures=False` skips the check, and
+        the report says so).
         """
+        if signatures and verifier is None:
+            verifier = self.ledger.known_verifier(self.name)
         self._db.begin_read()  # one consistent view of the log for the whole scan
         try:
-            return self._verify(verifier)
+            report = self._verify(verifier if signatures else None)
         finally:
             self._db.commit()
+        report.signatures_checked = signatures and verifier is not None
+        if signatures and verifier is None and report.checkpoints_checked:
+            report._bad(
+                None,
+                f"the checkpoints' signatures cannot be checked: no key is known for log {self.name!r} "
+                "(give the log's verifier key, or skip the check explicitly)",
+            )
+        return report
 
     def _verify(self, verifier: Verifier | None) -> VerifyReport:
         size = self.size()
@@ -330,12 +426,16 @@ class Log:
         bad_subtrees: list[tuple[int, int]] = []  # leaf ranges under stored subtree hashes that differ
         expected = 0
         rows = self._db.stream(
-            "SELECT idx, leaf_hash, entry FROM ledger_leaves WHERE log_id = ? ORDER BY idx", [self.log_id]
+            f"SELECT idx, leaf_hash, entry, {METADATA_SQL} FROM ledger_leaves WHERE log_id = ? ORDER BY idx",
+            [*METADATA_PARAMETERS, self.log_id],
         )
-        for index, stored_leaf, entry in rows:
+        metadata = _MetadataHash()
+        last_good = 0  # the largest checkpoint size the entries still match: damage lies beyond it
+        for index, stored_leaf, entry, metadata_line in rows:
             if index != expected:
                 report._bad(expected, f"entries {expected}..{index - 1} are missing (deleted rows)")
                 break
+            metadata.add(metadata_line)
             digest = leaf_hash(bytes(entry))
             if digest != bytes(stored_leaf):
                 report._bad(index, f"entry {index} does not hash to its stored leaf hash (modified)")
@@ -351,7 +451,11 @@ class Log:
                     report.problems.append(f"subtree ({level}, {node_index}) differs from its stored hash")
                     bad_subtrees.append((node_index << level, (node_index + 1) << level))
             if expected in pending:
-                self._check_root(report, expected, tree.root(), pending.pop(expected))
+                signed = pending.pop(expected)
+                matched = self._check_root(report, expected, tree.root(), signed, last_good)
+                matched = self._check_metadata(report, expected, metadata.digest(), signed[1], last_good) and matched
+                if matched and report.first_bad_leaf is None:
+                    last_good = expected
         bad_leaves = report.first_bad_leaf
         for start, end in bad_subtrees:
             # A differing subtree points at its first leaf only when no leaf inside it was found bad.
@@ -360,6 +464,8 @@ class Log:
         report.problems = [problem for problem in report.problems if problem]
         if expected < size:
             report._bad(expected, f"the log records {size} entries but only {expected} are stored (truncated)")
+        elif expected > size:
+            report._bad(size, f"the log records {size} entries but {expected} are stored (its size was lowered)")
         for checkpoint_size in sorted(pending):
             report._bad(
                 min(checkpoint_size, expected),
@@ -383,14 +489,41 @@ class Log:
         if checkpoint.size != size:
             report._bad(None, f"checkpoint stored as size {size} says size {checkpoint.size}")
 
-    def _check_root(self, report: VerifyReport, size: int, root: bytes, signed: tuple[bytes, str]) -> None:
+    def _check_root(
+        self, report: VerifyReport, size: int, root: bytes, signed: tuple[bytes, str], last_good: int
+    ) -> bool:
+        """Whether the entries still hash to the checkpoint's root. When not, and no entry was pinned down, the
+        damage lies after the largest checkpoint that still matched: that entry is named as the first bad one."""
         stored_root, note = signed
         try:
             text_root = Checkpoint.parse(note.split("\n\n")[0] + "\n").root
         except NoteError:
             text_root = stored_root
         if root != stored_root or root != text_root:
-            report._bad(None, f"the first {size} entries no longer hash to the root of the checkpoint of size {size}")
+            report._bad(
+                last_good if report.first_bad_leaf is None else None,
+                f"the first {size} entries no longer hash to the root of the checkpoint of size {size}: an entry "
+                f"from {last_good} to {size - 1} was changed, removed or inserted (and the stored hashes rebuilt)",
+            )
+            return False
+        return True
+
+    def _check_metadata(self, report: VerifyReport, size: int, digest: bytes, note: str, last_good: int) -> bool:
+        """Whether the entries' types and append times up to `size` are those the checkpoint signed (checkpoints
+        made before the metadata line existed carry none, and are not checked for it)."""
+        try:
+            extensions = Checkpoint.parse(note.split("\n\n")[0] + "\n").extensions
+        except NoteError:
+            return True  # reported by the note check
+        signed = [line.removeprefix(METADATA_LINE) for line in extensions if line.startswith(METADATA_LINE)]
+        if signed and signed[0] != base64.b64encode(digest).decode():
+            report._bad(
+                last_good if report.first_bad_leaf is None else None,
+                f"an entry's type or append time from entry {last_good} to {size - 1} differs from what the "
+                f"checkpoint of size {size} signed",
+            )
+            return False
+        return True
 
 
 def entries_from_lines(lines: Iterable[bytes]) -> Iterator[bytes]:
