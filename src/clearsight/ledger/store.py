@@ -333,11 +333,15 @@ class Log:
             if old_size:
                 verify_consistency(old_size, size, old_root, root, self.consistency_proof(old_size, size))
         metadata = _MetadataHash()
-        for (line,) in self._db.stream(
-            f"SELECT {METADATA_SQL} FROM ledger_leaves WHERE log_id = ? AND idx < ? ORDER BY idx",
-            [*METADATA_PARAMETERS, self.log_id, size],
-        ):
-            metadata.add(line)
+        self._db.begin_read()  # streaming needs a transaction (a server-side cursor on PostgreSQL)
+        try:
+            for (line,) in self._db.stream(
+                f"SELECT {METADATA_SQL} FROM ledger_leaves WHERE log_id = ? AND idx < ? ORDER BY idx",
+                [*METADATA_PARAMETERS, self.log_id, size],
+            ):
+                metadata.add(line)
+        finally:
+            self._db.commit()
         extension = METADATA_LINE + base64.b64encode(metadata.digest()).decode()
         note = sign_note(Checkpoint(self.origin, size, root, (extension,)).text(), [signer]).encode()
         self._db.execute(
