@@ -424,3 +424,17 @@ def test_a_reject_of_a_bad_line_names_its_column_not_line_1(backend: DuckDBBacke
     path = write_lines(tmp_path / "bad.jsonl", [release("ocds-x-1"), b'  {"ocid": "ocds-x-2", "date": 2020-01}'])
     ingest_ocds(backend, [str(path)], "d")
     assert _rejects(backend) == [(2, "invalid JSON: unexpected character, expected ',' or '}': column 36")]
+
+
+def test_a_known_process_whose_new_release_contradicts_keeps_its_rows(backend: DuckDBBackend, tmp_path: Path) -> None:
+    first = [release("ocds-x-1", "2020-02-01T00:00:00Z", tender={"title": "Bridge", "items": [{"id": "1"}]})]
+    ingest_ocds(backend, [str(write_lines(tmp_path / "a.jsonl", first))], "d")
+    # An earlier release, published late, that the merge cannot reconcile (items as text, then as an array).
+    later = [release("ocds-x-1", "2020-01-01T00:00:00Z", tender={"items": "not an array"})]
+    summary = ingest_ocds(backend, [str(write_lines(tmp_path / "b.jsonl", later))], "d")
+    assert (summary.processes_failed, summary.processes_written) == (1, 0)
+    assert backend.query("SELECT ocid, title FROM processes") == [("ocds-x-1", "Bridge")]  # not lost
+    assert backend.query("SELECT count(*) FROM items") == [(1,)]
+    assert backend.query("SELECT ocid, path FROM ingest_rejects") == [("ocds-x-1", "tender/items")]
+    assert backend.query_value("SELECT count(*) FROM ingest_pending") == 0
+    assert backend.query_value("SELECT count(*) FROM source_releases") == 2

@@ -510,11 +510,13 @@ class OcdsIngest:
         issues: list[tuple[Any, ...]],
         failed: list[tuple[str, str, Reject]],
     ) -> None:
-        """Replace the rows of the chunk's processes; a process that cannot be compiled loses its rows (its
-        releases stay) and gets a reject. One transaction, which also takes the chunk off the pending list."""
+        """Replace the rows of the chunk's compiled processes; a process that cannot be compiled gets a reject and
+        keeps the rows it had (its releases are stored). One transaction, which also takes the chunk off the
+        pending list."""
         backend = self.backend
         done = [*ocids, *(ocid for ocid, _file, _reject in failed)]
-        chunk = pa.table({"ocid": pa.array(done, pa.string())})
+        compiled = pa.array([True] * len(ocids) + [False] * len(failed), pa.bool_())
+        chunk = pa.table({"ocid": pa.array(done, pa.string()), "compiled": compiled})
         rejects = [
             (
                 self.summary.run_id,
@@ -531,13 +533,15 @@ class OcdsIngest:
         with backend.transaction():
             with backend.registered("ingest_chunk", chunk):
                 existed = backend.query_value(
-                    "SELECT count(*) FROM processes p JOIN ingest_chunk c ON p.ocid = c.ocid WHERE p.dataset = ?",
+                    "SELECT count(*) FROM processes p JOIN ingest_chunk c ON p.ocid = c.ocid "
+                    "WHERE p.dataset = ? AND c.compiled",
                     [self.dataset],
                 )
                 if existed:
                     for table in (*CONTRACTING_TABLES, QUALITY_ISSUES):
                         backend.execute(
-                            f"DELETE FROM {table.name} WHERE dataset = ? AND ocid IN (SELECT ocid FROM ingest_chunk)",
+                            f"DELETE FROM {table.name} WHERE dataset = ? "
+                            "AND ocid IN (SELECT ocid FROM ingest_chunk WHERE compiled)",
                             [self.dataset],
                         )
                 backend.execute(
