@@ -194,7 +194,7 @@ def test_commands_that_report_accept_json(tmp_path: Path, warehouse: str) -> Non
     app_db = str(tmp_path / "app.sqlite")
     added = _json(["--db", warehouse, "users", "add", "rita", "--role", "supervisor", "--app-db", app_db, "--json"])
     assert added["user"] == "rita" and added["role"] == "supervisor" and len(added["password"]) >= 12
-    token = _json(["--db", warehouse, "users", "token", "rita", "--app-db", app_db, "--json"])
+    token = _json(["--db", warehouse, "users", "token", "create", "rita", "--app-db", app_db, "--json"])
     assert token["token"].startswith("cst_")
     listed = _json(["--db", warehouse, "users", "list", "--app-db", app_db, "--json"])
     assert [(user["user"], user["role"], user["active"]) for user in listed] == [("rita", "supervisor", True)]

@@ -34,6 +34,7 @@ PACKAGE_DATA = (
     "clearsight/flags/docs/R024.md",
     "clearsight/cases/common_passwords.txt",
     "clearsight/cases/migrations/versions/0002_concerns_published.py",
+    "clearsight/cases/migrations/versions/0003_account_lifecycle.py",
 )
 
 

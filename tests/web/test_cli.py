@@ -31,7 +31,7 @@ def test_users_add_token_and_list(web_warehouse: str, tmp_path: Path) -> None:
     assert bad_role.exit_code == 1 and "unknown role" in bad_role.output
     short = runner.invoke(cli, [*base, "add", "olga", "--password-stdin", "--app-db", app_db], input="short\n")
     assert short.exit_code == 1 and "at least 12" in short.output
-    token = runner.invoke(cli, [*base, "token", "maria", "--app-db", app_db]).output.strip()
+    token = runner.invoke(cli, [*base, "token", "create", "maria", "--app-db", app_db]).output.strip()
     assert token.startswith("cst_")
     listed = runner.invoke(cli, [*base, "list", "--app-db", app_db])
     assert "maria" in listed.output and "supervisor" in listed.output

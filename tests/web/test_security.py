@@ -252,7 +252,7 @@ def test_login_rate_limit_and_security_events(web: WebApp) -> None:
         assert response.status_code == 401
     token = csrf_of(client.get("/login").text)
     locked = client.post("/login", data={"username": "bob", "password": PASSWORD, "csrf_token": token})
-    assert locked.status_code == 429  # even the right password, until the window passes
+    assert locked.status_code == 429  # even the right password, from this address, until the wait passes
     login(web.client(), "ann")  # other accounts are not locked
     admin = web.client("ada")
     events = admin.get("/admin").text

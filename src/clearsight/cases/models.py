@@ -58,6 +58,8 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # None: made before tokens expired
+    scope: Mapped[str] = mapped_column(String(10), default="full")  # "full" (the user's role) or "read"
 
 
 class WebSession(Base):
@@ -76,6 +78,19 @@ class LoginAttempt(Base):
     client: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     success: Mapped[bool] = mapped_column(Boolean)
+
+
+class Throttle(Base):
+    """How many attempts a key (an account at an address, an address, a concern's sender) made in its window, and
+    when the next is allowed. Changed only by compare-and-set on `version`, so concurrent requests cannot overrun
+    it (see `clearsight.cases.throttle`)."""
+
+    __tablename__ = "throttles"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[dt.datetime] = mapped_column()
+    next_allowed_at: Mapped[dt.datetime] = mapped_column()
 
 
 class SecurityEvent(Base):

@@ -8,8 +8,13 @@
   server renders into forms; every state-changing request that relies on a cookie must send it back (form field
   `csrf_token` or header `X-CSRF-Token`). Requests authenticated by a bearer token carry no ambient authority and
   need none.
-- Login rate limit: `LOGIN_FAILURES` failures per user name or per client within `LOGIN_WINDOW` lock further
-  attempts until the window passes (HTTP 429). Citizen concerns are limited per client the same way.
+- API tokens expire (`TOKEN_DAYS` by default) and have a scope: "full" (the user's role) or "read" (GET only).
+- Changing a password or deactivating a user ends the user's sessions and revokes the user's tokens.
+- Login throttling (`clearsight.cases.throttle`): attempts are charged before the password is checked, atomically,
+  to the account *at the client's address* (5 free, then waits doubling from 30 s to 15 min) and to the address
+  (20 free, then the same). An attacker elsewhere cannot lock an account out: its owner logs in from their own
+  address. A success gives the charge back. Behind a reverse proxy the client's address is the one the configured
+  trusted proxies forwarded (`serve --trusted-proxy`). Citizen concerns are throttled per client the same way.
 - Security events (logins, failures, lockouts, denied access, CSRF failures, token use) go to `security_events`.
 """
 
@@ -24,21 +29,30 @@ import logging
 import secrets
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
+from clearsight.cases import throttle
 from clearsight.cases.models import ROLES, ApiToken, LoginAttempt, SecurityEvent, User, WebSession, utcnow
 
 log = logging.getLogger("clearsight.security")
 
 SESSION_HOURS = 12
-LOGIN_FAILURES = 5
-CLIENT_LOGIN_FAILURES = 20
-LOGIN_WINDOW = dt.timedelta(minutes=15)
+TOKEN_DAYS = 90
+TOKEN_SCOPES = ("full", "read")
 MIN_PASSWORD = 12
+# An account tried from one address, and one address trying any accounts: free attempts, then doubling waits.
+ACCOUNT_AT_ADDRESS = throttle.Rule(
+    free=5, first_delay=dt.timedelta(seconds=30), longest_delay=dt.timedelta(minutes=15), window=dt.timedelta(days=1)
+)
+ADDRESS = throttle.Rule(
+    free=20, first_delay=dt.timedelta(seconds=30), longest_delay=dt.timedelta(minutes=15), window=dt.timedelta(days=1)
+)
 
 _hasher = PasswordHasher()
 
@@ -55,7 +69,9 @@ class SecurityError(Exception):
 
 
 class RateLimited(SecurityError):
-    pass
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds, for the Retry-After header
 
 
 def sha256(text: str) -> str:
@@ -110,10 +126,36 @@ def password_problem(password: str, username: str = "") -> str | None:
 
 
 def set_password(user: User, password: str) -> None:
+    """Hash a new password (checked against the policy); see `change_password` to replace a user's password."""
     problem = password_problem(password, user.username or "")
     if problem:
         raise SecurityError(problem)
     user.password_hash = _hasher.hash(password)
+
+
+def end_access(db: Session, user: User) -> tuple[int, int]:
+    """End every session of the user and revoke every token: (sessions ended, tokens revoked)."""
+    sessions: CursorResult[Any] = db.execute(delete(WebSession).where(WebSession.user_id == user.id))  # type: ignore[assignment]
+    tokens: CursorResult[Any] = db.execute(  # type: ignore[assignment]
+        update(ApiToken).where(ApiToken.user_id == user.id, ~ApiToken.revoked).values(revoked=True)
+    )
+    return int(sessions.rowcount or 0), int(tokens.rowcount or 0)
+
+
+def change_password(db: Session, user: User, password: str, by: str | None = None) -> tuple[int, int]:
+    """Set a new password; the user's sessions end and tokens are revoked (whoever held them must log in again)."""
+    set_password(user, password)
+    ended = end_access(db, user)
+    record_event(db, "password_changed", user.username, None, by=by, sessions_ended=ended[0], tokens_revoked=ended[1])
+    return ended
+
+
+def set_active(db: Session, user: User, active: bool, by: str | None = None) -> tuple[int, int]:
+    """Deactivate (sessions end, tokens revoked) or reactivate a user; their cases and history stay."""
+    user.active = active
+    ended = end_access(db, user) if not active else (0, 0)
+    record_event(db, "user_deactivated" if not active else "user_reactivated", user.username, None, by=by)
+    return ended
 
 
 def add_user(db: Session, username: str, password: str, role: str) -> User:
@@ -131,23 +173,21 @@ def add_user(db: Session, username: str, password: str, role: str) -> User:
     return user
 
 
-def _recent_failures(db: Session, since: dt.datetime, **where: str) -> int:
-    query = select(func.count()).select_from(LoginAttempt).where(LoginAttempt.at >= since, ~LoginAttempt.success)
-    for column, value in where.items():
-        query = query.where(getattr(LoginAttempt, column) == value)
-    return int(db.scalar(query) or 0)
+def _throttle_keys(username: str, client: str) -> tuple[str, str]:
+    return f"login|{client}|{username.lower()[:80]}", f"login-address|{client}"
 
 
 def authenticate(db: Session, username: str, password: str, client: str) -> User:
-    """The user for these credentials; raises RateLimited when locked out, SecurityError when wrong."""
-    since = utcnow() - LOGIN_WINDOW
-    if (
-        _recent_failures(db, since, username=username) >= LOGIN_FAILURES
-        or _recent_failures(db, since, client=client) >= CLIENT_LOGIN_FAILURES
-    ):
-        record_event(db, "login_locked", username, client)
+    """The user for these credentials; raises RateLimited while the account must wait at this address (or the
+    address must wait), SecurityError when wrong. `client` is the keyed hash of the client's address."""
+    pair, address = _throttle_keys(username, client)
+    try:
+        throttle.charge(db, pair, ACCOUNT_AT_ADDRESS)
+        throttle.charge(db, address, ADDRESS)
+    except throttle.Throttled as wait:
+        record_event(db, "login_locked", username[:80], client, retry_after=wait.seconds)
         db.commit()
-        raise RateLimited("too many failed attempts: try again later")
+        raise RateLimited(f"too many failed attempts: {wait}", retry_after=wait.seconds) from None
     user = db.scalar(select(User).where(User.username == username))
     ok = False
     try:
@@ -160,6 +200,8 @@ def authenticate(db: Session, username: str, password: str, client: str) -> User
         record_event(db, "login_failed", username[:80], client)
         db.commit()
         raise SecurityError("wrong user name or password")
+    throttle.release(db, pair, forget=True)
+    throttle.release(db, address, forget=False)
     if _hasher.check_needs_rehash(user.password_hash):
         set_password(user, password)
     record_event(db, "login", username, client)
@@ -207,19 +249,33 @@ def end_session(db: Session, cookie: str | None) -> None:
             db.delete(row)
 
 
-def new_api_token(db: Session, user: User, name: str) -> str:
+def new_api_token(db: Session, user: User, name: str, days: float | None = TOKEN_DAYS, scope: str = "full") -> str:
+    """A new token for the user (shown once): expires after `days` (None: never), scope "full" or "read"."""
+    if scope not in TOKEN_SCOPES:
+        raise SecurityError(f"unknown token scope {scope!r}: one of {', '.join(TOKEN_SCOPES)}")
+    if days is not None and not 0 < days <= 3660:
+        raise SecurityError("a token lasts between a moment and ten years (--days)")
+    if not user.active:
+        raise SecurityError(f"user {user.username!r} is deactivated")
     token = "cst_" + secrets.token_urlsafe(32)
-    db.add(ApiToken(user_id=user.id, name=name, token_hash=sha256(token)))
-    record_event(db, "token_created", user.username, None, name=name)
+    expires = utcnow() + dt.timedelta(days=days) if days is not None else None
+    db.add(ApiToken(user_id=user.id, name=name, token_hash=sha256(token), expires_at=expires, scope=scope))
+    record_event(db, "token_created", user.username, None, name=name, scope=scope, expires=str(expires))
     return token
 
 
-def token_user(db: Session, token: str) -> User | None:
+def token_access(db: Session, token: str) -> tuple[User, ApiToken] | None:
+    """The user and token row for a bearer token, unless it is unknown, revoked, expired or its user inactive."""
     row = db.scalar(select(ApiToken).where(ApiToken.token_hash == sha256(token), ~ApiToken.revoked))
-    if row is None:
+    if row is None or (row.expires_at is not None and _aware(row.expires_at) <= utcnow()):
         return None
     user = db.get(User, row.user_id)
     if user is None or not user.active:
         return None
     row.last_used_at = utcnow()
-    return user
+    return user, row
+
+
+def token_user(db: Session, token: str) -> User | None:
+    found = token_access(db, token)
+    return found[0] if found else None

@@ -23,13 +23,13 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
 from clearsight import __version__
-from clearsight.cases import security
-from clearsight.cases.models import Case, Concern, SecurityEvent, User, open_app_db, utcnow
+from clearsight.cases import security, throttle
+from clearsight.cases.models import Case, Concern, SecurityEvent, User, open_app_db
 from clearsight.cases.workflow import (
     CLOSURE_REASONS,
     FINAL,
@@ -64,7 +64,10 @@ VISITOR_COOKIE = "cs_visitor"
 
 
 LEVELS = {"public": 0, "analyst": 1, "supervisor": 2, "admin": 3}
-CONCERNS_PER_HOUR = 5
+# Citizens' concerns from one address: 5 an hour, then one an hour.
+CONCERNS = throttle.Rule(
+    free=5, first_delay=dt.timedelta(hours=1), longest_delay=dt.timedelta(hours=1), window=dt.timedelta(hours=1)
+)
 
 
 @dataclass
@@ -79,6 +82,9 @@ class Settings:
     reload_seconds: float = 5.0
     # How long to wait at start for a command that is writing the warehouse.
     wait_seconds: float = 60.0
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For / X-Forwarded-Proto are believed: behind one,
+    # the client's address (login throttling, concerns) is the one it forwarded, not the proxy's own.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 def cookie_name(settings: Settings, name: str) -> str:
@@ -223,11 +229,17 @@ def actor_of(request: Request, db: Db, sent: Annotated[str | None, Depends(sent_
     settings: Settings = _state(request).settings
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
-        user = security.token_user(db, authorization[7:].strip())
-        if user is None:
+        granted = security.token_access(db, authorization[7:].strip())
+        if granted is None:
             security.record_event(db, "bad_token", None, _client_of(request), path=request.url.path)
             db.commit()
-            raise Unauthenticated("invalid API token")
+            raise Unauthenticated("invalid, expired or revoked API token")
+        user, token = granted
+        if token.scope == "read" and request.method not in ("GET", "HEAD", "OPTIONS"):
+            security.record_event(db, "access_denied", user.username, _client_of(request), path=request.url.path,
+                                  needs="a full token")  # fmt: skip
+            db.commit()
+            raise Forbidden("this API token is read-only")
         db.commit()
         return Actor(user, "token", csrf="")
     found = security.session_user(db, request.cookies.get(cookie_name(settings, SESSION_COOKIE)))
@@ -387,10 +399,17 @@ def create_app(settings: Settings, on_wait: Callable[[WarehouseBusy], None] | No
         app.add_exception_handler(kind, _handler)
 
     @app.exception_handler(security.RateLimited)
-    async def _limited(request: Request, exc: Exception) -> Response:
-        return error(request, 429, str(exc))
+    async def _limited(request: Request, exc: security.RateLimited) -> Response:
+        response = error(request, 429, str(exc))
+        if exc.retry_after:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     app.add_middleware(SecurityHeaders)
+    if settings.trusted_proxies:  # outermost, so that everything inside sees the client's address and scheme
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
 
     static_types = {"style.css": "text/css", "favicon.svg": "image/svg+xml"}
 
@@ -417,7 +436,9 @@ def create_app(settings: Settings, on_wait: Callable[[WarehouseBusy], None] | No
         try:
             user = security.authenticate(db, username, password, client_of(request))
         except security.RateLimited as exc:
-            return page(request, actor, "login.html", status_code=429, next=_safe_next(next), failed=str(exc))
+            refused = page(request, actor, "login.html", status_code=429, next=_safe_next(next), failed=str(exc))
+            refused.headers["Retry-After"] = str(exc.retry_after or 60)
+            return refused
         except security.SecurityError as exc:
             return page(request, actor, "login.html", status_code=401, next=_safe_next(next), failed=str(exc))
         new = security.start_session(db, user)
@@ -503,15 +524,14 @@ def create_app(settings: Settings, on_wait: Callable[[WarehouseBusy], None] | No
         if warehouse.process(concern.dataset, concern.ocid) is None:
             raise NotFound(f"no process {concern.ocid} in {concern.dataset}")
         client = client_of(request)
-        recent = db.scalar(
-            select(func.count())
-            .select_from(Concern)
-            .where(Concern.client == client, Concern.at >= utcnow() - dt.timedelta(hours=1))
-        )
-        if (recent or 0) >= CONCERNS_PER_HOUR:
+        try:
+            throttle.charge(db, f"concern|{client}", CONCERNS)
+        except throttle.Throttled as wait:
             security.record_event(db, "concern_limited", None, client)
             db.commit()
-            raise security.RateLimited(f"at most {CONCERNS_PER_HOUR} reports an hour: please try again later")
+            raise security.RateLimited(
+                f"at most {CONCERNS.free} reports an hour: please {wait}", retry_after=wait.seconds
+            ) from None
         row = Concern(dataset=concern.dataset, ocid=concern.ocid, text=concern.text.strip(), client=client)
         db.add(row)
         db.commit()
