@@ -438,3 +438,78 @@ def test_a_known_process_whose_new_release_contradicts_keeps_its_rows(backend: D
     assert backend.query("SELECT ocid, path FROM ingest_rejects") == [("ocds-x-1", "tender/items")]
     assert backend.query_value("SELECT count(*) FROM ingest_pending") == 0
     assert backend.query_value("SELECT count(*) FROM source_releases") == 2
+
+
+def _package(count: int, name: str = "Escuela Técnica Nº 5") -> dict:
+    return {
+        "uri": "u",
+        "publishedDate": "2020-01-01T00:00:00Z",
+        "releases": [release(f"ocds-x-{n}", buyer={"name": name}) for n in range(1, count + 1)],
+    }
+
+
+@pytest.mark.parametrize(
+    ("encoding", "mark"),
+    [
+        ("utf-8", b"\xef\xbb\xbf"),
+        ("utf-16-le", b"\xff\xfe"),
+        ("utf-16-be", b"\xfe\xff"),
+        ("utf-16-le", b""),
+        ("utf-16-be", b""),
+        ("utf-32-le", b"\xff\xfe\x00\x00"),
+    ],
+)
+@pytest.mark.parametrize("layout", ["document", "lines"])
+def test_byte_order_marks_and_utf16_documents_and_lines_are_read_whole(
+    backend: DuckDBBackend, tmp_path: Path, encoding: str, mark: bytes, layout: str
+) -> None:
+    """Finding 15: a 2-release document with a BOM, or in UTF-16, fell back to line mode: 937 rejects, nothing read."""
+    package = _package(2)
+    if layout == "document":
+        text = json.dumps(package, indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in package["releases"])
+    path = tmp_path / f"{layout}.json"
+    path.write_bytes(mark + text.encode(encoding))
+    summary = ingest_ocds(backend, [str(path)], "d")
+    assert (summary.releases_read, summary.rejected) == (2, 0)
+    assert backend.query("SELECT DISTINCT buyer_name FROM processes") == [("Escuela Técnica Nº 5",)]
+
+
+def test_bytes_that_are_not_utf16_stop_the_file_with_a_reject_after_keeping_what_came_before(
+    backend: DuckDBBackend, tmp_path: Path
+) -> None:
+    lines = "".join(json.dumps(release(f"ocds-x-{n}")) + "\n" for n in range(1, 4)).encode("utf-16-le")
+    path = tmp_path / "broken.jsonl"
+    path.write_bytes(b"\xff\xfe" + lines + b"\x00\xdc\x41\x00")  # a lone low surrogate
+    summary = ingest_ocds(backend, [str(path)], "d")
+    assert summary.releases_read == 3 and summary.accounted
+    ((line, reason),) = _rejects(backend)
+    assert line == 4 and "not valid UTF-16-LE at byte" in reason and "not read further" in reason
+
+
+def test_a_broken_document_keeps_the_releases_before_the_break_and_names_its_line(
+    backend: DuckDBBackend, tmp_path: Path
+) -> None:
+    text = json.dumps(_package(3), indent=2)
+    at = text.index('"ocid": "ocds-x-3"')
+    broken = text[:at] + '"ocid" "ocds-x-3"' + text[at + len('"ocid": "ocds-x-3"') :]
+    path = tmp_path / "broken.json"
+    path.write_text(broken)
+    summary = ingest_ocds(backend, [str(path)], "d")
+    line = broken[:at].count("\n") + 1
+    assert backend.query("SELECT ocid FROM processes ORDER BY ocid") == [("ocds-x-1",), ("ocds-x-2",)]
+    assert summary.rejected == 1 and summary.releases_read == 2
+    ((reject_line, reason),) = _rejects(backend)
+    assert reject_line == line
+    assert reason.startswith(f"invalid JSON document at line {line} column ") and "rest of the file" in reason
+
+
+def test_json_lines_with_a_broken_first_line_are_still_read_line_by_line(
+    backend: DuckDBBackend, tmp_path: Path
+) -> None:
+    path = write_lines(tmp_path / "lines.jsonl", [b'{"ocid": "broken', *[release(f"ocds-x-{n}") for n in range(5)]])
+    summary = ingest_ocds(backend, [str(path)], "d")
+    assert (summary.releases_read, summary.rejected) == (5, 1)
+    ((line, reason),) = _rejects(backend)
+    assert line == 1 and reason.startswith("invalid JSON")

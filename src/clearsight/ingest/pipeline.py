@@ -323,7 +323,7 @@ class OcdsIngest:
             reported = counting.count
 
         try:
-            detected = detect(counting)  # type: ignore[arg-type]
+            detected = detect(counting, label)  # type: ignore[arg-type]
             file.format = detected.format
             if detected.format == "empty":
                 self._absorb(

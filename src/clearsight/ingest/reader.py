@@ -7,6 +7,7 @@ packages, arrays, single releases), detected from the content rather than the fi
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
 import re
@@ -19,6 +20,7 @@ import ijson
 import orjson
 
 from clearsight.ingest.normalise import truncate
+from clearsight.ingest.sources import as_utf8
 
 DOCUMENT_IN_MEMORY_LIMIT = 256 * 1024 * 1024  # larger JSON documents are streamed with ijson
 MAX_LINE_BYTES = 1024 * 1024 * 1024
@@ -246,11 +248,20 @@ class Detected:
     format: str  # json-lines | json-document | empty
     first: list[bytes]
     rest: IO[bytes]
+    encoding: str = "utf-8"  # what the input was in (it is read as UTF-8 whatever it was)
 
 
-def detect(stream: IO[bytes]) -> Detected:
-    """Read up to the first non-blank line and decide: one JSON value per line, or one JSON document."""
+def detect(stream: IO[bytes], name: str = "input") -> Detected:
+    """Read up to the first non-blank line and decide: one JSON value per line, or one JSON document. A byte-order
+    mark is skipped, and UTF-16 or UTF-32 input is read as UTF-8."""
     buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(cast(RawIOBase, stream), 1 << 20)
+    readable, encoding = as_utf8(buffered, name)
+    detected = _layout(readable)
+    detected.encoding = encoding
+    return detected
+
+
+def _layout(buffered: IO[bytes]) -> Detected:
     first: list[bytes] = []
     for line in buffered:
         first.append(line)
@@ -298,11 +309,46 @@ def document_outcomes(
     text = head
     try:
         value = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        stats.format = "json-lines"
-        yield from lines_outcomes(text.splitlines(keepends=True), compiled=compiled)
+    except orjson.JSONDecodeError as error:
+        lines = text.splitlines(keepends=True)
+        if _mostly_objects(lines):  # JSON Lines whose first line is broken
+            stats.format = "json-lines"
+            yield from lines_outcomes(lines, compiled=compiled)
+        else:
+            yield from _broken_document(text, error, compiled)
         return
     yield from classify(value, 1, "", compiled=compiled)
+
+
+def _mostly_objects(lines: list[bytes], sample: int = 2_000) -> bool:
+    """Whether at least half the (first `sample`) non-blank lines are each a JSON object: JSON Lines, not a
+    pretty-printed document (whose lines are fragments)."""
+    objects = seen = 0
+    for line in lines:
+        stripped = line.strip()
+        if not stripped:
+            continue
+        seen += 1
+        if stripped[:1] == b"{":
+            with contextlib.suppress(orjson.JSONDecodeError):
+                objects += isinstance(orjson.loads(stripped), dict)
+        if seen >= sample:
+            break
+    return seen == 1 or 2 * objects >= seen  # one line: a broken line and a broken document are the same
+
+
+def _broken_document(text: bytes, error: orjson.JSONDecodeError, compiled: bool) -> Iterator[Outcome]:
+    """A document that does not parse: the items before the break are read (streamed), then one reject at the
+    line and column where it breaks, saying that the rest of the file was not read."""
+    kind = "invalid UTF-8 in JSON document" if "utf-8" in error.msg.lower() else "invalid JSON document"
+    where = f"line {error.lineno} column {error.colno}"
+    reason = f"{kind} at {where}: {error.msg}; the rest of the file from there was not read"
+    for outcome in _stream_document(io.BytesIO(text), compiled):
+        if isinstance(outcome, Reject) and outcome.line == 0 and outcome.reason.startswith("invalid"):
+            break
+        yield outcome
+    context = text.splitlines()[error.lineno - 1] if error.lineno <= text.count(b"\n") + 1 else b""
+    yield Reject(error.lineno, "", reason, truncate(context.decode("utf-8", "replace")))
 
 
 class _Chain(io.RawIOBase):

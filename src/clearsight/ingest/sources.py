@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import glob
 import hashlib
 import io
@@ -137,6 +138,97 @@ class GzipStream(io.RawIOBase):
             return self._inflater.decompress(data, max(wanted, 1 << 16))
         except zlib.error as error:
             raise DecompressionError(f"{self.name}: corrupt gzip data ({error})") from error
+
+
+class Transcoded(io.RawIOBase):
+    """A stream in another Unicode encoding (UTF-16, UTF-32) read as UTF-8, decoded as it is read. Bytes that are
+    not valid in that encoding stop the stream with a `DecompressionError` naming the byte offset (everything
+    decoded before it is returned first)."""
+
+    def __init__(self, raw: IO[bytes], encoding: str, name: str) -> None:
+        super().__init__()
+        self.raw = raw
+        self.encoding = encoding
+        self.name = name
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+        self._pending = b""
+        self._offset = 0
+        self._finished = False
+        self._error: DecompressionError | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+        while not self._pending and not self._finished:
+            if self._error is not None:
+                raise self._error
+            data = self.raw.read(1 << 16)
+            held = len(self._decoder.getstate()[0])  # bytes of an unfinished character from the last read
+            try:
+                text = self._decoder.decode(data, final=not data)
+            except UnicodeDecodeError as error:
+                # Return what decodes before the bad bytes first; the error comes with the next read.
+                good = data[: max(0, error.start - held)]
+                text = self._decoder.decode(good)
+                self._error = DecompressionError(
+                    f"{self.name}: not valid {self.encoding.upper()} at byte {self._offset + len(good):,} "
+                    f"({error.reason}): not read further"
+                )
+                data = good
+            self._offset += len(data)
+            self._finished = not data and self._error is None
+            self._pending = text.encode("utf-8", "surrogatepass")
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
+# Byte-order marks, longest first (UTF-32's little-endian mark begins with UTF-16's).
+BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def sniff_encoding(head: bytes) -> tuple[str, int]:
+    """(encoding, bytes of byte-order mark) of a JSON text from its first bytes: a byte-order mark if there is
+    one, else the pattern of zero bytes around the first character, which in JSON is ASCII (RFC 4627 §3; RFC 8259
+    requires UTF-8 but files saved by spreadsheet and Windows tools still arrive in UTF-16)."""
+    for mark, encoding in BYTE_ORDER_MARKS:
+        if head.startswith(mark):
+            return encoding, len(mark)
+    if len(head) >= 4:
+        if head[:3] == b"\0\0\0" and head[3]:
+            return "utf-32-be", 0
+        if head[0] and head[1:4] == b"\0\0\0":
+            return "utf-32-le", 0
+    if len(head) >= 2:
+        if not head[0] and head[1]:
+            return "utf-16-be", 0
+        if head[0] and not head[1]:
+            return "utf-16-le", 0
+    return "utf-8", 0
+
+
+def as_utf8(stream: IO[bytes], name: str) -> tuple[IO[bytes], str]:
+    """The stream as UTF-8 without a byte-order mark, and the encoding it was in ("utf-8-sig": UTF-8 with a mark)."""
+    head = stream.peek(4)[:4] if hasattr(stream, "peek") else b""
+    encoding, mark = sniff_encoding(head)
+    if mark:
+        stream.read(mark)
+    if encoding in ("utf-8", "utf-8-sig"):
+        return stream, encoding
+    transcoded = Transcoded(stream, encoding, name)
+    return cast(IO[bytes], io.BufferedReader(cast(RawIOBase, transcoded), 1 << 20)), encoding
 
 
 def is_truncated(stream: object) -> bool:

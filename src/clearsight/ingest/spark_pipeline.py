@@ -259,7 +259,8 @@ class SparkOcdsIngest(OcdsIngest):
         if gzipped != (path.suffix.lower() == ".gz"):
             return False
         with input_file.open() as stream:
-            return detect(stream).format == "json-lines"
+            detected = detect(stream, input_file.label)
+            return detected.format == "json-lines" and detected.encoding == "utf-8"  # Spark reads plain UTF-8
 
     def _read_distributed(self, inputs: list[tuple[int, InputFile]]) -> list[tuple[FileSummary, int]]:
         """Read JSON Lines files with Spark's text source, one job for all; store their rejects, stage releases."""
