@@ -345,9 +345,17 @@ def test_contradictory_releases_reject_the_process_and_keep_the_releases(
     assert summary.processes_failed == 1 and summary.processes_written == 1
     assert backend.query("SELECT ocid FROM processes") == [("ocds-x-2",)]
     assert backend.query("SELECT count(*) FROM items") == [(0,)]
-    reject = backend.query_dicts("SELECT ocid, path, reason FROM ingest_rejects")[0]
-    assert reject["ocid"] == "ocds-x-1" and reject["path"] == "tender/items"
-    assert reject["reason"].startswith("cannot compile process")
+    # The reject names the release that could not be merged: its file and line.
+    assert backend.query("SELECT file, line, ocid, path, reason FROM ingest_rejects") == [
+        (
+            str(tmp_path / "c.jsonl"),
+            2,
+            "ocds-x-1",
+            "tender/items",
+            "cannot compile process: /tender/items: an earlier release had a string here, this one an array of "
+            "objects",
+        )
+    ]
     assert backend.query_value("SELECT count(*) FROM source_releases WHERE ocid = 'ocds-x-1'") == 2
 
 

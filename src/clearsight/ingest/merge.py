@@ -24,6 +24,23 @@ class MergeError(ValueError):
     def __init__(self, path: tuple[str, ...], message: str) -> None:
         super().__init__(f"/{'/'.join(path)}: {message}")
         self.path = "/".join(path)
+        self.release: Mapping[str, Any] | None = None  # the release that could not be merged, once known
+        self.source: tuple[str, int | None] | None = None  # its file and line, when the caller knows them
+
+
+def _json_kind(value: object) -> str:
+    """How JSON calls a value's type, for messages."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array of values" if not all(isinstance(item, dict) for item in value) else "an array"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "null"
 
 
 class _MergedDict(dict):  # type: ignore[type-arg]
@@ -59,10 +76,14 @@ class Compiler:
         compiled = _MergedDict()
         ocid = base.get("ocid") if base else None
         date = base.get("date") if base else None
-        if base:
-            self._merge_object(compiled, base, ())
-        for release in ordered:
-            self._merge_object(compiled, release, ())
+        for release in [base, *ordered] if base else ordered:
+            try:
+                self._merge_object(compiled, release, ())
+            except MergeError as error:
+                error.release = release
+                raise
+            if release is base:
+                continue
             ocid = release.get("ocid", ocid)
             date = release.get("date")
         result: dict[str, Any] = _plain(compiled)
@@ -103,7 +124,7 @@ class Compiler:
             self._merge_object(existing, value, path)
             return
         if existing is not None and not isinstance(existing, dict):
-            raise MergeError(path, f"an earlier release had {type(existing).__name__}, this one an object")
+            raise MergeError(path, f"an earlier release had {_json_kind(existing)} here, this one an object")
         child = _MergedDict()
         self._merge_object(child, value, path)
         if child:
@@ -116,7 +137,7 @@ class Compiler:
         elif existing is None:
             array = _MergedList()
         else:
-            raise MergeError(path, f"an earlier release had {type(existing).__name__}, this one an array")
+            raise MergeError(path, f"an earlier release had {_json_kind(existing)} here, this one an array of objects")
         for item in items:
             if "id" in item:
                 identifier = _identifier(item["id"])

@@ -408,7 +408,7 @@ class OcdsIngest:
     def _source_groups(self) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         """Stored releases of every affected process, grouped by ocid."""
         sql = f"""
-            SELECT s.ocid, s.kind, s.data, s.source_file
+            SELECT s.ocid, s.kind, s.data, s.source_file, s.source_line
             FROM source_releases AS s
             JOIN (SELECT DISTINCT ocid FROM {PENDING_TABLE} WHERE dataset = ?) AS a ON a.ocid = s.ocid
             WHERE s.dataset = ?
@@ -422,12 +422,13 @@ class OcdsIngest:
                 kinds = batch.column(1).to_pylist()
                 datas = batch.column(2).to_pylist()
                 files = batch.column(3).to_pylist()
-                for ocid, kind, data, source_file in zip(ocids, kinds, datas, files, strict=True):
+                lines = batch.column(4).to_pylist()
+                for ocid, kind, data, source_file, line in zip(ocids, kinds, datas, files, lines, strict=True):
                     if ocid != current:
                         if group:
                             yield current, group  # type: ignore[misc]
                         current, group = ocid, []
-                    group.append({"kind": kind, "data": data, "source_file": source_file})
+                    group.append({"kind": kind, "data": data, "source_file": source_file, "source_line": line})
             if group:
                 yield current, group  # type: ignore[misc]
         finally:
@@ -446,13 +447,23 @@ class OcdsIngest:
             release: dict[str, Any] = orjson.loads(group[0]["data"])
             release["id"] = f"{release['ocid']}-{release.get('date')}"
             return release
-        releases = [orjson.loads(item["data"]) for item in group if item["kind"] != "record"]
-        if records:
-            base = orjson.loads(records[-1]["data"])
-            base_date = base.get("date") if isinstance(base.get("date"), str) else ""
-            newer = [release for release in releases if release["date"] > base_date]
-            return compile_releases(newer, base=base) if newer else base
-        return compile_releases(releases)
+        items = [item for item in group if item["kind"] != "record"]
+        releases = [orjson.loads(item["data"]) for item in items]
+        try:
+            if records:
+                base = orjson.loads(records[-1]["data"])
+                base_date = base.get("date") if isinstance(base.get("date"), str) else ""
+                newer = [release for release in releases if release["date"] > base_date]
+                return compile_releases(newer, base=base) if newer else base
+            return compile_releases(releases)
+        except MergeError as error:  # say which stored release could not be merged
+            candidates = list(zip(items, releases, strict=True))
+            if records:
+                candidates.append((records[-1], base))
+            for item, release in candidates:
+                if release is error.release:
+                    error.source = (item["source_file"], item.get("source_line"))
+            raise
 
     @classmethod
     def flatten_group(
@@ -467,7 +478,9 @@ class OcdsIngest:
             flatten_release(release, dataset, group[-1]["source_file"], run_id, rows, log)
         except (MergeError, KeyError, TypeError, ValueError) as error:
             rows.rollback(mark)
-            return Reject(0, getattr(error, "path", ""), f"cannot compile process: {error}", "", ocid)
+            file, line = getattr(error, "source", None) or (group[-1]["source_file"], 0)
+            reason = f"cannot compile process: {error}"
+            return Reject(line or 0, getattr(error, "path", ""), reason, "", ocid, file)
         return log
 
     def compile_affected(self) -> None:
@@ -487,7 +500,7 @@ class OcdsIngest:
         for ocid, group in self._source_groups():
             log = self.flatten_group(ocid, group, self.dataset, run_id, rows)
             if isinstance(log, Reject):
-                failed.append((ocid, group[-1]["source_file"], log))
+                failed.append((ocid, log.file or group[-1]["source_file"], log))
             else:
                 chunk_ocids.append(ocid)
                 for path, issue, value, normalised in log.issues:

@@ -47,6 +47,7 @@ class Reject:
     reason: str
     value: str = ""
     ocid: str | None = None
+    file: str | None = None  # when not the file being read: the stored release a process failed on
 
 
 @dataclass(slots=True)

@@ -81,6 +81,7 @@ COMPILED_SCHEMA = ", ".join(
     [
         "ocid STRING",
         "failure_file STRING",
+        "failure_line BIGINT",
         "failure_path STRING",
         "failure_reason STRING",
         *(f"`{table.name}` ARRAY<{_struct_type(table)}>" for table in ROW_TABLES),
@@ -149,6 +150,7 @@ def _compiled_arrow_schema() -> pa.Schema:
     fields = [
         pa.field("ocid", pa.string()),
         pa.field("failure_file", pa.string()),
+        pa.field("failure_line", pa.int64()),
         pa.field("failure_path", pa.string()),
         pa.field("failure_reason", pa.string()),
     ]
@@ -182,23 +184,25 @@ def compile_task(
         rows = RowBuffer()
         issues: list[tuple[Any, ...]] = []
         offsets: dict[str, list[int]] = {table.name: [0] for table in ROW_TABLES}
-        out: dict[str, list[Any]] = {"ocid": [], "failure_file": [], "failure_path": [], "failure_reason": []}
+        out: dict[str, list[Any]] = {
+            "ocid": [], "failure_file": [], "failure_line": [], "failure_path": [], "failure_reason": []
+        }  # fmt: skip
         for ocid, group in chunk:
             log = OcdsIngest.flatten_group(ocid, group, dataset, run_id, rows)
-            failure: tuple[str | None, ...] = (None, None, None)
+            failure: tuple[str | int | None, ...] = (None, None, None, None)
             if isinstance(log, Reject):
-                failure = (group[-1]["source_file"], log.path, log.reason)
+                failure = (log.file or group[-1]["source_file"], log.line, log.path, log.reason)
             else:
                 issues += [(run_id, dataset, ocid, *issue) for issue in log.issues]
             out["ocid"].append(ocid)
-            for name, value in zip(("failure_file", "failure_path", "failure_reason"), failure, strict=True):
+            for name, value in zip(list(out)[1:], failure, strict=True):
                 out[name].append(value)
             for table in CONTRACTING_TABLES:
                 offsets[table.name].append(len(rows.rows[table.name]))
             offsets[QUALITY_ISSUES.name].append(len(issues))
         flat = rows.to_arrow()
         flat[QUALITY_ISSUES.name] = rows_to_table(issue_schema, issues)
-        arrays: list[pa.Array] = [pa.array(out[name], pa.string()) for name in out]
+        arrays: list[pa.Array] = [pa.array(out[name], schema.field(name).type) for name in out]
         for table in ROW_TABLES:
             values = flat[table.name]
             struct = pa.StructArray.from_arrays(
@@ -411,12 +415,12 @@ class SparkOcdsIngest(OcdsIngest):
         self.summary.processes_written = int(written)
         rows_in = dict(zip((table.name for table in ROW_TABLES), rows_per_table, strict=True))
         if failed:
-            for ocid, file, path, reason in session.sql(
-                f"SELECT ocid, failure_file, failure_path, failure_reason FROM {source} "
+            for ocid, file, line, path, reason in session.sql(
+                f"SELECT ocid, failure_file, failure_line, failure_path, failure_reason FROM {source} "
                 "WHERE failure_reason IS NOT NULL ORDER BY ocid"
             ).collect():
                 self.summary.processes_failed += 1
-                self._reject(file, Reject(0, path or "", reason, "", ocid))
+                self._reject(file, Reject(line or 0, path or "", reason, "", ocid))
         if rows_in[QUALITY_ISSUES.name]:
             for issue, count in session.sql(
                 f"SELECT i.issue, count(*) FROM {source} LATERAL VIEW explode(`{QUALITY_ISSUES.name}`) t AS i "

@@ -118,10 +118,11 @@ def _arrow_csv_batches(path: Path, needed: list[str], batch_rows: int) -> Iterat
             empty = pc.and_(empty, pc.equal(column, ""))
         if batch.num_rows and pc.any(empty).as_py():
             raise pa.ArrowInvalid("a blank line (or a row of empty fields): read by the csv module")
-        # Lines a row spans: one, plus the line breaks inside its fields (a quoted "\r\n" counts once).
+        # Lines a row spans: one, plus the line breaks inside its fields ("\r\n", "\n" or a lone "\r", as the csv
+        # module counts them).
         spans = pa.array([1] * batch.num_rows, pa.int64())
         for column in batch.columns:
-            breaks = pc.count_substring(pc.replace_substring(column, "\r\n", "\n"), "\n")
+            breaks = pc.count_substring_regex(column, "\r\n|\r|\n")
             spans = pc.add(spans, pc.cast(breaks, pa.int64()))
         if batch.num_rows and pc.max(spans).as_py() > 1:
             # Rare in registries, and what an unclosed quote looks like: the strict reader judges it.
@@ -157,7 +158,7 @@ def _python_csv_batches(
             raw: str | None = None
             try:
                 record = next(reader)
-                problem = _row_problem(record, len(header), encoding)
+                problem = _row_problem(record, len(header), encoding) if record else None
                 if problem:
                     raw = _shown(",".join(record))
             except StopIteration:
