@@ -109,3 +109,25 @@ def postgres_schema() -> Iterator[str]:
     finally:
         with psycopg.connect(url, autocommit=True) as connection:
             connection.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+# --- docs/reliability.md: its table is written by the tests that prove it (tests/reliability.py) ----------------
+_RELIABILITY = None
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    global _RELIABILITY
+    from tests.reliability import Collector
+
+    _RELIABILITY = Collector()
+    _RELIABILITY.collected(items)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if _RELIABILITY is not None:
+        _RELIABILITY.reported(report)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _RELIABILITY is not None and not hasattr(session.config, "workerinput"):
+        _RELIABILITY.write()

@@ -113,6 +113,11 @@ def test_large_documents_are_streamed_with_the_same_result(tmp_path: Path, monke
     assert results[0][0] == 50 and results[0][3] == [("/releases/50/ocid", "missing ocid")]
 
 
+@pytest.mark.reliability(
+    "bad input",
+    "OCDS lines that are not JSON, not objects, or lack ids",
+    "each rejected with file, line, path and reason",
+)
 def test_bad_lines_are_rejected_with_file_line_path_and_reason(backend: DuckDBBackend, tmp_path: Path) -> None:
     path = write_lines(
         tmp_path / "bad.jsonl",
@@ -249,6 +254,11 @@ def _account(summary: IngestSummary) -> None:
         assert file.objects_read == file.releases_read + file.rejected + file.blank, file.path
 
 
+@pytest.mark.reliability(
+    "bad input",
+    "Cardinal's own bad-input fixtures",
+    "every line loaded or rejected; none lost",
+)
 def test_cardinal_bad_input_fixtures_are_all_accounted_for(backend: DuckDBBackend) -> None:
     for folder in ("coverage", "prepare"):
         files = sorted(shared("ocds", "cardinal-fixtures", folder).glob("*.jsonl"))
@@ -352,8 +362,7 @@ def test_contradictory_releases_reject_the_process_and_keep_the_releases(
             2,
             "ocds-x-1",
             "tender/items",
-            "cannot compile process: /tender/items: an earlier release had a string here, this one an array of "
-            "objects",
+            "cannot compile process: /tender/items: an earlier release had a string here, this one an array of objects",
         )
     ]
     assert backend.query_value("SELECT count(*) FROM source_releases WHERE ocid = 'ocds-x-1'") == 2

@@ -23,6 +23,11 @@ from clearsight.ingest.pipeline import ingest_ocds
 from tests.test_ingest_inputs import issues, release, write_lines
 
 
+@pytest.mark.reliability(
+    "bad input",
+    'OCDS counts and amounts beyond any column (1e300, 10^20, below −2^63, negative counts, "1e999")',
+    "the value is left out with a quality issue naming it; the rest of the release is stored",
+)
 def test_numbers_beyond_the_columns_are_dropped_with_an_issue_not_a_crash(
     backend: DuckDBBackend, tmp_path: Path
 ) -> None:
@@ -61,6 +66,11 @@ def _rejects(backend: DuckDBBackend) -> list[tuple]:
     return backend.query("SELECT line, reason FROM ingest_rejects ORDER BY line")
 
 
+@pytest.mark.reliability(
+    "bad input",
+    "a gzip file cut short",
+    "every line before the cut is stored; one reject says where the file stopped",
+)
 def test_a_truncated_gzip_keeps_every_line_before_the_cut_and_says_where_it_stopped(
     backend: DuckDBBackend, tmp_path: Path
 ) -> None:
@@ -85,6 +95,11 @@ def test_a_truncated_gzip_keeps_every_line_before_the_cut_and_says_where_it_stop
         assert line == complete + 1 and reason.startswith("invalid JSON")
 
 
+@pytest.mark.reliability(
+    "bad input",
+    "a 1 MB .zip / .gz holding 1 GiB of NUL bytes (decompression bomb)",
+    "stopped past the size/ratio limit with a reject naming the file; memory stays bounded",
+)
 def test_a_decompression_bomb_is_stopped_with_a_reject_in_bounded_memory(
     backend: DuckDBBackend, tmp_path: Path
 ) -> None:
@@ -113,6 +128,11 @@ def test_a_decompression_bomb_is_stopped_with_a_reject_in_bounded_memory(
     assert int(peak) < 1_200_000  # KB: well under the 4.4 GB it took, and under the 1 GiB it holds
 
 
+@pytest.mark.reliability(
+    "bad input",
+    "a gzip member inside a zip whose name does not end in .gz",
+    "decompressed and read like any other member",
+)
 def test_a_gzip_member_of_a_zip_is_decompressed_whatever_its_name(backend: DuckDBBackend, tmp_path: Path) -> None:
     archive = tmp_path / "bulk.zip"
     with zipfile.ZipFile(archive, "w") as bundle:
@@ -251,12 +271,22 @@ def _kill_and_rerun(data: Path, folder: Path, points: int, seed: int, with_file:
 
 
 @pytest.mark.slow
+@pytest.mark.reliability(
+    "crash",
+    "`ingest ocds` of release input (releases to merge) killed with SIGKILL at 20 seeded points, then run again",
+    "every ingest table identical to an uninterrupted run's; the killed run recorded as interrupted",
+)
 def test_killed_at_random_moments_release_input_rerun_gives_the_same_warehouse(tmp_path: Path) -> None:
     # Its commits go through the log: kills placed by the log's growth mostly hit a run midway (13 of 20 here).
     _kill_and_rerun(_release_input(tmp_path / "releases.jsonl", 6000), tmp_path, 20, 15, False, must_interrupt=5)
 
 
 @pytest.mark.slow
+@pytest.mark.reliability(
+    "crash",
+    "`ingest ocds` of compiled releases killed at 20 seeded points, then run again",
+    "every ingest table identical to an uninterrupted run's",
+)
 def test_killed_at_random_moments_compiled_input_rerun_gives_the_same_warehouse(tmp_path: Path) -> None:
     # Compiled releases are written in three large batches straight to the file: few kills land between them.
     _kill_and_rerun(_compiled_input(tmp_path / "compiled.jsonl", 25000), tmp_path, 20, 16, True, must_interrupt=1)
@@ -285,6 +315,11 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.reliability(
+    "crash",
+    "the ingest's parent process killed with SIGKILL while its workers run",
+    "the workers exit within seconds",
+)
 def test_ingest_workers_exit_when_the_ingest_is_killed(tmp_path: Path) -> None:
     script = tmp_path / "parent.py"
     script.write_text(PARENT)
@@ -330,6 +365,11 @@ def _good_rows(count: int, first: int = 0) -> str:
                    range(first, first + count))  # fmt: skip
 
 
+@pytest.mark.reliability(
+    "bad input",
+    "a registry CSV row with an unquoted comma (one field too many)",
+    "a reject naming line and reason; no shifted columns stored",
+)
 def test_an_unquoted_comma_is_a_reject_not_a_shifted_row(tmp_path: Path) -> None:
     text = (
         CIVIL_HEADER + _good_rows(3) + "P3,Lee3,Ann,1980-01-01,1 Main St, Springfield,+1 555 0003\n" + _good_rows(2, 4)
@@ -345,6 +385,11 @@ def test_an_unquoted_comma_is_a_reject_not_a_shifted_row(tmp_path: Path) -> None
     assert (summary.rows, summary.rejected_rows) == (6, 1)
 
 
+@pytest.mark.reliability(
+    "bad input",
+    "a registry CSV with an unbalanced quote",
+    "one reject naming the lines it spans; every other row stored",
+)
 def test_an_unclosed_quote_does_not_swallow_the_rows_after_it_silently(tmp_path: Path) -> None:
     text = CIVIL_HEADER + _good_rows(100) + 'P100,"Lee100,Ann,1980-01-01,x,y\n' + _good_rows(99, 101)
     backend, summary = _ingest_civil(tmp_path, text.encode())
@@ -361,6 +406,11 @@ def test_an_unclosed_quote_does_not_swallow_the_rows_after_it_silently(tmp_path:
     ("encoding", "mapping_line"),
     [("latin-1", "encoding: latin-1\n"), ("utf-16", ""), ("cp1252", "encoding: cp1252\n")],
 )
+@pytest.mark.reliability(
+    "bad input",
+    "registry extracts in Latin-1, UTF-16 and UTF-8 with a byte-order mark",
+    "read as declared in the mapping or marked by the file; names intact",
+)
 def test_other_encodings_are_read_when_declared_or_marked(tmp_path: Path, encoding: str, mapping_line: str) -> None:
     text = CIVIL_HEADER + "P1,Müller,José,1980-01-01,Straße 1,+49 1\nP2,Ørsted,Zoë,1981-02-02,Gade 2,+45 2\n"
     backend, summary = _ingest_civil(tmp_path, text.encode(encoding), CIVIL_MAPPING + mapping_line)
@@ -371,6 +421,11 @@ def test_other_encodings_are_read_when_declared_or_marked(tmp_path: Path, encodi
     assert summary.rejected_rows == 0
 
 
+@pytest.mark.reliability(
+    "bad input",
+    "bytes that are not valid in the extract's encoding",
+    "that row rejected with its line; the others stored",
+)
 def test_bytes_not_in_the_encoding_reject_the_row_with_its_line(tmp_path: Path) -> None:
     text = CIVIL_HEADER.encode() + _good_rows(2).encode() + "P2,Müller,José,1980-01-01,x,y\n".encode("latin-1")
     text += _good_rows(1, 3).encode()
@@ -394,6 +449,11 @@ def test_an_unknown_encoding_in_a_mapping_is_a_mapping_error(tmp_path: Path) -> 
 # --- exports people open in spreadsheets ----------------------------------------------------------------------
 
 
+@pytest.mark.reliability(
+    "attack",
+    "cells starting with =, +, -, @ exported to CSV (formula injection)",
+    "prefixed so spreadsheets show them as text; Parquet keeps the data unchanged",
+)
 def test_csv_exports_neutralise_formulas(backend: DuckDBBackend, tmp_path: Path) -> None:
     import csv as csv_module
 
@@ -420,12 +480,22 @@ def test_csv_exports_neutralise_formulas(backend: DuckDBBackend, tmp_path: Path)
     assert backend.query(f"SELECT text FROM '{parquet}' LIMIT 1") == [('=HYPERLINK("http://x")',)]  # data unchanged
 
 
+@pytest.mark.reliability(
+    "bad input",
+    "invalid JSON on line 2 of a JSON-Lines file",
+    "a reject at line 2 naming the column",
+)
 def test_a_reject_of_a_bad_line_names_its_column_not_line_1(backend: DuckDBBackend, tmp_path: Path) -> None:
     path = write_lines(tmp_path / "bad.jsonl", [release("ocds-x-1"), b'  {"ocid": "ocds-x-2", "date": 2020-01}'])
     ingest_ocds(backend, [str(path)], "d")
     assert _rejects(backend) == [(2, "invalid JSON: unexpected character, expected ',' or '}': column 36")]
 
 
+@pytest.mark.reliability(
+    "bad input",
+    "a new release of a known process that cannot be merged with its earlier ones",
+    "the process keeps its rows; a reject at the release's file and line",
+)
 def test_a_known_process_whose_new_release_contradicts_keeps_its_rows(backend: DuckDBBackend, tmp_path: Path) -> None:
     first = [release("ocds-x-1", "2020-02-01T00:00:00Z", tender={"title": "Bridge", "items": [{"id": "1"}]})]
     ingest_ocds(backend, [str(write_lines(tmp_path / "a.jsonl", first))], "d")
@@ -460,6 +530,11 @@ def _package(count: int, name: str = "Escuela Técnica Nº 5") -> dict:
     ],
 )
 @pytest.mark.parametrize("layout", ["document", "lines"])
+@pytest.mark.reliability(
+    "bad input",
+    "OCDS documents and lines with a byte-order mark, in UTF-16 or UTF-32",
+    "read whole, as UTF-8 would be",
+)
 def test_byte_order_marks_and_utf16_documents_and_lines_are_read_whole(
     backend: DuckDBBackend, tmp_path: Path, encoding: str, mark: bytes, layout: str
 ) -> None:
@@ -476,6 +551,11 @@ def test_byte_order_marks_and_utf16_documents_and_lines_are_read_whole(
     assert backend.query("SELECT DISTINCT buyer_name FROM processes") == [("Escuela Técnica Nº 5",)]
 
 
+@pytest.mark.reliability(
+    "bad input",
+    "a UTF-16 file with bytes that are not UTF-16",
+    "what came before is stored; one reject at the true line says the rest was not read",
+)
 def test_bytes_that_are_not_utf16_stop_the_file_with_a_reject_after_keeping_what_came_before(
     backend: DuckDBBackend, tmp_path: Path
 ) -> None:
@@ -488,6 +568,11 @@ def test_bytes_that_are_not_utf16_stop_the_file_with_a_reject_after_keeping_what
     assert line == 4 and "not valid UTF-16-LE at byte" in reason and "not read further" in reason
 
 
+@pytest.mark.reliability(
+    "bad input",
+    "a JSON package broken midway",
+    "the releases before the break stored; one reject at its true line and column (not line-mode noise)",
+)
 def test_a_broken_document_keeps_the_releases_before_the_break_and_names_its_line(
     backend: DuckDBBackend, tmp_path: Path
 ) -> None:

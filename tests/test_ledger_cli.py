@@ -6,6 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from clearsight.cli import app
@@ -216,6 +217,11 @@ def test_entries_are_the_bytes_as_given(tmp_path: Path) -> None:
     assert base64.b64decode(proof["leaf_hash"]) == leaf_hash(line)
 
 
+@pytest.mark.reliability(
+    "attack",
+    "`ledger verify` run without naming a key",
+    "signatures checked against the log's stored key; `--no-signatures` says in the output that they were not",
+)
 def test_verify_checks_signatures_by_default_and_says_when_it_does_not(tmp_path: Path) -> None:
     (tmp_path / "e.jsonl").write_text('{"a": 1}\n{"a": 2}\n')
     run(tmp_path, "ledger", "keygen", "clearsight/notes", "--out", str(tmp_path / "k.key"), "--json")

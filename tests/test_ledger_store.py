@@ -186,6 +186,11 @@ def _sql(ledger: Ledger, statement: str, *parameters: object) -> None:
     ledger.execute(statement, parameters)
 
 
+@pytest.mark.reliability(
+    "attack",
+    "an entry of the ledger's SQLite file rewritten",
+    "verify fails naming that entry",
+)
 def test_modified_entry_is_pinpointed(signed_log: tuple[Ledger, Signer]) -> None:
     ledger, signer = signed_log
     _sql(ledger, "UPDATE ledger_leaves SET entry = ? WHERE idx = 41", b'{"title":"T-41","owner":"forger"}')
@@ -193,6 +198,11 @@ def test_modified_entry_is_pinpointed(signed_log: tuple[Ledger, Signer]) -> None
     assert not report.ok and report.first_bad_leaf == 41
 
 
+@pytest.mark.reliability(
+    "attack",
+    "an entry rewritten together with its leaf hash",
+    "verify fails naming that entry",
+)
 def test_modified_entry_with_its_leaf_hash_is_pinpointed(signed_log: tuple[Ledger, Signer]) -> None:
     ledger, signer = signed_log
     forged = b'{"title":"T-41","owner":"forger"}'
@@ -202,6 +212,11 @@ def test_modified_entry_with_its_leaf_hash_is_pinpointed(signed_log: tuple[Ledge
     assert any("checkpoint of size 64" in problem for problem in report.problems)
 
 
+@pytest.mark.reliability(
+    "attack",
+    "an entry deleted",
+    "verify fails naming the first missing entry",
+)
 def test_deleted_row_is_pinpointed(signed_log: tuple[Ledger, Signer]) -> None:
     ledger, signer = signed_log
     _sql(ledger, "DELETE FROM ledger_leaves WHERE idx = 17")
@@ -209,6 +224,11 @@ def test_deleted_row_is_pinpointed(signed_log: tuple[Ledger, Signer]) -> None:
     assert not report.ok and report.first_bad_leaf == 17
 
 
+@pytest.mark.reliability(
+    "attack",
+    "two entries swapped",
+    "verify fails naming the first one out of place",
+)
 def test_reordered_rows_are_pinpointed(signed_log: tuple[Ledger, Signer]) -> None:
     ledger, signer = signed_log
     (entry_a, hash_a), (entry_b, hash_b) = ledger.execute(
@@ -220,6 +240,11 @@ def test_reordered_rows_are_pinpointed(signed_log: tuple[Ledger, Signer]) -> Non
     assert not report.ok and report.first_bad_leaf == 70
 
 
+@pytest.mark.reliability(
+    "attack",
+    "the end of a log cut off",
+    "verify fails: the log is shorter than its signed checkpoint",
+)
 def test_truncated_log_is_detected(signed_log: tuple[Ledger, Signer]) -> None:
     ledger, signer = signed_log
     _sql(ledger, "DELETE FROM ledger_leaves WHERE idx >= 80")
@@ -228,6 +253,11 @@ def test_truncated_log_is_detected(signed_log: tuple[Ledger, Signer]) -> None:
     assert any("truncated" in problem for problem in report.problems)
 
 
+@pytest.mark.reliability(
+    "attack",
+    "a checkpoint forged without the log's key",
+    "verify fails on its signature",
+)
 def test_forged_checkpoint_is_detected(signed_log: tuple[Ledger, Signer]) -> None:
     ledger, signer = signed_log
     log = ledger.log("t")
@@ -239,6 +269,11 @@ def test_forged_checkpoint_is_detected(signed_log: tuple[Ledger, Signer]) -> Non
     assert any("not signed by" in problem for problem in report.problems)
 
 
+@pytest.mark.reliability(
+    "attack",
+    "a checkpoint copied from another log",
+    "verify fails: origin and key do not match the log",
+)
 def test_checkpoint_from_another_log_is_detected(signed_log: tuple[Ledger, Signer]) -> None:
     ledger, signer = signed_log
     other = ledger.log("other")
@@ -257,6 +292,11 @@ def test_checkpoint_from_another_log_is_detected(signed_log: tuple[Ledger, Signe
     assert any("not 'clearsight/t'" in problem for problem in report_without_signatures.problems)
 
 
+@pytest.mark.reliability(
+    "attack",
+    "a history rewritten with every hash rebuilt and re-signed by the log's own key",
+    "a third party holding an earlier checkpoint detects it by consistency proof",
+)
 def test_careful_forger_is_caught_by_a_third_party_holding_an_old_checkpoint(ledger: Ledger) -> None:
     log = ledger.log("land")
     signer = Signer.generate("clearsight/land")
@@ -313,6 +353,11 @@ def test_background_appender_raises_the_first_error_and_appends_nothing_after_it
         assert written.log("log").size() == 1
 
 
+@pytest.mark.reliability(
+    "attack",
+    "an entry rewritten, the tree rebuilt and re-signed with the attacker's own key",
+    "`ledger verify` (signatures checked by default against the key stored at creation) fails",
+)
 def test_a_rebuilt_and_re_signed_database_fails_verify_without_a_verifier_given(tmp_path: Path) -> None:
     """Finding #9 of issue 15: someone who can write the SQLite file but has no key rewrites an entry, rebuilds
     every hash and re-signs with a key of their own. `verify` checks signatures by default, against the key
@@ -358,6 +403,11 @@ def test_verify_fails_when_no_key_is_known_and_checkpoint_keys_are_tied_to_the_l
         assert log.verify(owner.verifier).ok
 
 
+@pytest.mark.reliability(
+    "attack",
+    "edits of an entry's type or append time, or of the log's recorded size",
+    "detected; located at the entry or the stretch between two checkpoints",
+)
 def test_edits_the_tree_does_not_cover_are_detected_and_located(signed_log: tuple[Ledger, Signer]) -> None:
     """Finding #16 of issue 15: an entry's type or time, the recorded size, and rewrites or deletions with the
     tree rebuilt around them. The log has checkpoints at 64 and 100 entries."""
@@ -380,6 +430,11 @@ def test_edits_the_tree_does_not_cover_are_detected_and_located(signed_log: tupl
     assert any("size was lowered" in problem for problem in lowered.problems)
 
 
+@pytest.mark.reliability(
+    "attack",
+    "an entry rewritten with the tree rebuilt (no re-signing)",
+    "detected; located between the two checkpoints that disagree",
+)
 def test_a_rewrite_with_the_tree_rebuilt_is_located_between_checkpoints(tmp_path: Path) -> None:
     owner = Signer.generate("clearsight/t")
     path = tmp_path / "ledger.sqlite"

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -89,6 +90,11 @@ def _with_unique_ids(line: bytes, index: int) -> bytes:
         b'{"ocid": "ocds-a-1", "date": "2020-02-01", "awards": [{"id": 1, "suppliers": [{"id": "x"}]}]}',
     ],
     True,
+)
+@pytest.mark.reliability(
+    "bad input",
+    "arbitrary bytes, JSON values and OCDS releases as JSON-Lines (hypothesis)",
+    "no exception escapes; every line loaded or rejected at its true line",
 )
 def test_every_ocds_line_is_loaded_or_rejected_at_its_line(lines: list[bytes], final_newline: bool) -> None:
     content = b"\n".join([FIRST, *(_with_unique_ids(line, n) for n, line in enumerate(lines))])
@@ -169,6 +175,11 @@ def _record_starts(content: bytes) -> list[int]:
 @given(st.lists(csv_line, max_size=20))
 @example([b"\n"])  # found by this test: a blank line was a row on one reading path and no row on the other
 @example([b'"","","","\r"\r\n', b",,,1\n"])  # found by this test: a lone CR in a field is a line break
+@pytest.mark.reliability(
+    "bad input",
+    "arbitrary registry CSV: quotes, commas, CR/LF, blank lines, bad bytes (hypothesis)",
+    "no exception escapes; every record stored or rejected at its line, as Python's csv module reads it",
+)
 def test_every_csv_record_is_loaded_or_rejected_at_its_line(lines: list[bytes]) -> None:
     content = HEADER + b"".join(lines)
     with tempfile.TemporaryDirectory() as folder:

@@ -42,6 +42,11 @@ class Clock:
         self.now += dt.timedelta(seconds=seconds)
 
 
+@pytest.mark.reliability(
+    "attack",
+    "50 concurrent wrong passwords for one account (SQLite and PostgreSQL)",
+    "exactly 5 checked, 45 told to wait",
+)
 def test_fifty_concurrent_wrong_passwords_get_exactly_five_checked(web_any_db: WebApp) -> None:
     """Finding 6: the limit was checked, then the attempt recorded: 42 of 50 concurrent guesses were checked."""
     engine, sessions = open_app_db(web_any_db.settings.app_db)
@@ -70,6 +75,11 @@ def test_fifty_concurrent_wrong_passwords_get_exactly_five_checked(web_any_db: W
     assert attempts == 5
 
 
+@pytest.mark.reliability(
+    "attack",
+    "repeated wrong passwords for one account from one address",
+    "after 5, waits of 30 s doubling to 15 min; the owner at another address still logs in",
+)
 def test_waits_double_after_five_failures_and_a_success_forgives(web: WebApp, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = Clock(monkeypatch)
     engine, sessions = open_app_db(web.settings.app_db)
@@ -102,6 +112,11 @@ def test_waits_double_after_five_failures_and_a_success_forgives(web: WebApp, mo
     engine.dispose()
 
 
+@pytest.mark.reliability(
+    "attack",
+    "one address guessing passwords for 22 different accounts",
+    "after 20 failures the address waits",
+)
 def test_an_address_guessing_many_accounts_is_throttled(web: WebApp, monkeypatch: pytest.MonkeyPatch) -> None:
     Clock(monkeypatch)
     engine, sessions = open_app_db(web.settings.app_db)
@@ -119,6 +134,12 @@ def test_an_address_guessing_many_accounts_is_throttled(web: WebApp, monkeypatch
     assert outcomes == ["wrong"] * 20 + ["wait 30", "wait 30"]
 
 
+@pytest.mark.reliability(
+    "attack",
+    "25 wrong passwords for the admin through the agency's reverse proxy; forged X-Forwarded-For",
+    "only the attacker's address waits; the admin and colleagues log in; forged headers from untrusted peers "
+    "are ignored",
+)
 def test_an_attacker_behind_the_same_proxy_cannot_lock_out_the_admin(web: WebApp) -> None:
     """Finding 6: 5 failed requests locked any named account (admin included) even against the right password,
     and 20 failures from one address locked everyone behind a reverse proxy."""
@@ -139,6 +160,11 @@ def test_an_attacker_behind_the_same_proxy_cannot_lock_out_the_admin(web: WebApp
     assert codes == [401] * 5 + [429, 429]
 
 
+@pytest.mark.reliability(
+    "attack",
+    "a login while throttled",
+    "HTTP 429 with Retry-After and a sentence saying when",
+)
 def test_the_limited_answer_says_when_to_come_back(web: WebApp) -> None:
     client = web.client()
     for _ in range(5):
@@ -149,6 +175,11 @@ def test_the_limited_answer_says_when_to_come_back(web: WebApp) -> None:
     assert "try again in 30 seconds" in response.text
 
 
+@pytest.mark.reliability(
+    "attack",
+    "30 concurrent citizens' concerns from one address (SQLite and PostgreSQL)",
+    "exactly 5 accepted, 25 refused with 429",
+)
 def test_thirty_concurrent_concerns_accept_exactly_five(web_any_db: WebApp) -> None:
     """Finding 6: 13 of 30 concurrent concerns were accepted (limit 5 an hour)."""
     public = TestClient(web_any_db.app, base_url="https://testserver")
@@ -176,6 +207,11 @@ def _user(web: WebApp, username: str) -> tuple[Any, Any, User]:
     return engine, db, db.scalar(select(User).where(User.username == username))
 
 
+@pytest.mark.reliability(
+    "attack",
+    "a stolen session and token after the owner changes the password",
+    "both stop working at once; other users unaffected; weak new passwords refused",
+)
 def test_a_password_change_ends_sessions_and_revokes_tokens(web: WebApp) -> None:
     browser = web.client("ann")
     assert browser.get("/cases", follow_redirects=False).status_code == 200
@@ -200,6 +236,11 @@ def test_a_password_change_ends_sessions_and_revokes_tokens(web: WebApp) -> None
     assert weak.exit_code == 1 and "at least 12" in weak.output
 
 
+@pytest.mark.reliability(
+    "attack",
+    "a deactivated user's sessions, tokens and new logins",
+    "all refused; reactivation restores login only",
+)
 def test_deactivation_ends_access_and_activation_restores_login_only(web: WebApp) -> None:
     browser = web.client("bob")
     script = web.api("bob")
@@ -224,6 +265,11 @@ def test_deactivation_ends_access_and_activation_restores_login_only(web: WebApp
     assert {"user_deactivated", "user_reactivated"} <= set(kinds)
 
 
+@pytest.mark.reliability(
+    "attack",
+    "an expired token, a read-only token writing, a revoked token",
+    "401, 403, 401",
+)
 def test_tokens_expire_can_be_read_only_and_are_revoked_by_id(web: WebApp, monkeypatch: pytest.MonkeyPatch) -> None:
     base = ["--db", web.settings.warehouse, "users", "token"]
     app_db = ["--app-db", web.settings.app_db]
@@ -253,6 +299,11 @@ def test_tokens_expire_can_be_read_only_and_are_revoked_by_id(web: WebApp, monke
     assert runner.invoke(cli, [*base, "revoke", *app_db]).exit_code == 1  # neither an id nor --user
 
 
+@pytest.mark.reliability(
+    "attack",
+    "old sessions and tokens after `serve --demo-users` resets the passwords",
+    "refused",
+)
 def test_demo_users_get_new_passwords_and_old_sessions_die(web_warehouse: str, tmp_path: Path) -> None:
     """Finding 11: after `serve --demo-users` reset the passwords, old session cookies and tokens still worked."""
     location = str(tmp_path / "app.sqlite")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from clearsight.cli import app as cli
@@ -73,6 +74,12 @@ def test_the_snapshot_reloads_a_changed_warehouse_and_keeps_alert_states(web_war
         warehouse.close()
 
 
+@pytest.mark.reliability(
+    "concurrency",
+    "another process writing the warehouse while `serve` reloads it",
+    "the reload names the process (pid) holding it; the server keeps serving its last snapshot and reloads "
+    "once the writer is done",
+)
 def test_reload_waits_for_a_writer_and_keeps_serving_the_last_snapshot(web_warehouse: str, tmp_path: Path) -> None:
     from clearsight.engine import WarehouseBusy
 
@@ -117,6 +124,11 @@ def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "clearsight", *args], capture_output=True, text=True, cwd=cwd, env=env)
 
 
+@pytest.mark.reliability(
+    "concurrency",
+    "the commands that read and write the warehouse run while `serve` runs",
+    "each works; the server serves their results",
+)
 def test_every_command_works_while_serve_runs_and_the_server_serves_their_results(
     web_warehouse: str, tmp_path: Path
 ) -> None:

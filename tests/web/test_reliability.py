@@ -20,6 +20,11 @@ def _ledger_entries(web: WebApp, log: str) -> list[dict]:
         return [json.loads(opened.entry(index)) for index in range(opened.size())]
 
 
+@pytest.mark.reliability(
+    "attack",
+    "a case opened on an unknown alert",
+    "refused with no ledger entry and no case number used",
+)
 def test_a_refused_case_leaves_no_ledger_entry_and_no_case_number(web: WebApp) -> None:
     ann = web.api("ann")
     before = _ledger_entries(web, "cases")
@@ -35,6 +40,11 @@ def test_a_refused_case_leaves_no_ledger_entry_and_no_case_number(web: WebApp) -
     assert [entry["case"] for entry in _ledger_entries(web, "cases") if entry["kind"] == "created"].count(number) == 1
 
 
+@pytest.mark.reliability(
+    "attack",
+    "an alert already in one case put in a new case",
+    "refused: an alert is in one case at most",
+)
 def test_an_alert_in_one_case_cannot_join_another(web: WebApp) -> None:
     ann, bob = web.api("ann"), web.api("bob")
     first, second = alert_ids(web, 2)
@@ -61,12 +71,22 @@ def test_an_alert_in_one_case_cannot_join_another(web: WebApp) -> None:
         ("risk", "not json"),
     ],
 )
+@pytest.mark.reliability(
+    "bad input",
+    "page cursors of the wrong type or shape",
+    "422 with a reason, not 500",
+)
 def test_a_malformed_page_cursor_is_a_422_not_a_500(web: WebApp, sort: str, cursor: str) -> None:
     response = web.api("ann").get("/api/v1/alerts", params={"sort": sort, "after": cursor})
     assert response.status_code == 422
     assert response.json() == {"detail": "bad page cursor"}
 
 
+@pytest.mark.reliability(
+    "attack",
+    "an unexpected error inside a request",
+    "500 still carries CSP, nosniff and no-store",
+)
 def test_an_unexpected_error_is_a_500_with_the_security_headers(web: WebApp, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("a bug")
@@ -81,6 +101,11 @@ def test_an_unexpected_error_is_a_500_with_the_security_headers(web: WebApp, mon
     assert response.headers["cache-control"] == "no-store"
 
 
+@pytest.mark.reliability(
+    "attack",
+    "bulk CSV downloads with cells starting =, +, -, @",
+    "neutralised against formula injection",
+)
 def test_csv_downloads_neutralise_formulas(web_warehouse: str, tmp_path: Path) -> None:
     import csv
     import io
@@ -105,6 +130,11 @@ def test_csv_downloads_neutralise_formulas(web_warehouse: str, tmp_path: Path) -
         assert parquet.status_code == 200
 
 
+@pytest.mark.reliability(
+    "attack",
+    "anonymous visitors reading citizens' concerns",
+    "hidden unless a moderator publishes one; the form says so",
+)
 def test_concerns_are_for_the_auditors_unless_a_moderator_publishes_one(web: WebApp) -> None:
     from fastapi.testclient import TestClient
 
@@ -157,6 +187,11 @@ def test_concerns_are_for_the_auditors_unless_a_moderator_publishes_one(web: Web
         ("rita-the-auditor-2026", "user name"),
     ],
 )
+@pytest.mark.reliability(
+    "attack",
+    "short and common passwords",
+    "refused with the reason",
+)
 def test_weak_passwords_are_refused(password: str, problem: str) -> None:
     from clearsight.cases.security import password_problem
 
@@ -171,6 +206,11 @@ def test_good_passwords_pass() -> None:
         assert password_problem(password, "rita") is None
 
 
+@pytest.mark.reliability(
+    "attack",
+    "reading the app database as another user; the app served over HTTPS",
+    "the database and secrets are mode 0600; HSTS and __Host- cookies",
+)
 def test_the_app_database_is_private_and_https_gets_hsts_and_host_cookies(web: WebApp, tmp_path: Path) -> None:
     import os
     import stat

@@ -145,6 +145,11 @@ def _request(method: str, path: str, o: dict[str, Any], api: bool) -> tuple[str,
 
 
 @pytest.mark.parametrize("role", ROLES)
+@pytest.mark.reliability(
+    "attack",
+    "every route called by every role and by anonymous visitors",
+    "exactly the matrix's answers",
+)
 def test_permission_matrix(web: WebApp, objects: dict[str, Any], role: str) -> None:
     username = ACTING[role]
     browser = web.client(username)
@@ -173,6 +178,11 @@ def test_permission_matrix(web: WebApp, objects: dict[str, Any], role: str) -> N
     assert problems == []
 
 
+@pytest.mark.reliability(
+    "attack",
+    "an analyst reading another analyst's case",
+    "not found",
+)
 def test_other_users_cases_are_invisible_to_analysts(web: WebApp, objects: dict[str, Any]) -> None:
     case = objects["case"]
     bob = web.api("bob")
@@ -198,6 +208,11 @@ def test_other_users_cases_are_invisible_to_analysts(web: WebApp, objects: dict[
     assert bob.get(f"/api/v1/cases/{case}").status_code == 200
 
 
+@pytest.mark.reliability(
+    "attack",
+    "cookie-authenticated writes without a CSRF token (cross-site request forgery)",
+    "refused",
+)
 def test_csrf_is_required_for_cookie_requests(web: WebApp, objects: dict[str, Any]) -> None:
     ann = web.client("ann")
     case = objects["case"]
@@ -259,6 +274,11 @@ def test_login_rate_limit_and_security_events(web: WebApp) -> None:
     assert events.count("login_failed") >= 5 and "login_locked" in events
 
 
+@pytest.mark.reliability(
+    "attack",
+    "a login link that redirects to another site afterwards",
+    "the redirect stays on the site",
+)
 def test_no_open_redirect_after_login(web: WebApp) -> None:
     client = web.client()
     token = csrf_of(client.get("/login").text)
@@ -270,6 +290,11 @@ def test_no_open_redirect_after_login(web: WebApp) -> None:
     assert response.headers["location"] == "/inbox"
 
 
+@pytest.mark.reliability(
+    "attack",
+    "malformed and unknown bearer tokens",
+    "401; every answer carries the security headers",
+)
 def test_bad_tokens_and_security_headers(web: WebApp) -> None:
     script = TestClient(web.app, base_url="https://testserver", headers={"Authorization": "Bearer cst_forged"})
     assert script.get("/api/v1/alerts").status_code == 401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -19,6 +20,11 @@ def test_migrations_build_exactly_the_models(app_db_url: str) -> None:
     engine.dispose()
 
 
+@pytest.mark.reliability(
+    "attack",
+    "a supervisor approving a closure they requested, or reassigning it to approve it",
+    "refused: four eyes; every step in the cases ledger",
+)
 def test_case_lifecycle_with_four_eyes_and_ledger(web_any_db: WebApp) -> None:
     web = web_any_db
     ann, sue, sam = web.api("ann"), web.api("sue"), web.api("sam")

@@ -137,3 +137,21 @@ def counting_progress(label: str, quiet: bool) -> Progress:
         disable=quiet or not errors.is_terminal,
         transient=True,
     )
+
+
+def settle_ledger(backend: Any, log: str) -> int:
+    """Append to the ledger's `log` what a killed run still owed it (`clearsight.engine.pending`), leaving out
+    what already reached it; the number of entries appended."""
+    from clearsight.engine import pending
+    from clearsight.ledger.store import Ledger
+
+    items = pending.owed(backend, log)
+    if not items:
+        return 0
+    appended = 0
+    with Ledger(state.ledger) as ledger:
+        opened = ledger.log(log)
+        for item in items:
+            appended += len(opened.append_missing(pending.entries(backend, item), item.entry_type))
+            pending.paid(backend, log, item.run_id)
+    return appended

@@ -8,13 +8,23 @@ from typing import Annotated, Any
 
 import typer
 
-from clearsight.cli.common import JsonOption, command_group, console, counting_progress, fail, print_json, state
+from clearsight.cli.common import (
+    JsonOption,
+    command_group,
+    console,
+    counting_progress,
+    fail,
+    print_json,
+    settle_ledger,
+    state,
+)
 from clearsight.engine import EngineError
 from clearsight.flags import shipped_profiles
 
 flags_app = command_group("Red-flag indicators: list, explain, run, scaffold.")
 
 REPO_DOCS = Path("docs") / "flags"
+FLAG_RUNS_LOG = "flag-runs"
 
 
 def doc_path(code: str, root: Path = Path()) -> Path:
@@ -137,10 +147,12 @@ def run_command(
     """Run the indicators on a dataset; every verdict goes to the flag_results table."""
     from rich.table import Table
 
+    from clearsight.engine import pending
     from clearsight.flags.base import STATUSES
     from clearsight.flags.profile import ProfileError, load_profile
     from clearsight.flags.registry import indicator, indicators
     from clearsight.flags.runner import run_flags
+    from clearsight.ledger.store import canonical_json
 
     try:
         settings = load_profile(profile)
@@ -163,13 +175,23 @@ def run_command(
                 f"dataset {dataset!r} has neither processes nor registry records in {state.database}: ingest it first",
                 2,
             )
+        settle_ledger(backend, FLAG_RUNS_LOG)  # a killed run's entry, if the ledger never got it
         with counting_progress("indicators", json_output) as progress:
             task = progress.add_task("indicators", total=total)
             try:
-                summary = run_flags(backend, dataset, settings, codes, progress=lambda code: progress.advance(task))
+                summary = run_flags(
+                    backend, dataset, settings, codes, progress=lambda code: progress.advance(task),
+                    ledger=(FLAG_RUNS_LOG, lambda done: canonical_json(done.to_dict()).decode()),
+                )  # fmt: skip
             except EngineError as error:
                 fail(str(error))
-    _record_run(summary.to_dict())
+        if pending.supported(backend):
+            settle_ledger(backend, FLAG_RUNS_LOG)  # the run's entry: appended, then no longer owed
+        else:  # an engine without transactions keeps no record of what it owes: append at once
+            from clearsight.ledger.store import Ledger
+
+            with Ledger(state.ledger) as ledger:
+                ledger.log(FLAG_RUNS_LOG).append_json([summary.to_dict()], "flag_run")
     if json_output:
         print_json(summary.to_dict())
         return
@@ -181,14 +203,6 @@ def run_command(
     for code, counts in summary.counts.items():
         table.add_row(code, *(str(counts[status]) for status in STATUSES), f"{summary.seconds[code]:.2f}")
     console.print(table)
-
-
-def _record_run(summary: dict[str, object]) -> None:
-    """Append the run to the ledger's `flag-runs` log."""
-    from clearsight.ledger.store import Ledger
-
-    with Ledger(state.ledger) as ledger:
-        ledger.log("flag-runs").append_json([summary], "flag_run")
 
 
 SCAFFOLD_MODULE = '''"""{code} — {title}."""

@@ -106,9 +106,16 @@ def append_command(
     file: Annotated[str, typer.Argument(help="JSON Lines file (or - for stdin): each line's bytes are one entry.")],
     log: LogOption = "default",
     entry_type: Annotated[str, typer.Option("--type", help="Entry type recorded with each entry.")] = "entry",
+    again: Annotated[
+        bool,
+        typer.Option("--again", help="Append even when these very entries already end the log (a second copy)."),
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Append each line of a JSON Lines file, byte for byte, as one entry (all lines, or none if any is not JSON)."""
+    """Append each line of a JSON Lines file, byte for byte, as one entry (all lines, or none if any is not JSON).
+
+    Safe to run again: when the file's entries are already the last entries of the log (a run that was
+    interrupted after appending), nothing is appended a second time unless --again is given."""
     import orjson
 
     from clearsight.ledger.store import entries_from_lines
@@ -129,16 +136,28 @@ def append_command(
         fail(f"{file}: {len(bad)} entries are not JSON; nothing appended. " + "; ".join(bad[:5]), 1)
     ledger, opened = _open_log(log, create=True)
     with ledger:
-        indices = opened.append(entries, entry_type)
-        result = {
+        present = 0 if again else opened.already_at_end(entries)
+        if entries and present == len(entries):
+            indices = range(opened.size(), opened.size())
+        else:
+            present = 0
+            indices = opened.append(entries, entry_type)
+        size = opened.size()
+        result: dict[str, object] = {
             "log": log,
             "appended": len(indices),
+            "already_present": present,
             "first_index": indices.start if indices else None,
-            "size": opened.size(),
+            "size": size,
             "root": _b64(opened.root()),
         }
     if json_output:
         print_json(result)
+    elif present:
+        console.print(
+            f"these {present} entries are already the last of log '{log}' (entries {size - present}–{size - 1}): "
+            "nothing appended (--again appends a second copy)"
+        )
     else:
         console.print(f"appended {result['appended']} entries to log '{log}' (size now {result['size']})")
 

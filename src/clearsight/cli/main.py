@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from clearsight import __version__
-from clearsight.cli.common import JsonOption, command_group, console, counting_progress, errors, fail, print_json, state
+from clearsight.cli.common import (
+    JsonOption,
+    command_group,
+    console,
+    counting_progress,
+    errors,
+    fail,
+    print_json,
+    settle_ledger,
+    state,
+)
 from clearsight.cli.data import query_command, rejects_command
 from clearsight.cli.flags import flags_app
 from clearsight.cli.ledger import ledger_app
@@ -262,6 +272,9 @@ def ingest_registry_command(
     path: Annotated[Path, typer.Argument(help="The extract: CSV (with a header row) or Parquet.")],
     mapping: Annotated[Path, typer.Option("--mapping", "-m", help="YAML mapping of canonical fields to columns.")],
     dataset: Annotated[str, typer.Option("--dataset", "-d", help="Name of the registry's dataset.")] = "default",
+    batch_rows: Annotated[
+        int, typer.Option("--batch-rows", min=100, help="Rows read, checked and stored at a time (memory).")
+    ] = 50_000,
     json_output: JsonOption = False,
 ) -> None:
     """Ingest a registry extract through its mapping into registry_records.
@@ -271,6 +284,7 @@ def ingest_registry_command(
     changed since the last ingest becomes a new version; every new version's canonical JSON is appended to the
     ledger's `registry-KIND` log.
     """
+    from clearsight.engine import pending
     from clearsight.ledger.store import BackgroundAppender
     from clearsight.registry.ingest import ingest_registry
     from clearsight.registry.mapping import KINDS, MappingError, load_mapping
@@ -284,23 +298,25 @@ def ingest_registry_command(
     except MappingError as error:
         fail(str(error), 2)
     log_name = f"registry-{kind}"
-    # The ledger appends each batch's versions in a thread of its own while the warehouse loads the next batch.
-    with (
-        _backend(spark=True, what="`ingest registry`") as backend,
-        BackgroundAppender(state.ledger, log_name, f"registry_{kind}") as ledger,
-    ):
+    with _backend(spark=True, what="`ingest registry`") as backend:
+        recovered = settle_ledger(backend, log_name)  # what a killed run still owed the ledger
+        # The ledger appends each batch's versions in a thread of its own while the warehouse loads the next batch.
+        with BackgroundAppender(state.ledger, log_name, f"registry_{kind}") as ledger:
 
-        def to_ledger(versions: list[str]) -> None:
-            ledger.append([text.encode() for text in versions])
+            def to_ledger(versions: list[str]) -> None:
+                ledger.append([text.encode() for text in versions])
 
-        try:
-            with console.status(f"reading {path} …", spinner="dots"):
-                summary = ingest_registry(backend, path, settings, dataset, to_ledger)
-        except MappingError as error:
-            fail(str(error), 2)
-        except EngineError as error:
-            fail(str(error))
-    appended = ledger.appended
+            try:
+                with console.status(f"reading {path} …", spinner="dots"):
+                    summary = ingest_registry(
+                        backend, path, settings, dataset, to_ledger, ledger_log=log_name, batch_rows=batch_rows
+                    )
+            except MappingError as error:
+                fail(str(error), 2)
+            except EngineError as error:
+                fail(str(error))
+        pending.paid(backend, log_name, summary.run_id)  # the ledger has every version: nothing is owed
+    appended = ledger.appended + recovered
     data = {**summary.to_dict(), "ledger": {"file": state.ledger, "log": log_name, "appended": appended}}
     if json_output:
         print_json(data)

@@ -88,6 +88,9 @@ class Dialect:
     # Whether the engine runs clearsight's Python on workers of its own (Spark's executors): ingest then reads,
     # compiles and writes there (`clearsight.ingest.spark_pipeline`) instead of in this process.
     distributed: bool = False
+    # Whether ROUND's scale may be computed per row (Spark's must be a constant): where it cannot, stored flag
+    # values are not rounded to significant digits (`flags.runner._significant`).
+    row_scale: bool = True
 
 
 DUCKDB_DIALECT = Dialect(name="duckdb", sqlglot_name="duckdb")

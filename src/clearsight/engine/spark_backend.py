@@ -25,7 +25,9 @@ from clearsight.engine.base import Backend, Dialect, EngineError
 from clearsight.engine.spark_dialect import STATEMENT_SEPARATOR, to_spark
 from clearsight.model import ALL_TABLES, Table, create_table_sql
 
-SPARK_DIALECT = Dialect(name="spark", sqlglot_name="spark", transactions=False, deletes=False, distributed=True)
+SPARK_DIALECT = Dialect(
+    name="spark", sqlglot_name="spark", transactions=False, deletes=False, distributed=True, row_scale=False
+)
 
 
 # Per-session settings: DuckDB's semantics where Spark's defaults differ.

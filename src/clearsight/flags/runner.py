@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from clearsight import __version__
-from clearsight.engine import Backend
+from clearsight.engine import Backend, pending
 from clearsight.flags.base import STATUSES, Indicator, sql_literal
 from clearsight.flags.profile import Profile
 from clearsight.flags.registry import indicator, indicators
@@ -239,6 +239,20 @@ def _inputs(backend: Backend, dataset: str) -> list[dict[str, Any]]:
     return rows
 
 
+def _significant(backend: Backend, expression: str, digits: int = 12) -> str:
+    """`expression` rounded to `digits` significant digits. Sums of floating-point numbers depend on the order
+    the engine adds them in — which threads, how the file's rows are laid out — so a ratio or mean can differ in
+    its last bits between two runs on the same data; rounded, the stored value is the same in every run. Zero,
+    NULL, infinities and NaN (which both engines order above every number) are kept as they are. Engines whose
+    ROUND needs a constant scale (Spark) store the value as computed."""
+    if not backend.dialect.row_scale:
+        return expression
+    return (
+        f"CASE WHEN {expression} IS NULL OR {expression} = 0 OR abs({expression}) > 1e300 THEN {expression} "
+        f"ELSE round({expression}, CAST({digits - 1} - floor(log10(abs({expression}))) AS INTEGER)) END"
+    )
+
+
 def _apply_validity(backend: Backend, run_id: str, dataset: str, code: str, profile: Profile) -> None:
     """A rule applies only to processes dated within its validity (e.g. a threshold set by a law in force from a
     date): rows of processes outside it become not_applicable, saying why."""
@@ -272,9 +286,31 @@ def run_flags(
     profile: Profile,
     only: Sequence[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    ledger: tuple[str, Callable[[FlagRunSummary], str]] | None = None,
 ) -> FlagRunSummary:
-    """Run the enabled indicators (or `only` these codes) on a dataset; one flag_runs row, many flag_results."""
+    """Run the enabled indicators (or `only` these codes) on a dataset; one flag_runs row, many flag_results.
+
+    The run is one transaction: killed midway, it leaves nothing (on engines with transactions). With `ledger`
+    (a log name and the entry for a summary), the entry the ledger is owed is recorded in that transaction
+    (`clearsight.engine.pending`); the caller appends it and clears the record."""
     backend.ensure_tables(ALL_TABLES)
+    pending.ensure(backend)  # created before the transaction: DDL stays out of it
+    with backend.transaction():
+        summary = _run(backend, dataset, profile, only, progress)
+        if ledger is not None:
+            pending.owe(backend, ledger[0], "flag_run", summary.run_id, ledger[1](summary))
+    logger.info("flags %s on %s: %d indicators in %.1fs", summary.run_id, dataset, len(summary.counts),
+                summary.duration_seconds)  # fmt: skip
+    return summary
+
+
+def _run(
+    backend: Backend,
+    dataset: str,
+    profile: Profile,
+    only: Sequence[str] | None,
+    progress: Callable[[str], None] | None,
+) -> FlagRunSummary:
     selected: list[Indicator] = (
         [indicator(code) for code in only] if only else [item for item in indicators() if profile.enabled(item.code)]
     )
@@ -290,7 +326,9 @@ def run_flags(
         backend.execute(f"""
             INSERT INTO flag_results
             SELECT {prefix}, {sql_literal(item.code)}, subject_type, CAST(subject_id AS VARCHAR), ocid, status,
-                   CAST(value AS DOUBLE), CAST(threshold AS DOUBLE), CAST(evidence AS JSON)
+                   {_significant(backend, "CAST(value AS DOUBLE)")},
+                   {_significant(backend, "CAST(threshold AS DOUBLE)")},
+                   CAST(evidence AS JSON)
             FROM ({sql}) AS results""")
         _apply_validity(backend, run_id, dataset, item.code, profile)
         counts = dict(
@@ -326,5 +364,4 @@ def run_flags(
             ).decode(),
         ],
     )
-    logger.info("flags %s on %s: %d indicators in %.1fs", run_id, dataset, len(selected), summary.duration_seconds)
     return summary

@@ -297,6 +297,31 @@ class Log:
             raise
         return range(start, size)
 
+    def already_at_end(self, entries: Sequence[bytes]) -> int:
+        """How many of `entries`, from the first, are already the log's last entries, in order and of the same
+        bytes: what a run killed after its ledger write but before it could record that write has appended."""
+        if not entries:
+            return 0
+        size = self.size()
+        start = max(0, size - len(entries))
+        tail = [
+            bytes(row[0])
+            for row in self._db.execute(
+                "SELECT leaf_hash FROM ledger_leaves WHERE log_id = ? AND idx >= ? ORDER BY idx", [self.log_id, start]
+            )
+        ]
+        wanted = [leaf_hash(entry) for entry in entries]
+        for offset, digest in enumerate(tail):  # the longest run of entries that ends the log
+            if digest == wanted[0] and tail[offset:] == wanted[: len(tail) - offset]:
+                return len(tail) - offset
+        return 0
+
+    def append_missing(self, entries: Sequence[bytes], entry_type: str = "entry") -> range:
+        """Append those of `entries` that are not already at the end of the log (see `already_at_end`): run again
+        after a crash, a write that must reach the ledger exactly once does. Returns the indices appended."""
+        present = self.already_at_end(entries)
+        return self.append(entries[present:], entry_type)
+
     def append_json(self, values: Iterable[Any], entry_type: str = "json") -> range:
         """Append values as canonical JSON (sorted keys, compact), so anyone can recompute the leaf hash."""
         return self.append((canonical_json(value) for value in values), entry_type)

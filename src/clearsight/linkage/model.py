@@ -351,8 +351,9 @@ def link(
     trained = "priors"
     if options.train and min(sizes) >= options.min_training_records:
         trained, model = _train(linker, columns, options, scheme)
-        if trained == "partial":  # a failed EM session leaves the linker half-changed: restart from what held
-            linker = Linker(frames if not dedupe else frames[0], model, log_level=None)
+        # Rebuilt from the model as saved (a failed EM session leaves the linker half-changed), rounded so that
+        # every run of the same data scores the same, to the last bit.
+        linker = Linker(frames if not dedupe else frames[0], _reproducible(model), log_level=None)
     candidates = options.threshold if options.candidate_threshold is None else options.candidate_threshold
     lowest = min(candidates, options.threshold)
     prior = linker._settings_obj._probability_two_random_records_match
@@ -503,6 +504,26 @@ def _train(linker: Linker, columns: set[str], options: LinkOptions, scheme: Sche
             return "partial", good
         good = linker.misc.save_model_to_json()
     return "em", good
+
+
+def _reproducible(model: dict[str, Any]) -> dict[str, Any]:
+    """The trained model with its probabilities rounded to 12 significant digits. Training sums over many pairs
+    in parallel, in no fixed order, so two runs on the same data differ in the last bits of m, u and the prior —
+    and so of every match weight; rounded, they are the same in every run (and differ from the unrounded by less
+    than 1e-11 relative)."""
+
+    def rounded(value: Any) -> Any:
+        return float(f"{value:.12g}") if isinstance(value, float) else value
+
+    key = "probability_two_random_records_match"
+    if key in model:
+        model[key] = rounded(model[key])
+    for comparison in model.get("comparisons", []):
+        for level in comparison.get("comparison_levels", []):
+            for name in ("m_probability", "u_probability"):
+                if name in level:
+                    level[name] = rounded(level[name])
+    return model
 
 
 def _weight_sql(item: Field) -> str:

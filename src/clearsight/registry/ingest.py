@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from clearsight.engine import Backend
+from clearsight.engine import Backend, pending
 from clearsight.engine.base import sql_literal
 from clearsight.model import REGISTRY_TABLES
 from clearsight.registry.mapping import DATE_FIELDS, FIELDS, KINDS, NUMBER_FIELDS, Mapping, MappingError
@@ -238,14 +238,14 @@ class _Rows:
         )
 
 
-def _parquet_batches(path: Path, needed: list[str]) -> Iterator[pa.Table]:
+def _parquet_batches(path: Path, needed: list[str], batch_rows: int = BATCH_ROWS) -> Iterator[pa.Table]:
     parquet = pq.ParquetFile(path)
     names = parquet.schema_arrow.names
     missing = [column for column in needed if column not in names]
     if missing:
         raise MappingError(f"{path}: no column(s) {', '.join(missing)} (columns: {', '.join(names)})")
     row = 1
-    for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=needed):
+    for batch in parquet.iter_batches(batch_size=batch_rows, columns=needed):
         arrays = {f"c{index}": batch.column(column).cast(pa.string()) for index, column in enumerate(needed)}
         nothing = pa.nulls(batch.num_rows, pa.string())
         lines = pa.array(range(row, row + batch.num_rows), pa.int64())
@@ -259,17 +259,26 @@ def ingest_registry(
     mapping: Mapping,
     dataset: str,
     on_versions: Callable[[list[str]], None] | None = None,
+    ledger_log: str | None = None,
+    batch_rows: int | None = None,
 ) -> RegistrySummary:
-    """Load one extract. Raises MappingError when the file lacks a mapped column."""
+    """Load one extract. Raises MappingError when the file lacks a mapped column.
+
+    Each batch is loaded in one transaction (its versions and its rejects); a rerun after a crash stores what an
+    uninterrupted run stores (rows already stored are unchanged versions; a reject already recorded is not
+    recorded twice). With `ledger_log`, the run first records that the log is owed this run's versions
+    (`clearsight.engine.pending`); the caller clears that once the ledger has them."""
     backend.ensure_tables(REGISTRY_TABLES)
     run_id = f"registry-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    if ledger_log is not None:
+        pending.owe(backend, ledger_log, f"registry_{mapping.kind}", run_id)
     summary = RegistrySummary(run_id, dataset, mapping.kind, str(path))
     needed = list(dict.fromkeys([*mapping.columns.values(), *mapping.keep]))
     position = {column: f"c{index}" for index, column in enumerate(needed)}
     if path.suffix.lower() == ".parquet":
-        batches = _parquet_batches(path, needed)
+        batches = _parquet_batches(path, needed, batch_rows or BATCH_ROWS)
     else:
-        batches = csv_batches(path, needed, encoding=mapping.encoding)
+        batches = csv_batches(path, needed, batch_rows, encoding=mapping.encoding)
     backend.execute("CREATE OR REPLACE TEMP TABLE _registry_seen (record_id VARCHAR, line BIGINT)")
     # Each record's latest stored version, read once: a run never writes a record twice (a repeated record_id is
     # rejected), so what it stores does not change what the next batch compares with.
@@ -283,7 +292,7 @@ def ingest_registry(
     )
     with backend.bulk_load():
         for batch in batches:
-            with backend.registered("_registry_batch", batch):
+            with backend.registered("_registry_batch", batch), backend.transaction():
                 _load_batch(backend, mapping, position, summary)
             if on_versions is not None:
                 versions = [
@@ -384,9 +393,17 @@ def _load_batch(backend: Backend, mapping: Mapping, position: dict[str, str], su
         sql_literal(summary.run_id),
         sql_literal(summary.file),
     )
+    # A reject already recorded for this very line of this file (by a run that was killed, or an earlier run of
+    # the same file) is not recorded again.
     backend.execute(f"""
         INSERT INTO registry_rejects
-        SELECT {run}, {d}, {kind}, {file}, line, column_name, value, reason FROM _registry_problems
+        SELECT {run}, {d}, {kind}, {file}, p.line, p.column_name, p.value, p.reason FROM _registry_problems AS p
+        WHERE NOT EXISTS (
+            SELECT 1 FROM registry_rejects AS r
+            WHERE r.dataset = {d} AND r.kind = {kind} AND r.source_file = {file} AND r.source_line = p.line
+              AND r.column_name IS NOT DISTINCT FROM p.column_name AND r.value IS NOT DISTINCT FROM p.value
+              AND r.reason = p.reason
+        )
     """)
     mapped = [name for name in FIELDS if name in mapping.columns and name != "record_id"]
     # Keys sorted and compact, as the ledger's canonical JSON: the stored text is the ledger entry, byte for byte.
