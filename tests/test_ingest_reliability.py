@@ -9,6 +9,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -223,6 +224,28 @@ class _Written:
         return self.total
 
 
+def _finished_runs(db: Path) -> list[str]:
+    with DuckDBBackend(str(db), read_only=True) as backend:
+        rows = backend.query(
+            "SELECT run_id FROM ingest_runs WHERE json_extract_string(summary, '$.status') IS DISTINCT FROM "
+            "'interrupted' ORDER BY run_id"
+        )
+    return [run_id for (run_id,) in rows]
+
+
+def _logged_runs(db: Path) -> list[str]:
+    """The runs in the ledger's ingest-runs log, in order (each once, or the comparison fails)."""
+    connection = sqlite3.connect(db.with_suffix(".ledger"))
+    try:
+        entries = connection.execute(
+            "SELECT l.entry FROM ledger_leaves AS l JOIN ledger_logs AS g USING (log_id) "
+            "WHERE g.name = 'ingest-runs' ORDER BY l.idx"
+        ).fetchall()
+    finally:
+        connection.close()
+    return [json.loads(entry)["run_id"] for (entry,) in entries]
+
+
 def _kill_and_rerun(data: Path, folder: Path, points: int, seed: int, with_file: bool, must_interrupt: int) -> None:
     """Kill the ingest (SIGKILL) at `points` seeded random points of its progress — once it has written a random
     share of what an uninterrupted run writes, so that the points fall while it writes however fast or loaded the
@@ -265,6 +288,7 @@ def _kill_and_rerun(data: Path, folder: Path, points: int, seed: int, with_file:
                 )
             assert (summary["interrupted_runs"][0], "interrupted") in recorded
         assert not (finished_anyway and summary["interrupted_runs"])
+        assert _logged_runs(db) == _finished_runs(db), f"killed after {threshold:,.0f} bytes: ledger ≠ ingest_runs"
         for path in folder.glob(f"killed-{number}.*"):
             path.unlink()
     assert interrupted >= must_interrupt, f"only {interrupted} of {points} kills interrupted a run that had written"

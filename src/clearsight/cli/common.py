@@ -155,3 +155,18 @@ def settle_ledger(backend: Any, log: str) -> int:
             appended += len(opened.append_missing(pending.entries(backend, item), item.entry_type))
             pending.paid(backend, log, item.run_id)
     return appended
+
+
+def record_owed(backend: Any, log: str, entry_type: str, entry: str) -> int:
+    """After a run that recorded the entry `log` is owed (`clearsight.engine.pending`): append it (with anything
+    a killed run still owed) and clear the record. Engines that keep no such record (Spark) append it here
+    directly. Returns the entry's index in the log."""
+    from clearsight.engine import pending
+    from clearsight.ledger.store import Ledger
+
+    if pending.supported(backend):
+        settle_ledger(backend, log)
+        with Ledger(state.ledger) as ledger:
+            return ledger.log(log).size() - 1
+    with Ledger(state.ledger) as ledger:
+        return ledger.log(log).append([entry.encode()], entry_type).start

@@ -15,6 +15,7 @@ from clearsight.cli.common import (
     counting_progress,
     fail,
     print_json,
+    record_owed,
     settle_ledger,
     state,
 )
@@ -147,7 +148,6 @@ def run_command(
     """Run the indicators on a dataset; every verdict goes to the flag_results table."""
     from rich.table import Table
 
-    from clearsight.engine import pending
     from clearsight.flags.base import STATUSES
     from clearsight.flags.profile import ProfileError, load_profile
     from clearsight.flags.registry import indicator, indicators
@@ -185,13 +185,7 @@ def run_command(
                 )  # fmt: skip
             except EngineError as error:
                 fail(str(error))
-        if pending.supported(backend):
-            settle_ledger(backend, FLAG_RUNS_LOG)  # the run's entry: appended, then no longer owed
-        else:  # an engine without transactions keeps no record of what it owes: append at once
-            from clearsight.ledger.store import Ledger
-
-            with Ledger(state.ledger) as ledger:
-                ledger.log(FLAG_RUNS_LOG).append_json([summary.to_dict()], "flag_run")
+        record_owed(backend, FLAG_RUNS_LOG, "flag_run", canonical_json(summary.to_dict()).decode())
     if json_output:
         print_json(summary.to_dict())
         return

@@ -16,6 +16,7 @@ from clearsight.cli.common import (
     errors,
     fail,
     print_json,
+    record_owed,
     settle_ledger,
     state,
 )
@@ -157,6 +158,7 @@ def ingest_ocds_command(
 
     from clearsight.ingest.pipeline import ingest_ocds
     from clearsight.ingest.sources import InputError
+    from clearsight.ledger.store import canonical_json
 
     with _backend(spark=True, what="`ingest ocds`") as backend:
         progress = Progress(
@@ -176,15 +178,21 @@ def ingest_ocds_command(
                 tasks[phase] = progress.add_task("reading" if phase == "read" else "compiling", total=total)
             progress.update(tasks[phase], advance=advance, total=total)
 
+        settle_ledger(backend, INGEST_RUNS_LOG)  # a killed run's entry, if the ledger never got it
         try:
             with progress:
-                summary = ingest_ocds(backend, paths, dataset, progress=report, compiled=compiled)
+                summary = ingest_ocds(
+                    backend, paths, dataset, progress=report, compiled=compiled,
+                    ledger=(INGEST_RUNS_LOG, lambda done: canonical_json(_ingest_run_entry(done.to_dict())).decode()),
+                )  # fmt: skip
         except InputError as error:
             fail(str(error), 2)
         except EngineError as error:
             fail(str(error))
+        entry = canonical_json(_ingest_run_entry(summary.to_dict())).decode()
+        index = record_owed(backend, INGEST_RUNS_LOG, "ingest_run", entry)
     data = summary.to_dict()
-    data["ledger"] = _record_ingest_run(data)
+    data["ledger"] = {"file": state.ledger, "log": INGEST_RUNS_LOG, "index": index}
     if json_output:
         print_json(data)
         return
@@ -333,10 +341,12 @@ def ingest_registry_command(
         console.print(f"  details: clearsight rejects --run {summary.run_id}")
 
 
-def _record_ingest_run(summary: dict[str, Any]) -> dict[str, Any]:
-    """Append the run (inputs with their SHA-256, counts) to the ledger's `ingest-runs` log."""
-    from clearsight.ledger.store import Ledger
+INGEST_RUNS_LOG = "ingest-runs"
 
+
+def _ingest_run_entry(summary: dict[str, Any]) -> dict[str, Any]:
+    """The ledger's `ingest-runs` entry of a run: its inputs with their SHA-256, its counts, and the runs it
+    found killed before they finished (whose stored rows it kept and completed)."""
     entry = {
         key: summary[key]
         for key in (
@@ -354,10 +364,9 @@ def _record_ingest_run(summary: dict[str, Any]) -> dict[str, Any]:
     entry["files"] = [
         {"path": file["path"], "sha256": file["sha256"], "bytes": file["bytes"]} for file in summary["files"]
     ]
-    with Ledger(state.ledger) as ledger:
-        log = ledger.log("ingest-runs")
-        index = log.append_json([entry], "ingest_run").start
-    return {"file": state.ledger, "log": "ingest-runs", "index": index}
+    if summary.get("interrupted_runs"):
+        entry["interrupted_runs"] = summary["interrupted_runs"]
+    return entry
 
 
 @app.command("report")

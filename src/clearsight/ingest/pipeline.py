@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from clearsight import __version__
-from clearsight.engine import Backend
+from clearsight.engine import Backend, pending
 from clearsight.ingest.digest import Digest, digest_lines, digest_outcomes, rows_to_table
 from clearsight.ingest.flatten import RowBuffer, arrow_schema, flatten_release
 from clearsight.ingest.merge import MergeError, compile_releases
@@ -145,6 +145,8 @@ class OcdsIngest:
         self.summary = IngestSummary(run_id=_new_run_id(), dataset=dataset)
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self.compiled = compiled  # every release read is a compiled release, tagged or not
+        # A ledger log and the entry it is owed for this run: recorded with the run's row (engine.pending).
+        self.ledger: tuple[str, Callable[[IngestSummary], str]] | None = None
         self._pool: ProcessPoolExecutor | None = None
         self._staged: list[pa.Table] = []
         self._staged_rows = 0
@@ -650,6 +652,16 @@ class OcdsIngest:
                 self._pool = None
 
     def _record_run(self, started_at: datetime) -> None:
+        """The run's files and its row in one transaction, with the ledger entry it is owed: killed before, the
+        run has no row (the next run records it as interrupted); after, the next command settles the entry."""
+        pending.ensure(self.backend)  # DDL stays out of the transaction
+        with self.backend.transaction():
+            self._append_run_rows(started_at)
+            if self.ledger is not None:
+                log, entry = self.ledger
+                pending.owe(self.backend, log, "ingest_run", self.summary.run_id, entry(self.summary))
+
+    def _append_run_rows(self, started_at: datetime) -> None:
         s = self.summary
         self.backend.append_arrow(
             INGEST_FILES.name,
@@ -744,14 +756,21 @@ def ingest_ocds(
     progress: ProgressCallback | None = None,
     workers: int | None = None,
     compiled: bool = False,
+    ledger: tuple[str, Callable[[IngestSummary], str]] | None = None,
 ) -> IngestSummary:
     """Ingest OCDS files (releases, records, packages, JSON Lines; plain, .gz or .zip) into the warehouse.
 
     `workers` processes digest large JSON Lines inputs in parallel (default: one per CPU). `compiled` treats
-    every release as a compiled release even without the "compiled" tag (no date needed, no merging).
+    every release as a compiled release even without the "compiled" tag (no date needed, no merging). With
+    `ledger` (a log name and the entry for a summary), the entry the ledger is owed is recorded with the run's
+    row (`clearsight.engine.pending`); the caller appends it and clears the record.
     """
+    run: OcdsIngest
     if backend.dialect.distributed:
         from clearsight.ingest.spark_pipeline import SparkOcdsIngest
 
-        return SparkOcdsIngest(backend, dataset, progress, workers, compiled).run(paths)
-    return OcdsIngest(backend, dataset, progress, workers, compiled).run(paths)
+        run = SparkOcdsIngest(backend, dataset, progress, workers, compiled)
+    else:
+        run = OcdsIngest(backend, dataset, progress, workers, compiled)
+    run.ledger = ledger
+    return run.run(paths)
