@@ -9,6 +9,7 @@ full run proved — a promise whose test fails is shown failing, not silently ke
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,12 +75,13 @@ class Collector:
         elif report.when == "teardown" and report.outcome == "failed":
             row.outcomes[report.nodeid] = "failed"
 
-    def write(self) -> None:
-        if not self.rows or any(row.outcome == "not run" for row in self.rows.values()) or not DOC.exists():
-            return  # a partial run proves only part: the page keeps what the last full run proved
-        text = DOC.read_text(encoding="utf-8")
+    def write(self, doc: Path = DOC, day: dt.date | None = None) -> bool:
+        """Rewrite the table in `doc` when every marked test ran; whether it did."""
+        if not self.rows or any(row.outcome == "not run" for row in self.rows.values()) or not doc.exists():
+            return False  # a partial run proves only part: the page keeps what the last full run proved
+        text = doc.read_text(encoding="utf-8")
         if START not in text or END not in text:
-            return
+            return False
         lines = [START, "", "| kind | what was tried | what happens | test | last full run |", "|---|---|---|---|---|"]
         order = {kind: index for index, kind in enumerate(KINDS)}
         for row in sorted(self.rows.values(), key=lambda row: (order[row.kind], row.test)):
@@ -87,12 +89,14 @@ class Collector:
             cells = [row.kind, row.tried, row.handled, row.test, result]
             lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
         counts = {kind: sum(row.kind == kind for row in self.rows.values()) for kind in KINDS}
-        passed = sum(row.outcome == "passed" for row in self.rows.values())
-        lines += ["", f"{passed} of {len(self.rows)} passed ({', '.join(f'{n} {k}' for k, n in counts.items())}).",
-                  "", END]  # fmt: skip
+        passed = sum(row.outcome.startswith("passed") for row in self.rows.values())
+        kinds = ", ".join(f"{n} {k}" for k, n in counts.items())
+        when = f"{(day or dt.date.today()):%-d %B %Y}"
+        lines += ["", f"{passed} of {len(self.rows)} passed ({kinds}) in the full run of {when}.", "", END]
         before, rest = text.split(START, 1)
         after = rest.split(END, 1)[1]
-        DOC.write_text(before + "\n".join(lines) + after, encoding="utf-8")
+        doc.write_text(before + "\n".join(lines) + after, encoding="utf-8")
+        return True
 
 
 def record_figure(request: pytest.FixtureRequest, figure: str) -> None:
