@@ -231,3 +231,28 @@ def test_verify_checks_signatures_by_default_and_says_when_it_does_not(tmp_path:
     assert checked["ok"] and checked["signatures_checked"]
     unchecked = json.loads(run(tmp_path, "ledger", "verify", "--log", "notes", "--no-signatures", "--json"))
     assert unchecked["ok"] and not unchecked["signatures_checked"]
+
+
+def test_append_run_again_adds_nothing_unless_asked_and_log_lists_sizes_and_checkpoints(tmp_path: Path) -> None:
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_text("".join(json.dumps({"parcel": n}) + "\n" for n in range(1500)))
+    second.write_text('{"parcel": "x"}\n')
+    run(tmp_path, "ledger", "append", str(first), "--log", "titles")
+    again = json.loads(run(tmp_path, "ledger", "append", str(first), "--log", "titles", "--json"))
+    assert (again["appended"], again["already_present"], again["size"]) == (0, 1500, 1500)
+    said = " ".join(run(tmp_path, "ledger", "append", str(first), "--log", "titles").split())
+    assert said == (
+        "these 1,500 entries are already the last of log 'titles' (entries 0–1,499): nothing appended (--again "
+        "appends a second copy)"
+    )
+    forced = json.loads(run(tmp_path, "ledger", "append", str(first), "--log", "titles", "--again", "--json"))
+    assert (forced["appended"], forced["first_index"], forced["size"]) == (1500, 1500, 3000)
+    run(tmp_path, "ledger", "keygen", "clearsight/titles", "--out", str(tmp_path / "titles.key"))
+    run(tmp_path, "ledger", "checkpoint", "--log", "titles", "--key", str(tmp_path / "titles.key"))
+    run(tmp_path, "ledger", "append", str(second), "--log", "other")
+    listed = runner.invoke(app, ["--ledger", str(tmp_path / "ledger.sqlite"), "ledger", "log"], env={"COLUMNS": "150"})
+    rows = [line.split("│")[1:-1] for line in listed.stdout.splitlines() if line.startswith("│")]
+    assert [[cell.strip() for cell in row] for row in rows] == [
+        ["other", "clearsight/other", "1", "none yet"],
+        ["titles", "clearsight/titles", "3,000", "at 3,000 entries"],
+    ]

@@ -155,7 +155,7 @@ def append_command(
         print_json(result)
     elif present:
         console.print(
-            f"these {present} entries are already the last of log '{log}' (entries {size - present}–{size - 1}): "
+            f"these {present:,} entries are already the last of log '{log}' (entries {size - present:,}–{size - 1:,}): "
             "nothing appended (--again appends a second copy)"
         )
     else:
@@ -340,10 +340,14 @@ def list_command(json_output: JsonOption = False) -> None:
         print_json(rows)
         return
     table = Table(title=f"logs in {state.ledger}")
-    for column in ("log", "origin", "size", "checkpoint_size"):
-        table.add_column(column)
+    table.add_column("log")
+    table.add_column("origin")
+    table.add_column("entries", justify="right")
+    table.add_column("latest checkpoint", justify="right")
     for row in rows:
-        table.add_row(*(str(value) for value in row.values()))
+        signed = row["checkpoint_size"]
+        checkpoint = "none yet" if signed is None else f"at {signed:,} entries"
+        table.add_row(str(row["log"]), str(row["origin"]), f"{row['size']:,}", checkpoint)
     console.print(table)
 
 
