@@ -115,12 +115,26 @@ def postgres_schema() -> Iterator[str]:
 _RELIABILITY = None
 
 
+def _whole_suite(config: pytest.Config) -> bool:
+    """Whether this session runs the whole suite: no paths but the tests folder, no -k, -m, --deselect, --lf."""
+    tests = Path(__file__).resolve().parent
+    paths = [(config.invocation_params.dir / arg.split("::")[0]).resolve() for arg in config.args]
+    return (
+        all(path == tests for path in paths)
+        and not config.option.keyword
+        and not config.option.markexpr
+        and not config.getoption("deselect", None)
+        and not config.getoption("lf", False)
+    )
+
+
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     global _RELIABILITY
     from tests.reliability import Collector
 
-    _RELIABILITY = Collector()
-    _RELIABILITY.collected(items)
+    if _whole_suite(config):  # a part of the suite proves only part: the page keeps what the last full run proved
+        _RELIABILITY = Collector()
+        _RELIABILITY.collected(items)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

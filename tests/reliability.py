@@ -2,7 +2,8 @@
 
 A test that proves a promise of docs/reliability.md carries `@pytest.mark.reliability(kind, tried, handled)`:
 kind is one of KINDS; `tried` says what was done to the program, `handled` what it did. A test
-may add a measured figure (`record_figure(request, "...")`). When a session has run every marked test, the table
+may add a measured figure (`record_figure(request, "...")`). When a run of the whole suite (`make test`: no paths
+but tests/, no -k, -m, --deselect or --lf; tests/conftest.py decides) has run every marked test, the table
 between the markers in docs/reliability.md is rewritten with each test's outcome, so the page says what the last
 full run proved — a promise whose test fails is shown failing, not silently kept.
 """
