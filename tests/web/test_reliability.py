@@ -209,7 +209,7 @@ def test_good_passwords_pass() -> None:
 @pytest.mark.reliability(
     "attack",
     "reading the app database as another user; the app served over HTTPS",
-    "the database and secrets are mode 0600; HSTS and __Host- cookies",
+    "the app database is mode 0600, also one an older version left readable; HSTS and __Host- cookies",
 )
 def test_the_app_database_is_private_and_https_gets_hsts_and_host_cookies(web: WebApp, tmp_path: Path) -> None:
     import os
