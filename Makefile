@@ -8,7 +8,7 @@ REGISTRIES := civil payroll beneficiaries voters companies
 DB ?= clearsight.duckdb
 PORT ?= 8000
 
-.PHONY: demo test setup setup-test lint bench-ingest bench-flags bench-ledger bench-screens bench-linkage bench-web bench-spark bench-startup clean docs
+.PHONY: demo test setup setup-test lint bench-cardinal bench-ingest bench-flags bench-ledger bench-screens bench-linkage bench-web bench-spark bench-startup clean docs
 
 # `make demo` installs the package alone; the tests and benchmarks add their tools (the `test` extra) on top.
 $(BIN)/.installed: pyproject.toml
@@ -52,6 +52,9 @@ lint: setup-test
 
 docs: setup-test
 	$(BIN)/python -m clearsight.model.docs > docs/data-model.md
+
+bench-cardinal: setup-test
+	$(BIN)/python benchmarks/cardinal.py
 
 bench-ingest: setup-test
 	$(BIN)/python benchmarks/ingest.py

@@ -2,8 +2,7 @@
 
 For each input, `clearsight ingest ocds` then `clearsight flags run` run as separate processes into a fresh
 DuckDB file; the figure is compiled releases per second over both, and the peak RSS of either (process tree).
-The comparison is Cardinal (`ocdscardinal prepare` + `indicators`): when an `ocdscardinal` binary is on PATH it
-runs on the same file in the same run; otherwise the ratio uses Cardinal's published ≈3,000 compiled releases/s.
+The side-by-side comparison with Cardinal on the same files is `benchmarks/cardinal.py` (`make bench-cardinal`).
 Precision and recall of each indicator are measured against the synthetic data's ground truth.
 
     python benchmarks/flags.py          # real-compiled x100 and 100k synthetic processes
@@ -15,10 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import shutil
-import subprocess
 import sys
-import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -27,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import CARDINAL_RELEASES_PER_SECOND, CLEARSIGHT, OUT, replicated_real_input, run_measured, synthetic_input
+from ingest import CLEARSIGHT, OUT, replicated_real_input, run_measured, synthetic_input
 
 console = Console(width=200)
 
@@ -59,7 +55,6 @@ def end_to_end(name: str, path: Path) -> dict[str, object]:
     flags = json.loads(flags_out)
     seconds = ingest_seconds + flags_seconds
     rate = releases / seconds
-    cardinal = cardinal_rate(path, releases)
     return {
         "input": name,
         "releases": releases,
@@ -68,27 +63,8 @@ def end_to_end(name: str, path: Path) -> dict[str, object]:
         "flags_seconds": round(flags_seconds, 1),
         "releases_per_second": round(rate),
         "peak_rss_megabytes": round(max(ingest_rss, flags_rss) / 1e6),
-        "cardinal_releases_per_second": round(cardinal[0]),
-        "cardinal_measured": cardinal[1],
-        "ratio_to_cardinal": round(rate / cardinal[0], 2),
         "database": str(database),
     }
-
-
-def cardinal_rate(path: Path, releases: int) -> tuple[float, bool]:
-    binary = shutil.which("ocdscardinal")
-    if binary is None:
-        return float(CARDINAL_RELEASES_PER_SECOND), False
-    settings = OUT / "cardinal-settings.ini"
-    subprocess.run([binary, "init", str(settings), "--force"], check=True, capture_output=True)
-    started = time.perf_counter()
-    prepared = OUT / "cardinal-prepared.jsonl"
-    with open(prepared, "wb") as handle:
-        subprocess.run(
-            [binary, "prepare", "-s", str(settings), "-o", "/dev/null", str(path)], check=True, stdout=handle
-        )
-    subprocess.run([binary, "indicators", "-s", str(settings), str(prepared)], check=True, capture_output=True)
-    return releases / (time.perf_counter() - started), True
 
 
 def precision_recall(database: str, dataset: str, truth: Path) -> list[dict[str, object]]:

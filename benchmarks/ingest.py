@@ -32,7 +32,6 @@ REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "out"
 REAL = REPO.parent / "shared" / "data" / "ocds" / "real-compiled"
 CLEARSIGHT = [sys.executable, "-m", "clearsight"]
-CARDINAL_RELEASES_PER_SECOND = 3_000  # OCP's measured figure for Cardinal prepare + indicators (issue #2)
 console = Console(width=220)
 
 
@@ -155,7 +154,6 @@ def measure(name: str, path: Path) -> dict[str, float | int | str]:
         "peak_rss_megabytes": round(peak / 1e6),
         "orjson_parse_lines_per_second": round(baseline),
         "ratio_to_parse_baseline": round(releases / seconds / baseline, 3),
-        "ratio_to_cardinal_3000_per_second": round(releases / seconds / CARDINAL_RELEASES_PER_SECOND, 2),
         "processes_written": summary["processes_written"],
         "rejected": summary["rejected"],
     }
@@ -188,7 +186,6 @@ def main() -> None:
         "peak_rss_megabytes",
         "orjson_parse_lines_per_second",
         "ratio_to_parse_baseline",
-        "ratio_to_cardinal_3000_per_second",
     ):
         table.add_column(column.replace("_", " "), justify="right" if column != "input" else "left")
     for result in results:
