@@ -91,6 +91,14 @@ class State:
             fail(f"{what} runs on DuckDB only: it reads a DuckDB warehouse file (see docs/spark.md)", 2)
 
     @property
+    def memory_bytes(self) -> int:
+        """--memory-limit in bytes (the command stops, saying so, when it is not a size)."""
+        try:
+            return parse_size(self.memory_limit)
+        except ValueError as error:
+            fail(f"--memory-limit: {error}", 2)
+
+    @property
     def ledger(self) -> str:
         """The ledger file: --ledger, or beside the warehouse (clearsight.duckdb → clearsight-ledger.sqlite)."""
         if self.ledger_option:
@@ -102,6 +110,21 @@ class State:
 
 
 state = State()
+
+
+_SIZE_UNITS = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4, "KIB": 1024, "MIB": 1024**2,
+               "GIB": 1024**3, "TIB": 1024**4, "K": 1000, "M": 1000**2, "G": 1000**3, "T": 1000**4}  # fmt: skip
+
+
+def parse_size(text: str) -> int:
+    """Bytes in a size as `--memory-limit` takes it: 1GB, 512MB, 1.5GB, 2GiB, 800000000."""
+    import re
+
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", text)
+    unit = match[2].upper() if match else ""
+    if match is None or unit not in _SIZE_UNITS:
+        raise ValueError(f"not a size: {text!r} (e.g. 1GB, 512MB, 2GiB)")
+    return int(float(match[1]) * _SIZE_UNITS[unit])
 
 
 def command_group(help_text: str, **options: Any) -> typer.Typer:

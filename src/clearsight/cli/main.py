@@ -73,7 +73,9 @@ def main_options(
             envvar="CLEARSIGHT_LEDGER",
         ),
     ] = None,
-    memory_limit: Annotated[str, typer.Option(help="Memory the engine may use, e.g. 1GB.")] = "1GB",
+    memory_limit: Annotated[
+        str, typer.Option(help="Memory the engine may use, e.g. 1GB (`ingest ocds`: the whole run, workers included).")
+    ] = "1GB",
     engine: Annotated[
         str,
         typer.Option(
@@ -184,6 +186,7 @@ def ingest_ocds_command(
                 summary = ingest_ocds(
                     backend, paths, dataset, progress=report, compiled=compiled,
                     ledger=(INGEST_RUNS_LOG, lambda done: canonical_json(_ingest_run_entry(done.to_dict())).decode()),
+                    memory_budget=state.memory_bytes,
                 )  # fmt: skip
         except InputError as error:
             fail(str(error), 2)

@@ -285,6 +285,12 @@ class Backend(ABC):
                 self.append_arrow(table_name, pa.Table.from_batches([batch]), columns)
 
     @contextlib.contextmanager
+    def limited_memory(self, size_bytes: int) -> Iterator[None]:
+        """A block in which the engine keeps within `size_bytes` (engines that take the limit per session do; on
+        the others the limit they were started with holds)."""
+        yield
+
+    @contextlib.contextmanager
     def bulk_load(self) -> Iterator[None]:
         """A block that appends much in many statements: engines that can defer their housekeeping to its end do."""
         yield

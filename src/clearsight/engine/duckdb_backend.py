@@ -99,6 +99,7 @@ class DuckDBBackend(Backend):
         `wait` seconds for it (calling `on_wait` once, to say so), then raise `WarehouseBusy` naming it."""
         self.path = str(path)
         self.read_only = read_only
+        self.memory_limit = memory_limit  # as configured, so that `limited_memory` restores it exactly
         config: dict[str, Any] = {"preserve_insertion_order": False}
         if memory_limit:
             config["memory_limit"] = memory_limit
@@ -128,12 +129,26 @@ class DuckDBBackend(Backend):
         backend = cls.__new__(cls)
         backend.path = path
         backend.read_only = False
+        backend.memory_limit = None
         backend.connection = connection
         return backend
+
+    @contextlib.contextmanager
+    def limited_memory(self, size_bytes: int) -> Iterator[None]:
+        """Another memory limit (at least 64 MiB) for a block; the configured one is restored after it."""
+        self.connection.execute(f"SET memory_limit = '{max(int(size_bytes), 64 << 20)}B'")
+        try:
+            yield
+        finally:
+            if self.memory_limit:
+                self.connection.execute("SET memory_limit = ?", [self.memory_limit])
+            else:
+                self.connection.execute("RESET memory_limit")
 
     def fork(self) -> DuckDBBackend:
         forked = self._from_connection(self.path, self.connection.cursor())
         forked.read_only = self.read_only
+        forked.memory_limit = self.memory_limit
         forked.connection.execute("SET TimeZone = 'UTC'")
         return forked
 

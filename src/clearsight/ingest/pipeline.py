@@ -64,6 +64,7 @@ STAGE_BATCH = 10_000
 CHUNK_BYTES = 4 * 1024 * 1024  # JSON Lines are digested in blocks of about this size
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024  # smaller inputs are digested in this process
 COMPILE_BATCH = 5_000
+ENGINE_SHARE = 0.25  # of the run's memory budget, for the engine; the rest is Python's, its workers' and batches'
 
 ProgressCallback = Callable[[str, int, int | None], None]  # (phase, advance, total)
 
@@ -145,11 +146,16 @@ class OcdsIngest:
         self.summary = IngestSummary(run_id=_new_run_id(), dataset=dataset)
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self.compiled = compiled  # every release read is a compiled release, tagged or not
+        # With a memory budget for the whole run (workers included), the engine gets ENGINE_SHARE of it and a batch
+        # of staged releases at most 1/48 of it; without one, batches are bounded by their number of releases only.
+        self.memory_budget: int | None = None
+        self.stage_bytes = 1 << 62
         # A ledger log and the entry it is owed for this run: recorded with the run's row (engine.pending).
         self.ledger: tuple[str, Callable[[IngestSummary], str]] | None = None
         self._pool: ProcessPoolExecutor | None = None
         self._staged: list[pa.Table] = []
         self._staged_rows = 0
+        self._staged_bytes = 0
         self._early_tables: list[dict[str, pa.Table]] = []
         self._early_issues: list[tuple[Any, ...]] = []
         self._early_failed: set[str] = set()
@@ -164,12 +170,13 @@ class OcdsIngest:
         if digest.staged_table.num_rows:
             self._staged.append(digest.staged_table)
             self._staged_rows += digest.staged_table.num_rows
+            self._staged_bytes += digest.staged_table.nbytes + sum(t.nbytes for t in digest.early_rows.values())
         if digest.early_rows:
             self._early_tables.append(digest.early_rows)
         self._early_issues.extend(digest.early_issues)
         self._early_failed |= digest.early_failed
         self._count_digest(digest, label, file)
-        if self._staged_rows >= STAGE_BATCH:
+        if self._staged_rows >= STAGE_BATCH or self._staged_bytes >= self.stage_bytes:
             self._flush_staged()
 
     def _count_digest(self, digest: Digest, label: str, file: FileSummary) -> None:
@@ -246,6 +253,7 @@ class OcdsIngest:
             backend.execute(f"DROP TABLE IF EXISTS {NEW_TABLE}")
         self._staged.clear()
         self._staged_rows = 0
+        self._staged_bytes = 0
         self._early_tables.clear()
         self._early_issues.clear()
         self._early_failed.clear()
@@ -581,7 +589,15 @@ class OcdsIngest:
         started = time.perf_counter()
         started_at = datetime.now(UTC)
         self.backend.ensure_tables(ALL_TABLES)
-        self._run_steps(list(discover(paths, self.summary.skipped_files)))
+        files = list(discover(paths, self.summary.skipped_files))
+        # One checkpoint at the end, not one every 16 MB of log: each rewrites the tables' newest row groups.
+        with self.backend.bulk_load():
+            if self.memory_budget is None:
+                self._run_steps(files)
+            else:
+                self.stage_bytes = max(1 << 20, self.memory_budget // 48)
+                with self.backend.limited_memory(int(self.memory_budget * ENGINE_SHARE)):
+                    self._run_steps(files)
         summary = self.summary
         summary.reject_reasons = dict(self._reject_reasons.most_common())
         summary.quality_issue_counts = dict(self._issue_counts.most_common())
@@ -757,13 +773,15 @@ def ingest_ocds(
     workers: int | None = None,
     compiled: bool = False,
     ledger: tuple[str, Callable[[IngestSummary], str]] | None = None,
+    memory_budget: int | None = None,
 ) -> IngestSummary:
     """Ingest OCDS files (releases, records, packages, JSON Lines; plain, .gz or .zip) into the warehouse.
 
     `workers` processes digest large JSON Lines inputs in parallel (default: one per CPU). `compiled` treats
     every release as a compiled release even without the "compiled" tag (no date needed, no merging). With
     `ledger` (a log name and the entry for a summary), the entry the ledger is owed is recorded with the run's
-    row (`clearsight.engine.pending`); the caller appends it and clears the record.
+    row (`clearsight.engine.pending`); the caller appends it and clears the record. `memory_budget` (bytes) bounds
+    the whole run, worker processes included: the engine gets a share of it and batches are sized to it.
     """
     run: OcdsIngest
     if backend.dialect.distributed:
@@ -773,4 +791,5 @@ def ingest_ocds(
     else:
         run = OcdsIngest(backend, dataset, progress, workers, compiled)
     run.ledger = ledger
+    run.memory_budget = memory_budget
     return run.run(paths)
