@@ -245,37 +245,44 @@ def test_cli_list_explain_run_scaffold(tmp_path: Path) -> None:
     assert again.exit_code == 2
 
 
-def test_rules_apply_within_their_validity(tmp_path: Path) -> None:
+def test_rules_apply_within_their_validity(tmp_path: Path, engine: tuple[Backend, str]) -> None:
+    """Rows of processes dated outside a rule's validity are not_applicable, saying why (on every engine: no UPDATE)."""
     releases = [
         {
-            "ocid": "before",
-            "tender": {
-                "procurementMethod": "open",
-                "numberOfTenderers": 1,
-                "tenderPeriod": {"startDate": "2023-06-01T00:00:00Z"},
-            },
-        },
-        {
-            "ocid": "after",
-            "tender": {
-                "procurementMethod": "open",
-                "numberOfTenderers": 1,
-                "tenderPeriod": {"startDate": "2024-06-01T00:00:00Z"},
-            },
-        },
-    ]
+            "ocid": ocid,
+            "tender": {"procurementMethod": "open", "numberOfTenderers": 1, "tenderPeriod": {"startDate": start}},
+        }
+        for ocid, start in (("before", "2023-06-01T00:00:00Z"), ("after", "2024-06-01T00:00:00Z"))
+    ] + [{"ocid": "undated", "tender": {"procurementMethod": "open", "numberOfTenderers": 1}}]
     rows = run_case(
         tmp_path,
         releases,
         "R018",
         profile={
-            "indicators": {"R018": {"valid_from": "2024-01-01", "legal_basis": "Public Procurement Act 2023, art. 12"}}
+            "indicators": {
+                "R018": {
+                    "valid_from": "2024-01-01",
+                    "valid_to": "2030-12-31",
+                    "legal_basis": "Public Procurement Act 2023, art. 12",
+                }
+            }
         },
+        engine=engine,
     )
     by_ocid = {row["subject_id"]: row for row in rows}
-    assert by_ocid["after"]["status"] == "flagged"
-    assert by_ocid["before"]["status"] == "not_applicable"
-    assert "Public Procurement Act" in json.loads(by_ocid["before"]["evidence"])["reason"]
+    assert sorted(by_ocid) == ["after", "before", "undated"]
+    assert len(rows) == 3
+    assert {ocid: row["status"] for ocid, row in by_ocid.items()} == {
+        "after": "flagged",
+        "before": "not_applicable",
+        "undated": "flagged",  # no date: nothing says the rule did not apply
+    }
+    reason = json.loads(by_ocid["before"]["evidence"])["reason"]
+    assert reason == "outside the validity of the rule (2024-01-01..2030-12-31; Public Procurement Act 2023, art. 12)"
+    # The rows the rule applies to keep their evidence as the indicator wrote it; the others keep it too, with why.
+    after = json.loads(by_ocid["after"]["evidence"])
+    assert after == {"number_of_tenderers": 1, "procurement_method": "open", "reason": None}
+    assert json.loads(by_ocid["before"]["evidence"]) == {"reason": reason, "evidence": after}
 
 
 def test_the_index_lists_every_indicator() -> None:

@@ -253,31 +253,38 @@ def _significant(backend: Backend, expression: str, digits: int = 12) -> str:
     )
 
 
-def _apply_validity(backend: Backend, run_id: str, dataset: str, code: str, profile: Profile) -> None:
-    """A rule applies only to processes dated within its validity (e.g. a threshold set by a law in force from a
-    date): rows of processes outside it become not_applicable, saying why."""
+def _within_validity(sql: str, dataset: str, code: str, profile: Profile) -> str:
+    """An indicator's rows with its rule's validity applied: a rule applies only to processes dated within it (e.g.
+    a threshold set by a law in force from a date); rows of processes dated outside become not_applicable, their
+    evidence saying why (with what the indicator measured under "evidence"). Done in the query, not by an UPDATE
+    afterwards, so that it runs on every engine."""
     settings = profile.indicators.get(code)
     if settings is None or (settings.valid_from is None and settings.valid_to is None):
-        return
+        return sql
     outside = []
     if settings.valid_from is not None:
-        outside.append(f"moment < DATE {sql_literal(settings.valid_from.isoformat())}")
+        outside.append(f"moment < CAST({sql_literal(settings.valid_from.isoformat())} AS DATE)")
     if settings.valid_to is not None:
-        outside.append(f"moment > DATE {sql_literal(settings.valid_to.isoformat())}")
-    reason = sql_literal(
+        outside.append(f"moment > CAST({sql_literal(settings.valid_to.isoformat())} AS DATE)")
+    reason = (
         f"outside the validity of the rule ({settings.valid_from or ''}..{settings.valid_to or ''}"
         f"{'; ' + settings.legal_basis if settings.legal_basis else ''})"
     )
-    backend.execute(
-        f"""
-        UPDATE flag_results SET status = 'not_applicable',
-            evidence = json_merge_patch(evidence, json_object('reason', {reason}))
-        WHERE run_id = ? AND indicator = ? AND ocid IN (
-            SELECT ocid FROM (
-                SELECT ocid, coalesce(tender_period_start, release_date) AS moment FROM processes WHERE dataset = ?
-            ) WHERE {" OR ".join(outside)})""",
-        [run_id, code, dataset],
-    )
+    # {"reason": why, "evidence": what the indicator measured}, written as text: the same on every engine.
+    head = sql_literal('{"reason":' + orjson.dumps(reason).decode() + ',"evidence":')
+    return f"""
+        SELECT r.subject_type, r.subject_id, r.ocid,
+               CASE WHEN coalesce(v.outside, FALSE) THEN 'not_applicable' ELSE r.status END AS status,
+               r.value, r.threshold,
+               CASE WHEN coalesce(v.outside, FALSE)
+                    THEN CAST({head} || CAST(r.evidence AS VARCHAR) || '}}' AS JSON)
+                    ELSE CAST(r.evidence AS JSON) END AS evidence
+        FROM ({sql}) AS r
+        LEFT JOIN (
+            SELECT ocid, {" OR ".join(outside)} AS outside
+            FROM (SELECT ocid, coalesce(tender_period_start, release_date) AS moment FROM processes
+                  WHERE dataset = {sql_literal(dataset)}) AS dated
+        ) AS v ON v.ocid = r.ocid"""
 
 
 def run_flags(
@@ -322,7 +329,7 @@ def _run(
     prefix = f"{sql_literal(run_id)}, {sql_literal(dataset)}"
     for item in selected:
         began = time.perf_counter()
-        sql = item.render(profile.params_for(item.code), context)
+        sql = _within_validity(item.render(profile.params_for(item.code), context), dataset, item.code, profile)
         backend.execute(f"""
             INSERT INTO flag_results
             SELECT {prefix}, {sql_literal(item.code)}, subject_type, CAST(subject_id AS VARCHAR), ocid, status,
@@ -330,7 +337,6 @@ def _run(
                    {_significant(backend, "CAST(threshold AS DOUBLE)")},
                    CAST(evidence AS JSON)
             FROM ({sql}) AS results""")
-        _apply_validity(backend, run_id, dataset, item.code, profile)
         counts = dict(
             backend.query(
                 "SELECT status, count(*) FROM flag_results WHERE run_id = ? AND indicator = ? GROUP BY status",
