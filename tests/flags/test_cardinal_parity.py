@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
+import subprocess
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from clearsight.engine import Backend, DuckDBBackend
 from clearsight.flags.profile import Profile, load_profile
 from clearsight.flags.runner import run_flags
 from clearsight.ingest.pipeline import ingest_ocds
-from tests.conftest import OCDS, shared
+from tests.conftest import OCDS, REPO, shared
 
 # Cardinal outputs 1.0 for these flags; clearsight's value says more (days, count of bidders, ...), so only the
 # set of flagged subjects is compared for them. Their documentation pages say so.
@@ -136,3 +139,120 @@ def test_same_flags_as_cardinal_documentation_examples(number: str) -> None:
         ingest_ocds(backend, [str(path)], "cardinal", compiled=True, workers=1)
         got, _ = flagged_like_cardinal(backend, "cardinal", code, params)
     assert_like_documentation(got, expected, code)
+
+
+# --- at scale, against the Cardinal binary ---------------------------------------------------------------------
+
+CARDINAL_BINARY = REPO.parent / "shared" / "tools" / "cardinal" / "ocdscardinal"
+CARDINAL_CODES = ("R003", "R018", "R024", "R025", "R028", "R030", "R035", "R036", "R038", "R048", "R058")
+
+
+def _cardinal() -> str:
+    """The Cardinal binary, or skip saying why it cannot be used."""
+    binary = str(CARDINAL_BINARY) if CARDINAL_BINARY.exists() else shutil.which("ocdscardinal")
+    if binary is None:
+        pytest.skip(f"Cardinal binary not available: {CARDINAL_BINARY} is absent and ocdscardinal is not on PATH")
+    try:
+        subprocess.run([binary, "--version"], check=True, capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as error:
+        pytest.skip(f"Cardinal binary cannot run here: {error}")
+    return binary
+
+
+def _cardinal_flags(binary: str, path: Path, tmp_path: Path) -> dict[str, set[tuple[str, str]]]:
+    """Cardinal's flagged subjects per code, with its default settings: prepare, then indicators."""
+    settings, prepared = tmp_path / "settings.ini", tmp_path / "prepared.jsonl"
+    subprocess.run([binary, "init", str(settings)], check=True, capture_output=True)
+    subprocess.run(
+        [binary, "prepare", str(path), "-s", str(settings), "-o", str(prepared), "-e", str(tmp_path / "issues.csv")],
+        check=True,
+        capture_output=True,
+    )
+    output = subprocess.run(
+        [binary, "indicators", str(prepared), "-s", str(settings)], check=True, capture_output=True, text=True
+    ).stdout
+    flagged: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for group, subjects in json.loads(output).items():
+        if group == "Meta":
+            continue
+        for subject, codes in subjects.items():
+            for code in codes:
+                flagged[code].add((group, subject))
+    return flagged
+
+
+def _clearsight_flags(path: Path) -> dict[str, set[tuple[str, str]]]:
+    with DuckDBBackend(":memory:") as backend:
+        ingest_ocds(backend, [str(path)], "scale", workers=1)
+        summary = run_flags(backend, "scale", load_profile("cardinal"), only=list(CARDINAL_CODES))
+        rows = backend.query(
+            "SELECT indicator, subject_type, subject_id FROM flag_results WHERE run_id = ? AND status = 'flagged'",
+            [summary.run_id],
+        )
+    flagged: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for code, subject_type, subject_id in rows:
+        flagged[code].add((GROUPS[subject_type], subject_id))
+    return flagged
+
+
+def _replicated_real(tmp_path: Path, times: int) -> Path:
+    """real-compiled × `times`, each copy's ocids suffixed (suppliers and buyers recur across copies, as in a
+    publisher's history): the input where parity broke at scale."""
+    lines = [line for file in sorted(shared("ocds", "real-compiled").glob("*.jsonl")) for line in
+             file.read_bytes().splitlines() if line.strip()]  # fmt: skip
+    path = tmp_path / f"real-x{times}.jsonl"
+    with open(path, "wb") as out:
+        for copy in range(times):
+            for line in lines:
+                release = orjson.loads(line)
+                release["ocid"] = f"{release['ocid']}-copy{copy}"
+                out.write(orjson.dumps(release) + b"\n")
+    return path
+
+
+def _synthetic(tmp_path: Path, processes: int) -> Path:
+    from clearsight.synth.procurement import generate_procurement
+
+    path = tmp_path / f"synthetic-{processes}.jsonl"
+    generate_procurement(processes, 1, path, tmp_path / "truth.csv")
+    return path
+
+
+SCALE_INPUTS = ("real-compiled x10", "synthetic 10k")
+# R048 at scale: clearsight identifies award suppliers published without an `id` by their identifier (OCDS 1.0
+# references), Cardinal leaves them out — so they also enter the sample its fence is computed from, and the fence
+# moves (real-compiled x10: 'AM-TIN-00807555' and placeholder ids such as '0'). Needs the published id kept apart
+# from the derived one in the canonical tables (issue 17).
+KNOWN_DIFFERENCES = {("real-compiled x10", "R048")}
+
+
+@pytest.fixture(scope="module")
+def scale_flags(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Any, Any]]:
+    """Per input: (Cardinal's flagged subjects, clearsight's with --profile cardinal), computed once."""
+    binary = _cardinal()
+    results = {}
+    for data in SCALE_INPUTS:
+        folder = tmp_path_factory.mktemp(data.replace(" ", "-"))
+        path = _replicated_real(folder, 10) if data.startswith("real") else _synthetic(folder, 10_000)
+        results[data] = (_cardinal_flags(binary, path, folder), _clearsight_flags(path))
+    return results
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        pytest.param(data, code, marks=pytest.mark.xfail(strict=True, reason="see KNOWN_DIFFERENCES"))
+        if (data, code) in KNOWN_DIFFERENCES
+        else (data, code)
+        for data in SCALE_INPUTS
+        for code in CARDINAL_CODES
+    ],
+)
+def test_same_flagged_subjects_as_the_cardinal_binary_at_scale(
+    data: str, code: str, scale_flags: dict[str, tuple[Any, Any]]
+) -> None:
+    """`--profile cardinal` flags exactly the subjects the Cardinal binary flags (default settings), on inputs
+    where shared suppliers and buyers recur across thousands of processes."""
+    theirs, ours = scale_flags[data]
+    assert sum(len(subjects) for subjects in theirs.values()) > 100  # the comparison has something to compare
+    assert ours[code] == theirs[code]

@@ -42,8 +42,12 @@ SELECT
     CASE
         WHEN NOT is_eligible THEN 'insufficient_data'
         WHEN ${fixed_threshold} IS NULL AND sample < ${minimum_sample} THEN 'insufficient_data'
-        -- No disqualified bid is never a red flag, even when the fence is 0 (most organisations never disqualify).
-        WHEN ratio >= upper_fence AND ratio > 0 THEN 'flagged'
+        -- No disqualified bid is never a red flag.
+        WHEN ratio = 0 THEN 'clear'
+        -- A fence of 0 (three quarters of the group never had a bid disqualified) cannot single anyone out: one
+        -- disqualified bid in a thousand would be "above" it. Cardinal skips such a group too.
+        WHEN ${fixed_threshold} IS NULL AND upper_fence <= 0 THEN 'insufficient_data'
+        WHEN ratio >= upper_fence THEN 'flagged'
         ELSE 'clear'
     END AS status,
     ratio AS value, upper_fence AS threshold,
@@ -54,6 +58,8 @@ SELECT
             WHEN NOT is_eligible THEN 'fewer than ' || minimum || ' submitted bids'
             WHEN ${fixed_threshold} IS NULL AND sample < ${minimum_sample} THEN 'too few organisations to compute '
                 || 'the fence'
+            WHEN ratio > 0 AND ${fixed_threshold} IS NULL AND upper_fence <= 0 THEN 'the fence is 0: at least three '
+                || 'quarters of the group had no bid disqualified, so the group''s spread cannot single anyone out'
         END
     }) AS evidence
 FROM judged
