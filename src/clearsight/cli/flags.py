@@ -182,6 +182,7 @@ def run_command(
                 summary = run_flags(
                     backend, dataset, settings, codes, progress=lambda code: progress.advance(task),
                     ledger=(FLAG_RUNS_LOG, lambda done: canonical_json(done.to_dict()).decode()),
+                    memory_budget=state.memory_bytes,
                 )  # fmt: skip
             except EngineError as error:
                 fail(str(error))

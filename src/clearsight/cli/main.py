@@ -74,7 +74,7 @@ def main_options(
         ),
     ] = None,
     memory_limit: Annotated[
-        str, typer.Option(help="Memory the engine may use, e.g. 1GB (`ingest ocds`: the whole run, workers included).")
+        str, typer.Option(help="Memory the engine may use, e.g. 1GB (`ingest ocds`, `flags run`: the whole run).")
     ] = "1GB",
     engine: Annotated[
         str,

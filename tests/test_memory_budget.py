@@ -1,4 +1,5 @@
-"""`ingest ocds` within a memory budget: the engine's share, batches sized to it, and the same warehouse as without."""
+"""Commands within a memory budget (`--memory-limit`): the engine's share, `ingest ocds` batches sized to it and the
+same warehouse as without, `flags run` the same verdicts."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import pytest
 
 from clearsight.cli.common import parse_size
 from clearsight.engine import DuckDBBackend
-from clearsight.ingest.pipeline import ENGINE_SHARE, OcdsIngest
+from clearsight.flags import runner
+from clearsight.flags.profile import load_profile
+from clearsight.ingest.pipeline import ENGINE_SHARE, OcdsIngest, ingest_ocds
 from clearsight.model import CONTRACTING_TABLES, INGEST_REJECTS, QUALITY_ISSUES, SOURCE_RELEASES
 from tests.conftest import shared
 
@@ -99,3 +102,31 @@ def test_the_engine_gets_its_share_of_the_budget_during_the_run(tmp_path: Path) 
         run.run([str(path)])
         assert set(seen) == {f"{800 * ENGINE_SHARE:.1f} MiB"}
         assert run.stage_bytes == 800 * 1024**2 // 48
+
+
+def test_a_flag_run_within_a_budget_gives_the_engine_its_share_and_the_same_verdicts(tmp_path: Path) -> None:
+    paths = [str(path) for path in sorted(shared("ocds", "real-compiled").glob("*.jsonl"))]
+
+    def verdicts(backend: DuckDBBackend, run_id: str) -> list[tuple[object, ...]]:
+        rows = backend.query(
+            "SELECT indicator, subject_type, subject_id, status, value FROM flag_results WHERE run_id = ?", [run_id]
+        )
+        # NaN (a ratio of nothing) equals nothing, not even itself: compare it as text
+        return sorted(((*row[:4], "nan" if row[4] != row[4] else row[4]) for row in rows), key=repr)
+
+    with DuckDBBackend(tmp_path / "w.duckdb", memory_limit="1GB") as backend:
+        ingest_ocds(backend, paths, "real", workers=1)
+        free = runner.run_flags(backend, "real", load_profile("default"))
+        before = _limit(backend)
+        seen: list[str] = []
+        bounded = runner.run_flags(
+            backend,
+            "real",
+            load_profile("default"),
+            progress=lambda code: seen.append(_limit(backend)),
+            memory_budget=500 * 1024**2,
+        )
+        assert set(seen) == {f"{500 * runner.ENGINE_SHARE:.1f} MiB"}
+        assert _limit(backend) == before
+        assert verdicts(backend, bounded.run_id) == verdicts(backend, free.run_id)
+        assert len(verdicts(backend, free.run_id)) > 1_000
