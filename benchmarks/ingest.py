@@ -113,6 +113,19 @@ def synthetic_input(processes: int) -> Path:
     return path
 
 
+def replicate(sources: list[Path], times: int, path: Path) -> Path:
+    """Every release of `sources` `times` over, each copy's ocids suffixed (-copy0, -copy1, ...): the same buyers and
+    suppliers recur across many processes, as in a publisher's history."""
+    lines = [line for file in sources for line in file.read_bytes().splitlines() if line.strip()]
+    with open(path, "wb") as out:
+        for copy in range(times):
+            for line in lines:
+                release = orjson.loads(line)
+                release["ocid"] = f"{release['ocid']}-copy{copy}"
+                out.write(orjson.dumps(release) + b"\n")
+    return path
+
+
 def replicated_real_input(times: int) -> Path | None:
     if not REAL.exists():
         console.print(f"[yellow]skipping real data: {REAL} is absent[/]")
@@ -120,13 +133,7 @@ def replicated_real_input(times: int) -> Path | None:
     path = OUT / f"real-compiled-x{times}.jsonl"
     if not path.exists():
         console.print(f"replicating real-compiled x{times} → {path}")
-        lines = [line for file in sorted(REAL.glob("*.jsonl")) for line in file.read_bytes().splitlines() if line]
-        with open(path, "wb") as out:
-            for copy in range(times):
-                for line in lines:
-                    release = orjson.loads(line)
-                    release["ocid"] = f"{release['ocid']}-copy{copy}"
-                    out.write(orjson.dumps(release) + b"\n")
+        replicate(sorted(REAL.glob("*.jsonl")), times, path)
     return path
 
 

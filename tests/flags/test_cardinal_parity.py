@@ -6,11 +6,11 @@ import json
 import math
 import shutil
 import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from clearsight.engine import Backend, DuckDBBackend
@@ -196,18 +196,13 @@ def _clearsight_flags(path: Path) -> dict[str, set[tuple[str, str]]]:
 
 
 def _replicated_real(tmp_path: Path, times: int) -> Path:
-    """real-compiled × `times`, each copy's ocids suffixed (suppliers and buyers recur across copies, as in a
-    publisher's history): the input where parity broke at scale."""
-    lines = [line for file in sorted(shared("ocds", "real-compiled").glob("*.jsonl")) for line in
-             file.read_bytes().splitlines() if line.strip()]  # fmt: skip
-    path = tmp_path / f"real-x{times}.jsonl"
-    with open(path, "wb") as out:
-        for copy in range(times):
-            for line in lines:
-                release = orjson.loads(line)
-                release["ocid"] = f"{release['ocid']}-copy{copy}"
-                out.write(orjson.dumps(release) + b"\n")
-    return path
+    """real-compiled × `times` (the benchmark's input, made by its function): where parity broke at scale."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from ingest import replicate  # benchmarks/ingest.py
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    return replicate(sorted(shared("ocds", "real-compiled").glob("*.jsonl")), times, tmp_path / f"real-x{times}.jsonl")
 
 
 def _synthetic(tmp_path: Path, processes: int) -> Path:
