@@ -302,7 +302,7 @@ def run_flags(
     """Run the enabled indicators (or `only` these codes) on a dataset; one flag_runs row, many flag_results.
 
     With `memory_budget` (bytes) the whole run keeps within it: the engine gets ENGINE_SHARE of it, the rest is
-    the interpreter's (measured: 0.80 GB peak RSS for a 1 GB budget on 100,000 processes, 1.17 GB without).
+    the interpreter's (measured: 0.82 GB peak RSS for a 1 GB budget on 100,000 processes, 1.17 GB without).
 
     The run is one transaction: killed midway, it leaves nothing (on engines with transactions). With `ledger`
     (a log name and the entry for a summary), the entry the ledger is owed is recorded in that transaction
