@@ -136,6 +136,36 @@ def test_triage_case_and_four_eyes_closure_in_chromium(server: str, browser: Any
     assert problems == []
 
 
+def test_add_selected_alerts_to_an_open_case_from_the_inbox_in_chromium(server: str, browser: Any) -> None:
+    """The inbox's "Add to case": the chosen case goes with the selected alerts (it used to end in a raw 422)."""
+    problems: list[str] = []
+    analyst = _page(browser, problems)
+    _log_in(analyst, server, "ann")
+    boxes = analyst.locator("#alerts input[type=checkbox]")
+    first = boxes.nth(0).get_attribute("value")
+    boxes.nth(0).check()
+    analyst.fill("#selection input[name=title]", "Two-step case")
+    analyst.click("#selection button >> text=Open a case with the selected alerts")
+    analyst.wait_for_load_state()
+    case_url = analyst.url
+    case_id = case_url.rsplit("/", 1)[1]
+    assert analyst.locator("#case-alerts li").count() == 1
+
+    analyst.goto(f"{server}/inbox")
+    boxes = analyst.locator("#alerts input[type=checkbox]")
+    added = [boxes.nth(index).get_attribute("value") for index in (3, 4)]
+    for index in (3, 4):
+        boxes.nth(index).check()
+    analyst.select_option("select[name=case_id]", case_id)
+    analyst.click("button >> text=Add to case")
+    analyst.wait_for_load_state()
+    assert analyst.url == case_url
+    links = analyst.locator("#case-alerts li a")
+    listed = {links.nth(index).get_attribute("href") for index in range(links.count())}
+    assert listed == {f"/alerts/{alert_id}" for alert_id in [first, *added]}
+    assert problems == []
+
+
 def test_public_search_process_and_download_in_chromium(server: str, browser: Any) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     problems: list[str] = []
