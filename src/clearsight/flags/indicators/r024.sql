@@ -19,6 +19,10 @@ judged AS (
             WHEN NOT (${price_comparison}) THEN 'not_applicable'
             WHEN r.ratio IS NULL THEN 'insufficient_data'
             WHEN ${fixed_threshold} IS NULL AND fence.sample < ${minimum_sample} THEN 'insufficient_data'
+            -- A fence of 0 (a quarter or more of the processes have two equal lowest bids) cannot tell a close
+            -- price from the usual: equal bids are R028's. Cardinal flags nothing then either.
+            WHEN ${fixed_threshold} IS NULL AND fence.q1 - 1.5 * (fence.q3 - fence.q1) = 0 AND r.ratio = 0
+                THEN 'insufficient_data'
             WHEN r.ratio <= coalesce(${fixed_threshold}, fence.q1 - 1.5 * (fence.q3 - fence.q1)) THEN 'flagged'
             ELSE 'clear'
         END AS status
@@ -35,7 +39,10 @@ SELECT
             WHEN status = 'not_applicable' THEN 'the profile says this procedure does not compare prices'
             WHEN status = 'insufficient_data' AND ratio IS NULL THEN 'no final award to one supplier with a '
                 || 'lower-or-equal competing valid bid in the main currency'
-            WHEN status = 'insufficient_data' THEN 'too few processes with a ratio to compute the fence'
+            WHEN status = 'insufficient_data' AND sample < ${minimum_sample}
+                THEN 'too few processes with a ratio to compute the fence'
+            WHEN status = 'insufficient_data' THEN 'the fence is 0: at least a quarter of the processes have their '
+                || 'two lowest bids equal, so a ratio of 0 is usual here (identical bids are R028)'
         END
     }) AS evidence
 FROM judged
