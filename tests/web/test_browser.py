@@ -130,6 +130,13 @@ def test_triage_case_and_four_eyes_closure_in_chromium(server: str, browser: Any
     timeline = supervisor.locator("#timeline li").all_inner_texts()
     assert any("closure requested" in line for line in timeline) and any("closed" in line for line in timeline)
     assert all("ledger entry" in line for line in timeline)
+    # A closed case no longer moves, but a note can still be added (what was learnt after the decision).
+    assert supervisor.locator("#transition").count() == 0
+    supervisor.fill("#note textarea", "The supplier was debarred a month later.")
+    supervisor.click("#note button")
+    supervisor.wait_for_load_state()
+    assert supervisor.url == case_url
+    assert any("debarred a month later" in line for line in supervisor.locator("#timeline li").all_inner_texts())
     supervisor.screenshot(path=str(ARTIFACTS / "web-case-closed.png"), full_page=True)
     supervisor.goto(f"{server}/stats")
     assert "C001" in supervisor.locator("#precision").inner_text()
