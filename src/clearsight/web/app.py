@@ -711,22 +711,38 @@ def create_app(settings: Settings, on_wait: Callable[[WarehouseBusy], None] | No
         rows = [case_out(db, case, names) for case in db.scalars(bench.visible_cases(actor.staff).limit(500))]
         return page(request, actor, "cases.html", cases=rows)
 
-    @app.get("/cases/{case_id}", response_class=HTMLResponse, include_in_schema=False)
-    def case_page(request: Request, actor: Analyst, db: Db, case_id: CaseId) -> HTMLResponse:
+    def render_case(
+        request: Request, actor: Actor, db: Session, case_id: int, status_code: int = 200,
+        form_error: tuple[str, str] | None = None, kept: dict[str, str] | None = None,
+    ) -> HTMLResponse:  # fmt: skip
+        """The case page; after a refused form, with the reason beside that form (`form_error`: form id, message)
+        and what the user entered kept (`kept`)."""
+        assert actor.staff is not None
         case = bench.case(db, actor.staff, case_id)
         users = db.scalars(select(User).where(User.active).order_by(User.username)).all()
         return page(
-            request, actor, "case.html", case=case_out(db, case), alerts=bench.case_alerts(db, case),
+            request, actor, "case.html", status_code, case=case_out(db, case), alerts=bench.case_alerts(db, case),
             timeline=bench.timeline(db, case), next_states=TRANSITIONS.get(case.status, ()), users=users,
             can_approve=is_supervisor(actor.staff) and actor.staff.id not in (case.assignee_id, case.requested_by_id),
+            form_error=form_error, kept=kept or {},
         )  # fmt: skip
 
-    @app.post("/cases/{case_id}/transition", include_in_schema=False)
+    @app.get("/cases/{case_id}", response_class=HTMLResponse, include_in_schema=False)
+    def case_page(request: Request, actor: Analyst, db: Db, case_id: CaseId) -> HTMLResponse:
+        return render_case(request, actor, db, case_id)
+
+    @app.post("/cases/{case_id}/transition", include_in_schema=False, response_model=None)
     def transition_form(
-        actor: Analyst, db: Db, case_id: CaseId, to: Annotated[str, Form(max_length=20)],
+        request: Request, actor: Analyst, db: Db, case_id: CaseId, to: Annotated[str, Form(max_length=20)],
         reason: Annotated[str | None, Form(max_length=20)] = None,
-    ) -> RedirectResponse:  # fmt: skip
-        bench.transition(db, actor.staff, case_id, to, reason or None)
+    ) -> RedirectResponse | HTMLResponse:  # fmt: skip
+        try:
+            bench.transition(db, actor.staff, case_id, to, reason or None)
+        except (Invalid, Conflict) as error:  # said beside the form, with the choices kept
+            db.rollback()
+            status = 422 if isinstance(error, Invalid) else 409
+            kept = {"to": to, "reason": reason or ""}
+            return render_case(request, actor, db, case_id, status, ("transition", str(error)), kept)
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
     @app.post("/cases/{case_id}/approval", include_in_schema=False)
@@ -743,11 +759,15 @@ def create_app(settings: Settings, on_wait: Callable[[WarehouseBusy], None] | No
         bench.assign(db, actor.staff, case_id, assignee)
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
-    @app.post("/cases/{case_id}/notes", include_in_schema=False)
+    @app.post("/cases/{case_id}/notes", include_in_schema=False, response_model=None)
     def note_form(
-        actor: Analyst, db: Db, case_id: CaseId, text: Annotated[str, Form(max_length=20_000)]
-    ) -> RedirectResponse:
-        bench.add_note(db, actor.staff, case_id, text)
+        request: Request, actor: Analyst, db: Db, case_id: CaseId, text: Annotated[str, Form(max_length=20_000)] = ""
+    ) -> RedirectResponse | HTMLResponse:
+        try:
+            bench.add_note(db, actor.staff, case_id, text)
+        except Invalid as error:  # an empty note: said beside the form
+            db.rollback()
+            return render_case(request, actor, db, case_id, 422, ("note", str(error)), {"text": text})
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
     @app.get("/stats", response_class=HTMLResponse, include_in_schema=False)
