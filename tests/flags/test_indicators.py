@@ -125,6 +125,12 @@ def assert_rows(rows: list[dict[str, Any]], expected: list[dict[str, Any]]) -> N
     for row in rows:
         if row["status"] == "insufficient_data":
             assert json.loads(row["evidence"]).get("reason"), row
+    # Exact about what is flagged: a flagged row the case does not list fails it.
+    listed = {(want["subject_type"], str(want["subject_id"])) for want in expected}
+    unexpected = [
+        row for row in rows if row["status"] == "flagged" and (row["subject_type"], row["subject_id"]) not in listed
+    ]
+    assert unexpected == [], f"flagged but not listed in the case: {unexpected}"
 
 
 def test_at_least_the_cardinal_indicators_are_registered() -> None:
