@@ -217,7 +217,10 @@ class _Written:
 
     def poll(self) -> int:
         for position, file in enumerate(self.files):
-            size = file.stat().st_size if file.exists() else 0
+            try:
+                size = file.stat().st_size
+            except FileNotFoundError:  # not yet written, or a log removed between two looks (SQLite's -wal on close)
+                size = 0
             last = self._last[position]
             self.total += size - last if size >= last else size
             self._last[position] = size
