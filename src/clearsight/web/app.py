@@ -196,6 +196,10 @@ def _state(request: Request) -> Any:
     return request.app.state
 
 
+# The HTTP status of each refusal of the case workflow (an error page, or a form answered beside itself).
+WORKFLOW_ERROR_STATUS: dict[type[Exception], int] = {Forbidden: 403, NotFound: 404, Conflict: 409, Invalid: 422}
+
+
 def db_session(request: Request) -> Iterator[Session]:
     with _state(request).sessions() as db:
         yield db
@@ -391,7 +395,7 @@ def create_app(settings: Settings, on_wait: Callable[[WarehouseBusy], None] | No
             return JSONResponse({"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
-    for kind, status in ((Forbidden, 403), (NotFound, 404), (Conflict, 409), (Invalid, 422)):
+    for kind, status in WORKFLOW_ERROR_STATUS.items():
 
         async def _handler(request: Request, exc: Exception, status: int = status) -> Response:
             return error(request, status, str(exc))
@@ -740,7 +744,7 @@ def create_app(settings: Settings, on_wait: Callable[[WarehouseBusy], None] | No
             bench.transition(db, actor.staff, case_id, to, reason or None)
         except (Invalid, Conflict) as error:  # said beside the form, with the choices kept
             db.rollback()
-            status = 422 if isinstance(error, Invalid) else 409
+            status = next(code for kind, code in WORKFLOW_ERROR_STATUS.items() if isinstance(error, kind))
             kept = {"to": to, "reason": reason or ""}
             return render_case(request, actor, db, case_id, status, ("transition", str(error)), kept)
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
