@@ -16,6 +16,7 @@ of a known process updates that process.
 from __future__ import annotations
 
 import collections
+import contextlib
 import itertools
 import logging
 import multiprocessing
@@ -146,10 +147,8 @@ class OcdsIngest:
         self.summary = IngestSummary(run_id=_new_run_id(), dataset=dataset)
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self.compiled = compiled  # every release read is a compiled release, tagged or not
-        # With a memory budget for the whole run (workers included), the engine gets ENGINE_SHARE of it and a batch
-        # of staged releases at most 1/48 of it; without one, batches are bounded by their number of releases only.
+        # A memory budget for the whole run, workers included (see `stage_bytes` and ENGINE_SHARE).
         self.memory_budget: int | None = None
-        self.stage_bytes = 1 << 62
         # A ledger log and the entry it is owed for this run: recorded with the run's row (engine.pending).
         self.ledger: tuple[str, Callable[[IngestSummary], str]] | None = None
         self._pool: ProcessPoolExecutor | None = None
@@ -162,6 +161,12 @@ class OcdsIngest:
         self._rejects: list[tuple[Any, ...]] = []
         self._reject_reasons: Counter[str] = Counter()
         self._issue_counts: Counter[str] = Counter()
+
+    @property
+    def stage_bytes(self) -> int:
+        """The most a batch of staged releases may hold: 1/48 of the memory budget (at least 1 MiB); without a
+        budget, batches are bounded by their number of releases only."""
+        return 1 << 62 if self.memory_budget is None else max(1 << 20, self.memory_budget // 48)
 
     # --- phase 1: read --------------------------------------------------------------------------------
     def _absorb(self, digest: Digest, label: str, file: FileSummary) -> None:
@@ -590,14 +595,14 @@ class OcdsIngest:
         started_at = datetime.now(UTC)
         self.backend.ensure_tables(ALL_TABLES)
         files = list(discover(paths, self.summary.skipped_files))
+        limited = (
+            contextlib.nullcontext()
+            if self.memory_budget is None
+            else self.backend.limited_memory(int(self.memory_budget * ENGINE_SHARE))
+        )
         # One checkpoint at the end, not one every 16 MB of log: each rewrites the tables' newest row groups.
-        with self.backend.bulk_load():
-            if self.memory_budget is None:
-                self._run_steps(files)
-            else:
-                self.stage_bytes = max(1 << 20, self.memory_budget // 48)
-                with self.backend.limited_memory(int(self.memory_budget * ENGINE_SHARE)):
-                    self._run_steps(files)
+        with self.backend.bulk_load(), limited:
+            self._run_steps(files)
         summary = self.summary
         summary.reject_reasons = dict(self._reject_reasons.most_common())
         summary.quality_issue_counts = dict(self._issue_counts.most_common())
