@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from clearsight.cli.common import JsonOption, command_group, console, fail, print_json, state
+from clearsight.cli.common import JsonOption, command_group, console, errors, fail, print_json, state
 from clearsight.engine import EngineError
 
 screens_app = command_group("Bid-rigging screens per tender and the cartel classifier.")
-COLLUSION_DATA = Path("..") / "shared" / "data" / "collusion"
 
 
 @screens_app.command("run")
@@ -57,62 +55,156 @@ def run_command(
     console.print(table)
 
 
-@screens_app.command("evaluate")
-def evaluate_command(
-    data: Annotated[Path, typer.Option(help="Folder of the labelled collusion datasets.")] = COLLUSION_DATA,
+MappingOption = Annotated[
+    Path, typer.Option("--mapping", "-m", help="YAML naming the file's columns (tender, amount, bidder, lot, …).")
+]
+BidFile = Annotated[Path, typer.Argument(help="Bids: CSV (with a header row) or Parquet, one row per bid.")]
+
+
+def _read(files: list[Path], mapping_path: Path, require_label: bool = False) -> tuple[Any, list[dict[str, Any]]]:
+    """Each file's tenders, after reporting what was read and rejected (on stderr)."""
+    from clearsight.registry.mapping import MappingError
+    from clearsight.screens.bids import load_bid_mapping
+    from clearsight.screens.files import read_tenders
+
+    for path in [*files, mapping_path]:
+        if not path.exists():
+            fail(f"{path}: no such file", 2)
+    try:
+        mapping = load_bid_mapping(mapping_path)
+        tables, reports = read_tenders(files, mapping, require_label)
+    except MappingError as error:
+        fail(str(error), 2)
+    for report in reports:
+        errors.print(f"{report.file}: {report.rows:,} rows, {report.loaded:,} bids read, {report.rejected:,} rejected")
+        for reject in report.first_rejects[:10]:
+            column = f" column {reject['column']}" if reject["column"] else ""
+            errors.print(
+                f"  [yellow]rejected[/] {report.file} line {reject['line']}{column}: {reject['reason']}"
+                + (f" ({reject['value']!r})" if reject["value"] is not None else "")
+            )
+        if report.rejected > 10:
+            errors.print(f"  … {report.rejected - 10:,} more rejected rows: {dict(report.reasons)}")
+    return tables, [report.to_dict() for report in reports]
+
+
+@screens_app.command("score")
+def score_command(
+    path: BidFile,
+    mapping: MappingOption,
+    out: Annotated[
+        Path | None, typer.Option(help="Every tender with its screens, status and score (.csv/.parquet).")
+    ] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="Also the probability of a model written by `screens train` (a pickle: yours).")
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Evaluate the classifier: grouped 5-fold CV per dataset (own tenders only, and adding other countries' tenders
-    where an inner CV on the training folds says it helps) and leave-one-dataset-out, against the baselines."""
+    """Screen every tender of a bid table: the default score (bids less dispersed than reference tenders → closer
+    to 1), or insufficient_data / out_of_domain with the reason."""
     from rich.table import Table
 
-    from clearsight.screens.classifier import evaluate
+    from clearsight.linkage.files import write_table
+    from clearsight.screens.files import default_reference, load_model, score
+    from clearsight.screens.score import Reference
 
-    if not data.exists():
-        fail(f"{data}: no labelled data (see ../shared/data/collusion/README)", 2)
-    result = evaluate(data)
+    tables, reports = _read([path], mapping)
+    trained = None
+    if model is not None:
+        try:
+            trained = load_model(model)
+        except (OSError, ValueError) as error:
+            fail(str(error), 2)
+    reference = Reference.from_dict(trained["reference"]) if trained else default_reference()
+    result = score(next(iter(tables.values())), reference, trained).drop_columns(["source"])
+    if out is not None:
+        write_table(result, out)
+    statuses = result.column("status").to_pylist()
+    summary = {
+        "input": reports[0],
+        "tenders": result.num_rows,
+        **{status: statuses.count(status) for status in ("scored", "insufficient_data", "out_of_domain")},
+        "out": str(out) if out else None,
+    }
+    if json_output:
+        print_json(summary)
+        return
+    console.print(
+        f"{result.num_rows:,} tenders: {summary['scored']:,} scored, {summary['insufficient_data']:,} with too few "
+        f"bids, {summary['out_of_domain']:,} outside what the screens can judge"
+        + (f"; written to {out}" if out else "")
+    )
+    rows = sorted(
+        (row for row in result.to_pylist() if row["score"] is not None), key=lambda row: (-row["score"], row["tender"])
+    )
+    table = Table(title="tenders whose bids are least dispersed (highest score)")
+    for column in ("tender", "lot", "bids", "CV", "spread", "score", *(["probability"] if trained else [])):
+        table.add_column(column, justify="left" if column in ("tender", "lot") else "right")
+    for row in rows[:15]:
+        cells = [str(row["tender"]), row["lot"] or "", str(row["bids"]), f"{row['cv']:.3f}", f"{row['spread']:.3f}"]
+        cells.append(f"{row['score']:.2f}")
+        if trained:
+            cells.append(f"{row['probability']:.2f}")
+        table.add_row(*cells)
+    console.print(table)
+
+
+@screens_app.command("evaluate")
+def evaluate_command(
+    path: BidFile,
+    mapping: MappingOption,
+    json_output: JsonOption = False,
+) -> None:
+    """How well the default score ranks a labelled bid table's tenders (ROC AUC, PR AUC), beside each single screen
+    and a random forest retrained on the file (5-fold CV), computed in the same run."""
+    from rich.table import Table
+
+    from clearsight.screens.files import default_reference, evaluate
+
+    tables, reports = _read([path], mapping, require_label=True)
+    result = {"input": reports[0], **evaluate(next(iter(tables.values())), default_reference())}
     if json_output:
         print_json(result)
         return
-    for section, rows in (
-        ("within each dataset (grouped 5-fold CV)", result["within_dataset_grouped_cv"]),
-        (
-            "within each dataset, adding the other countries' tenders where an inner CV on the training folds says "
-            "it helps",
-            result["within_dataset_borrowing_when_it_helps"],
-        ),
-        ("train on the others, test on one", result["leave_one_dataset_out"]),
-    ):
-        table = Table(title=section)
-        for column in ("dataset", "tenders", "auc", "baseline auc", "balanced accuracy", "precision top 10%"):
-            table.add_column(column)
-        for name, row in rows.items():
-            table.add_row(
-                name,
-                str(row["tenders"]),
-                f"{row['auc']:.3f}",
-                str(row.get("baseline_auc", "")),
-                f"{row['balanced_accuracy']:.3f}",
-                f"{row['precision_at_top_10pct']:.3f}",
-            )
-        console.print(table)
+    console.print(
+        f"{result['tenders']:,} tenders scored ({result['collusive']:,} collusive), {result['insufficient_data']:,} "
+        f"with too few bids, {result['out_of_domain']:,} outside what the screens can judge"
+    )
+    if result["auc"] is None:
+        console.print(result["reason"])
+        return
+    table = Table(title=f"ROC AUC on {path.name} (0.5 = chance)")
+    table.add_column("ranking")
+    table.add_column("ROC AUC", justify="right")
+    table.add_row("default score", f"{result['auc']:.3f}")
+    for name, value in result["baselines"].items():
+        label = "random forest retrained on this file (5-fold CV)" if name.startswith("random") else f"{name} alone"
+        table.add_row(label, "—" if value is None else f"{value:.3f}")
+    console.print(table)
+    console.print(f"PR AUC {result['pr_auc']:.3f} (collusive share {result['collusive_share']:.1%})")
 
 
 @screens_app.command("train")
 def train_command(
-    data: Annotated[Path, typer.Option(help="Folder of the labelled collusion datasets.")] = COLLUSION_DATA,
-    out: Annotated[Path, typer.Option(help="Model file to write.")] = Path(
-        "src/clearsight/screens/model/cartel_model.pkl"
-    ),
+    files: Annotated[list[Path], typer.Argument(help="Labelled bid tables (CSV or Parquet), any number.")],
+    mapping: MappingOption,
+    out: Annotated[Path, typer.Option(help="Model file to write (a pickle), with a .json record beside it.")],
     json_output: JsonOption = False,
 ) -> None:
-    """Train the shipped classifier on all labelled datasets (reproducible: fixed seed)."""
-    from clearsight.screens.classifier import train
+    """Train the trees on your own labelled cases (fixed seed: same files, same model); use the model with
+    `screens score --model`."""
+    from clearsight.screens.files import train
 
-    if not data.exists():
-        fail(f"{data}: no labelled data (see ../shared/data/collusion/README)", 2)
-    record = train(data, out)
+    tables, _ = _read(files, mapping, require_label=True)
+    try:
+        record = train(tables, out)
+    except ValueError as error:
+        fail(str(error), 2)
     if json_output:
         print_json(record)
-    else:
-        console.print(f"model written to {out}: {json.dumps(record)}")
+        return
+    trained = ", ".join(
+        f"{name} {counts['tenders']:,} tenders ({counts['collusive']:,} collusive)"
+        for name, counts in record["trained_on"].items()
+    )
+    console.print(f"model written to {out} (record {out.with_suffix('.json')}): trained on {trained}")

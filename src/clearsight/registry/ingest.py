@@ -238,6 +238,13 @@ class _Rows:
         )
 
 
+def file_batches(path: Path, needed: list[str], batch_rows: int | None = None, encoding: str = "utf-8") -> Iterator[pa.Table]:
+    """The `needed` columns of a CSV or Parquet file (by its suffix), as `csv_batches` gives them."""
+    if path.suffix.lower() == ".parquet":
+        return _parquet_batches(path, needed, batch_rows or BATCH_ROWS)
+    return csv_batches(path, needed, batch_rows, encoding=encoding)
+
+
 def _parquet_batches(path: Path, needed: list[str], batch_rows: int = BATCH_ROWS) -> Iterator[pa.Table]:
     parquet = pq.ParquetFile(path)
     names = parquet.schema_arrow.names
@@ -275,10 +282,7 @@ def ingest_registry(
     summary = RegistrySummary(run_id, dataset, mapping.kind, str(path))
     needed = list(dict.fromkeys([*mapping.columns.values(), *mapping.keep]))
     position = {column: f"c{index}" for index, column in enumerate(needed)}
-    if path.suffix.lower() == ".parquet":
-        batches = _parquet_batches(path, needed, batch_rows or BATCH_ROWS)
-    else:
-        batches = csv_batches(path, needed, batch_rows, encoding=mapping.encoding)
+    batches = file_batches(path, needed, batch_rows, mapping.encoding)
     backend.execute("CREATE OR REPLACE TEMP TABLE _registry_seen (record_id VARCHAR, line BIGINT)")
     # Each record's latest stored version, read once: a run never writes a record twice (a repeated record_id is
     # rejected), so what it stores does not change what the next batch compares with.

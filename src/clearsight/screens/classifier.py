@@ -1,35 +1,27 @@
-"""The cartel classifier: extremely randomised trees on the screens of labelled tenders, with calibrated probabilities.
+"""The trained cartel classifier (opt-in): extremely randomised trees on the screens of labelled tenders, with
+calibrated probabilities, and the model card that compares it with the default score (score.py).
 
-Training data: the labelled bid-rigging datasets of García Rodríguez et al. (2022) (Switzerland, Japan, Italy,
-Brazil; one row per bid). Every tender's screens are recomputed with clearsight's own SQL (`screens_sql`), so the
-model sees exactly what production computes; a tender is labelled collusive when any of its bids is. Evaluation
-is cross-validation grouped by tender (each row is a tender, so no tender's bids are in two folds) and across
-datasets (train on three countries, test on the fourth).
+Training data: any labelled bid tables (`clearsight screens train FILE... --mapping M`); the shipped trees learnt from
+the datasets of García Rodríguez et al. (2022) (Switzerland, Japan, Italy, Brazil; one row per bid). Every tender's
+screens are computed with clearsight's own SQL (`screens_sql`), so the model sees exactly what production computes; a
+tender is labelled collusive when any of its bids is. Evaluation is cross-validation grouped by tender (each row is a
+tender, so no tender's bids are in two folds) and across datasets (train on three countries, test on the fourth).
 """
 
 from __future__ import annotations
 
-import json
 import pickle
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
+import pyarrow as pa
 
-from clearsight.screens.sql import SCREEN_COLUMNS, screens_sql
+from clearsight.screens.score import ECONOMIC_SIGN, Reference, build_reference, judge
+from clearsight.screens.sql import SCREEN_COLUMNS
 
 FEATURES = SCREEN_COLUMNS
-DATASETS = {
-    "switzerland": "DB_Collusion_Switzerland_GR_and_See-Gaster_processed.csv",
-    "japan": "DB_Collusion_Japan_processed.csv",
-    "italy": "DB_Collusion_Italy_processed.csv",
-    "brazil": "DB_Collusion_Brazil_processed.csv",
-}
-BASELINE_AUC = {"switzerland": 0.71, "japan": 0.80, "italy": 0.89, "brazil": 0.88}  # ../shared/data/collusion
-MINIMUM_BIDS = 4
 SEED = 20221
 MODEL_FILE = "cartel_model.pkl"
 
@@ -42,28 +34,28 @@ class Labelled:
     tenders: np.ndarray  # tender ids
     features: np.ndarray  # n x len(FEATURES), NaN where undefined
     labels: np.ndarray  # 1 collusive, 0 not
+    default_score: np.ndarray | None = None  # the default screen score (score.py), where computed
 
 
-def load_labelled(folder: Path, name: str) -> Labelled:
-    """Screens of every tender with at least MINIMUM_BIDS bids, computed by clearsight's SQL."""
-    path = str(folder / DATASETS[name]).replace("'", "''")
-    connection = duckdb.connect()
-    connection.execute(f"""
-        CREATE TABLE labelled_bids AS
-        SELECT CAST(Tender AS VARCHAR) AS ocid, NULL::VARCHAR AS lot_id, CAST(Bid_value AS DOUBLE) AS amount,
-               CAST(Collusive_competitor AS INTEGER) AS collusive
-        FROM read_csv('{path}', header = true)""")
-    rows = connection.execute(f"""
-        SELECT s.*, l.collusive
-        FROM ({screens_sql("labelled_bids")}) AS s
-        JOIN (SELECT ocid, max(collusive) AS collusive FROM labelled_bids GROUP BY ocid) AS l USING (ocid)
-        WHERE s.bids >= {MINIMUM_BIDS}
-        ORDER BY s.ocid""").fetchall()
-    connection.close()
-    columns = ["ocid", "lot_id", *FEATURES, "collusive"]
-    table = np.array(rows, dtype=object)
-    features = table[:, [columns.index(feature) for feature in FEATURES]].astype(float)
-    return Labelled(name, table[:, 0], features, table[:, -1].astype(int))
+def labelled(name: str, table: pa.Table, reference: Reference) -> Labelled:
+    """The labelled tenders of `table` (score.tender_screens) that `reference` lets the default score judge."""
+    judged = judge(table, reference)
+    keep = np.array(
+        [
+            status == "scored" and label is not None
+            for status, label in zip(
+                judged.column("status").to_pylist(), judged.column("label").to_pylist(), strict=True
+            )
+        ],
+        dtype=bool,
+    )
+    features = np.column_stack([judged.column(name).to_numpy(zero_copy_only=False).astype(float) for name in FEATURES])[
+        keep
+    ]
+    scores = judged.column("score").to_numpy(zero_copy_only=False).astype(float)[keep]
+    tenders = np.array(judged.column("tender").to_pylist(), dtype=object)[keep]
+    labels = np.array(judged.column("label").to_pylist(), dtype=object)[keep].astype(int)
+    return Labelled(name, tenders, features, labels, scores)
 
 
 def new_model(training_tenders: int) -> Any:
@@ -111,12 +103,14 @@ def borrowing_helps(features: np.ndarray, labels: np.ndarray, tenders: np.ndarra
 
 
 def metrics(labels: np.ndarray, probabilities: np.ndarray, top_share: float = 0.1) -> dict[str, float]:
-    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+    from sklearn.metrics import average_precision_score, balanced_accuracy_score, brier_score_loss, roc_auc_score
 
     k = max(1, round(len(labels) * top_share))
     top = np.argsort(-probabilities, kind="stable")[:k]
     return {
         "auc": round(float(roc_auc_score(labels, probabilities)), 4),
+        "pr_auc": round(float(average_precision_score(labels, probabilities)), 4),
+        "brier": round(float(brier_score_loss(labels, np.clip(probabilities, 0, 1))), 4),
         "balanced_accuracy": round(float(balanced_accuracy_score(labels, probabilities >= 0.5)), 4),
         "precision_at_top_10pct": round(float(labels[top].mean()), 4),
         "tenders": len(labels),
@@ -162,59 +156,35 @@ def _pooled(items: list[Labelled]) -> Labelled:
     )
 
 
-def evaluate(folder: Path) -> dict[str, Any]:
-    """Per dataset (grouped 5-fold CV) and across datasets (leave one country out), against the baselines."""
-    data = {name: load_labelled(folder, name) for name in DATASETS}
-    within = {name: {**cross_validate(labelled), "baseline_auc": BASELINE_AUC[name]} for name, labelled in data.items()}
-    borrowing = {
-        name: {
-            **cross_validate(labelled, borrowed=_pooled([data[other] for other in DATASETS if other != name])),
-            "baseline_auc": BASELINE_AUC[name],
+def model_card(tables: dict[str, pa.Table]) -> dict[str, Any]:
+    """Per dataset: the default score with the reference built from the other datasets (it never sees the held-out
+    one), the trees trained on the other datasets, the trees in grouped 5-fold CV on the dataset's own tenders, and
+    each single screen in the direction economics gives it — all on the same tenders."""
+    from sklearn.metrics import roc_auc_score
+
+    card: dict[str, Any] = {}
+    for held_out, table in tables.items():
+        others = {name: other for name, other in tables.items() if name != held_out}
+        reference = build_reference(others)
+        data = labelled(held_out, table, reference)
+        train = _pooled([labelled(name, other, reference) for name, other in others.items()])
+        trees = fit_calibrated(train.features, train.labels, train.tenders)
+        assert data.default_score is not None
+        singles = {}
+        for index, name in enumerate(FEATURES):
+            column = data.features[:, index]
+            filled = np.where(np.isnan(column), np.nanmedian(column), column)
+            singles[name] = round(float(roc_auc_score(data.labels, ECONOMIC_SIGN[name] * filled)), 4)
+        card[held_out] = {
+            "default_other_countries": metrics(data.labels, data.default_score),
+            "trees_other_countries": metrics(data.labels, trees.predict_proba(data.features)[:, 1]),
+            "trees_own_tenders_grouped_cv": cross_validate(data),
+            "single_screens": singles,
         }
-        for name, labelled in data.items()
-    }
-    across = {}
-    for held_out in DATASETS:
-        train = _pooled([data[name] for name in DATASETS if name != held_out])
-        model = fit_calibrated(train.features, train.labels, train.tenders)
-        probabilities = model.predict_proba(data[held_out].features)[:, 1]
-        across[held_out] = metrics(data[held_out].labels, probabilities)
-    return {
-        "within_dataset_grouped_cv": within,
-        "within_dataset_borrowing_when_it_helps": borrowing,
-        "leave_one_dataset_out": across,
-        "features": list(FEATURES),
-        "minimum_bids": MINIMUM_BIDS,
-        "seed": SEED,
-    }
-
-
-def train(folder: Path, out: Path) -> dict[str, Any]:
-    """Train on all four datasets and write the model (pickle) beside a JSON record of how it was made."""
-    import sklearn
-
-    data = [load_labelled(folder, name) for name in DATASETS]
-    pooled = _pooled(data)
-    model = fit_calibrated(pooled.features, pooled.labels, pooled.tenders)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "wb") as handle:
-        pickle.dump(
-            {"model": model, "features": list(FEATURES), "sklearn": sklearn.__version__},
-            handle,
-            protocol=pickle.HIGHEST_PROTOCOL,
-        )
-    record = {
-        "trained_on": {item.name: len(item.labels) for item in data},
-        "features": list(FEATURES),
-        "sklearn": sklearn.__version__,
-        "seed": SEED,
-        "minimum_bids": MINIMUM_BIDS,
-    }
-    out.with_suffix(".json").write_text(json.dumps(record, indent=2))
-    return record
+    return {"datasets": card, "features": list(FEATURES), "seed": SEED}
 
 
 def load_shipped() -> Any:
-    """The model shipped in the package (trained by `clearsight screens train`)."""
+    """The trees shipped in the package (`clearsight screens train` on the labelled datasets; see docs/screens.md)."""
     blob = resources.files("clearsight.screens").joinpath("model", MODEL_FILE).read_bytes()
     return pickle.loads(blob)["model"]
