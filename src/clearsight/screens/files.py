@@ -19,6 +19,7 @@ from clearsight.screens.score import (
     judge,
     shipped_reference,
     tender_screens,
+    usable,
 )
 from clearsight.screens.sql import SCREEN_COLUMNS
 
@@ -141,15 +142,13 @@ def train(tables: dict[str, pa.Table], out: Path) -> dict[str, Any]:
     reference = build_reference(tables)
     features, labels, groups, counts = [], [], [], {}
     for name, table in tables.items():
-        judged = judge(table, reference)
-        status = np.array(judged.column("status").to_pylist())
-        y = _labels(judged)
-        keep = (status == "scored") & (y >= 0)
-        features.append(_features(judged)[keep])
+        # Every tender the screens can judge, its own dispersion tail included (the reference is made of them).
+        y = _labels(table)
+        keep = usable(table) & (y >= 0)
+        features.append(_features(table)[keep])
         labels.append(y[keep])
-        groups += [
-            f"{name}:{tender}" for tender, kept in zip(judged.column("tender").to_pylist(), keep, strict=True) if kept
-        ]
+        tenders = table.column("tender").to_pylist()
+        groups += [f"{name}:{tender}" for tender, kept in zip(tenders, keep, strict=True) if kept]
         counts[name] = {"tenders": int(keep.sum()), "collusive": int(y[keep].sum())}
     x, y = np.vstack(features), np.concatenate(labels)
     if len(set(y.tolist())) < 2:

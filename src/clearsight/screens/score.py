@@ -80,9 +80,9 @@ def build_reference(tenders: dict[str, pa.Table]) -> Reference:
     per firm, whatever their labels."""
     quantiles: dict[str, list[list[float]]] = {screen: [] for screen in DOMAIN_SCREENS}
     for table in tenders.values():
-        usable = _usable(table)
+        keep = usable(table)
         for screen in DOMAIN_SCREENS:
-            values = table.column(screen).to_numpy(zero_copy_only=False).astype(float)[usable]
+            values = table.column(screen).to_numpy(zero_copy_only=False).astype(float)[keep]
             values = values[~np.isnan(values)]
             if not len(values):
                 raise ValueError("a reference dataset without a tender of at least 4 bids")
@@ -121,7 +121,8 @@ def tender_screens(connection: duckdb.DuckDBPyConnection, relation: str = "bids"
     """).to_arrow_table()
 
 
-def _usable(table: pa.Table) -> np.ndarray:
+def usable(table: pa.Table) -> np.ndarray:
+    """Tenders with enough bids and at most one bid per firm."""
     bids = table.column("bids").to_numpy(zero_copy_only=False)
     busiest = np.array([value or 1 for value in table.column("busiest_bids").to_pylist()])
     return (bids >= MINIMUM_BIDS) & (busiest <= 1)
