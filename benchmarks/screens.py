@@ -1,8 +1,8 @@
 """Screens and supplier-network benchmark, and the cartel classifier's metrics.
 
-1. Classifier: grouped 5-fold CV per labelled dataset and leave-one-dataset-out (`clearsight screens evaluate`),
-   against the baselines of ../shared/data/README.md; then grouped CV repeated over ten shuffles, against a random
-   forest fitted on the same folds in the same run.
+1. Model card (docs/screens.md): per labelled dataset of ../shared/data/collusion, the default score and the trained
+   trees, each with only the other three countries to learn from; the trees in grouped 5-fold CV on the dataset
+   itself; a random forest retrained on the dataset and every single screen, on the same tenders in the same run.
 2. Scale: synthetic procurement with planted cartels, about 1M bids and 80-100k suppliers by default; times
    `screens run`, `network build` (links + Louvain communities) and the network indicators (`flags run --only
    N002,N003`), each as a ratio to a plain DuckDB aggregate over the same bids measured in the same run (the machine is
@@ -33,87 +33,54 @@ console = Console(width=160)
 COLLUSION = REPO.parent / "shared" / "data" / "collusion"
 
 
-def classifier() -> dict[str, object] | None:
+def model_card() -> dict[str, object] | None:
+    """The model card of docs/screens.md, per labelled dataset: the default score and the trees, each trained (or
+    referenced) on the other three datasets; the trees in grouped 5-fold CV on the dataset itself; a random forest
+    retrained on the dataset (5-fold CV) and every single screen — all on the same tenders, in this run."""
     if not COLLUSION.exists():
-        console.print(f"[yellow]{COLLUSION} absent: classifier metrics skipped[/]")
+        console.print(f"[yellow]{COLLUSION} absent: model card skipped[/]")
         return None
-    console.print("[bold]classifier[/]: grouped CV and leave-one-dataset-out …")
-    seconds, _, out = run_measured([*CLEARSIGHT, "screens", "evaluate", "--data", str(COLLUSION), "--json"])
-    result = json.loads(out)
-    table = Table(title=f"cartel classifier ({seconds:.0f} s)")
+    from clearsight.screens.bids import load_bid_mapping
+    from clearsight.screens.classifier import model_card as card
+    from clearsight.screens.files import evaluate, read_tenders
+    from clearsight.screens.score import build_reference
+
+    console.print("[bold]model card[/]: leave one country out, own-country CV, baselines …")
+    started = time.perf_counter()
+    files = sorted(COLLUSION.glob("*.csv"))
+    tables, _ = read_tenders(files, load_bid_mapping(REPO / "benchmarks" / "collusion.yaml"), require_label=True)
+    result = card(tables)
+    for name, row in result["datasets"].items():
+        reference = build_reference({other: table for other, table in tables.items() if other != name})
+        row["file"] = evaluate(tables[name], reference)
+    seconds = time.perf_counter() - started
+    table = Table(title=f"cartel screens, tender-level ROC AUC ({seconds:.0f} s)")
     for column in (
         "dataset",
         "tenders",
-        "AUC",
-        "baseline",
-        "balanced acc.",
-        "precision top 10%",
-        "AUC other countries",
+        "collusive",
+        "default, other countries' reference",
+        "trees trained on other countries",
+        "best single screen",
+        "trees, own-country CV",
+        "random forest, own-country CV",
     ):
         table.add_column(column, justify="right")
-    for name, row in result["within_dataset_grouped_cv"].items():
-        other = result["leave_one_dataset_out"][name]
-        borrowing = result["within_dataset_borrowing_when_it_helps"][name]
+    for name, row in result["datasets"].items():
+        best = max(row["single_screens"].items(), key=lambda item: item[1])
         table.add_row(
-            name,
-            f"{row['tenders']:,}",
-            f"{row['auc']:.3f}",
-            f"{borrowing['auc']:.3f} ({borrowing['folds_borrowing']}/5 folds)",
-            f"{row['baseline_auc']:.2f}",
-            f"{row['balanced_accuracy']:.3f}",
-            f"{row['precision_at_top_10pct']:.3f}",
-            f"{other['auc']:.3f}",
+            name.split("_")[2],
+            f"{row['default_other_countries']['tenders']:,}",
+            f"{row['default_other_countries']['collusive_share']:.0%}",
+            f"{row['default_other_countries']['auc']:.3f}",
+            f"{row['trees_other_countries']['auc']:.3f}",
+            f"{best[1]:.3f} ({best[0]})",
+            f"{row['trees_own_tenders_grouped_cv']['auc']:.3f}",
+            f"{row['file']['baselines']['random_forest_grouped_cv']:.3f}",
         )
     console.print(table)
+    result["seconds"] = round(seconds, 1)
     return result
-
-
-def repeated_against_forest(repeats: int = 10) -> dict[str, dict[str, float]] | None:
-    """Grouped 5-fold CV repeated over `repeats` shuffles: clearsight's trees against a plain random forest (300 trees,
-    scikit-learn defaults) fitted on the same folds in the same run — the baseline's protocol, less split luck."""
-    if not COLLUSION.exists():
-        return None
-    import numpy as np
-    from sklearn.ensemble import RandomForestClassifier
-    from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    from clearsight.screens.classifier import BASELINE_AUC, DATASETS, load_labelled, new_model
-
-    results = {}
-    table = Table(title=f"grouped 5-fold CV, {repeats} shuffles: mean AUC (min–max)")
-    for column in ("dataset", "clearsight", "random forest, same folds", "README baseline"):
-        table.add_column(column, justify="right")
-    for name in DATASETS:
-        data = load_labelled(COLLUSION, name)
-        ours, forest = [], []
-        for seed in range(repeats):
-            mine, theirs = np.zeros(len(data.labels)), np.zeros(len(data.labels))
-            folds = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=seed)
-            for train, test in folds.split(data.features, data.labels, groups=data.tenders):
-                model = new_model(len(train)).fit(data.features[train], data.labels[train])
-                mine[test] = model.predict_proba(data.features[test])[:, 1]
-                baseline = RandomForestClassifier(n_estimators=300, random_state=seed, n_jobs=2)
-                theirs[test] = baseline.fit(data.features[train], data.labels[train]).predict_proba(
-                    data.features[test]
-                )[:, 1]
-            ours.append(roc_auc_score(data.labels, mine))
-            forest.append(roc_auc_score(data.labels, theirs))
-        results[name] = {
-            "auc_mean": round(float(np.mean(ours)), 4),
-            "auc_min": round(float(np.min(ours)), 4),
-            "auc_max": round(float(np.max(ours)), 4),
-            "forest_auc_mean": round(float(np.mean(forest)), 4),
-            "readme_baseline_auc": BASELINE_AUC[name],
-        }
-        table.add_row(
-            name,
-            f"{np.mean(ours):.3f} ({np.min(ours):.3f}–{np.max(ours):.3f})",
-            f"{np.mean(forest):.3f}",
-            f"{BASELINE_AUC[name]:.2f}",
-        )
-    console.print(table)
-    return results
 
 
 def baseline_seconds(database: Path, dataset: str) -> float:
@@ -219,13 +186,13 @@ def scale(processes: int) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--processes", type=int, default=280_000, help="synthetic processes (280k ≈ 1M bids)")
-    parser.add_argument("--skip-classifier", action="store_true")
+    parser.add_argument("--skip-classifier", action="store_true", help="no model card")
+    parser.add_argument("--only-card", action="store_true", help="the model card alone, not the synthetic scale run")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     results = {
-        "classifier": None if args.skip_classifier else classifier(),
-        "classifier_repeated": None if args.skip_classifier else repeated_against_forest(),
-        "scale": scale(args.processes),
+        "model_card": None if args.skip_classifier else model_card(),
+        "scale": None if args.only_card else scale(args.processes),
     }
     (OUT / "screens.json").write_text(json.dumps(results, indent=2))
     console.print(f"written to {OUT / 'screens.json'}")

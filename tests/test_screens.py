@@ -13,6 +13,7 @@ import numpy as np
 from clearsight.engine import DuckDBBackend
 from clearsight.flags.profile import load_profile
 from clearsight.ingest.pipeline import ingest_ocds
+from clearsight.screens.bids import load_bid_mapping
 from clearsight.screens.classifier import (
     FEATURES,
     Labelled,
@@ -21,9 +22,9 @@ from clearsight.screens.classifier import (
     grouped_folds,
     labelled,
     load_shipped,
+    shipped_model_path,
 )
-from clearsight.screens.bids import load_bid_mapping
-from clearsight.screens.files import read_tenders
+from clearsight.screens.files import load_model, read_tenders
 from clearsight.screens.run import run_screens
 from clearsight.screens.score import shipped_reference
 from clearsight.screens.sql import screens_sql
@@ -141,13 +142,67 @@ def test_run_screens_per_tender_and_lot(tmp_path: Path) -> None:
     path.write_text("".join(json.dumps(release) + "\n" for release in releases))
     with DuckDBBackend(":memory:") as backend:
         ingest_ocds(backend, [str(path)], "d", compiled=True, workers=1)
-        summary = run_screens(backend, "d", load_profile("default"))
+        summary = run_screens(backend, "d", load_profile("default"), model=load_model(shipped_model_path()))
         rows = {
             (row["ocid"], row["lot_id"]): row
             for row in backend.query_dicts("SELECT * FROM screen_results WHERE run_id = ?", [summary.run_id])
         }
-    assert summary.screened == 2 and summary.insufficient == 1 and summary.scored == 2
-    assert rows[("lots", "L2")]["status"] == "insufficient_data" and rows[("lots", "L2")]["cartel_probability"] is None
+    assert (summary.screened, summary.insufficient, summary.out_of_domain, summary.scored) == (2, 1, 0, 2)
+    assert {key: (row["status"], row["reason"]) for key, row in rows.items()} == {
+        ("whole", None): ("screened", None),
+        ("lots", "L1"): ("screened", None),
+        ("lots", "L2"): ("insufficient_data", "2 bids: the screens need 4"),
+    }
+    assert rows[("lots", "L2")]["cartel_probability"] is None and rows[("lots", "L2")]["score"] is None
     assert rows[("lots", "L1")]["bids"] == 4
-    assert math.isclose(rows[("whole", None)]["cv"], hand_screens(BIDS)["cv"], rel_tol=1e-9)
-    assert 0 <= rows[("whole", None)]["cartel_probability"] <= 1
+    whole = rows[("whole", None)]
+    assert math.isclose(whole["cv"], hand_screens(BIDS)["cv"], rel_tol=1e-9)
+    reference = shipped_reference()
+    expected = (
+        1
+        - (
+            reference.share_below("cv", np.array([whole["cv"]]))
+            + reference.share_below("spread", np.array([whole["spread"]]))
+        )
+        / 2
+    )
+    assert math.isclose(whole["score"], float(expected[0]), abs_tol=1e-6)
+    assert 0 <= whole["cartel_probability"] <= 1
+
+
+def test_a_firm_bidding_twice_in_a_tender_is_out_of_domain_and_older_warehouses_gain_the_new_columns(
+    tmp_path: Path,
+) -> None:
+    bids = [
+        {"id": str(n), "status": "valid", "tenderers": [{"id": firm}], "value": {"amount": amount, "currency": "EUR"}}
+        for n, (firm, amount) in enumerate([("Alpha", 100), ("Alpha", 98), ("Beta", 99), ("Gamma", 101)])
+    ]
+    path = tmp_path / "s.jsonl"
+    path.write_text(json.dumps({"ocid": "auction", "bids": {"details": bids}}) + "\n")
+    database = str(tmp_path / "w.duckdb")
+    with DuckDBBackend(database) as backend:
+        # A warehouse made before screen_results had reason and score.
+        backend.execute(
+            "CREATE TABLE screen_results (run_id VARCHAR, dataset VARCHAR, ocid VARCHAR, lot_id VARCHAR, "
+            "status VARCHAR, bids INTEGER, cv DOUBLE, kurtosis DOUBLE, skewness DOUBLE, spread DOUBLE, diffp DOUBLE, "
+            "rd DOUBLE, altrd DOUBLE, ks DOUBLE, cartel_probability DOUBLE)"
+        )
+        backend.execute(
+            "INSERT INTO screen_results (run_id, dataset, ocid, status) VALUES ('old', 'd', 'x', 'screened')"
+        )
+    with DuckDBBackend(database) as backend:
+        ingest_ocds(backend, [str(path)], "d", compiled=True, workers=1)
+        summary = run_screens(backend, "d", load_profile("default"))
+        rows = backend.query("SELECT run_id, ocid, status, reason, score FROM screen_results ORDER BY run_id")
+    assert (summary.screened, summary.insufficient, summary.out_of_domain, summary.scored) == (0, 0, 1, 0)
+    assert rows == [
+        ("old", "x", "screened", None, None),
+        (
+            summary.run_id,
+            "auction",
+            "out_of_domain",
+            "Alpha bid 2 times: the screens assume one sealed bid per firm (successive bids of an auction are another "
+            "format)",
+            None,
+        ),
+    ]

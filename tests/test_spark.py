@@ -371,22 +371,26 @@ def test_every_indicator_and_risk_score_is_the_same_on_spark(spark: Any, spark_f
 
 def test_bid_screens_and_cartel_probabilities_are_the_same_on_spark(spark: Any, spark_folder: Path) -> None:
     """The screens (distribution statistics of each tender's bids, Spark's population kurtosis and skewness turned
-    into DuckDB's sample ones) and the classifier's probabilities, tender by tender."""
+    into DuckDB's sample ones), the firms bidding twice, the default score and a trained model's probabilities,
+    tender by tender."""
+    from clearsight.screens.classifier import shipped_model_path
+    from clearsight.screens.files import load_model
     from clearsight.screens.run import run_screens
     from clearsight.screens.sql import SCREEN_COLUMNS
 
     db = synthetic_warehouse(spark_folder, 400, 11, dataset="screens")
-    columns = f"ocid, lot_id, status, {', '.join(SCREEN_COLUMNS)}, cartel_probability"
+    columns = f"ocid, lot_id, status, reason, {', '.join(SCREEN_COLUMNS)}, score, cartel_probability"
+    model = load_model(shipped_model_path())
     with DuckDBBackend(db) as duck:
         copy_tables(duck, spark, ALL_TABLES, "screens")
-        on_duckdb = run_screens(duck, "screens", load_profile())
+        on_duckdb = run_screens(duck, "screens", load_profile(), model=model)
         expected = duck.query(f"SELECT {columns} FROM screen_results WHERE run_id = ? ORDER BY ALL", [on_duckdb.run_id])
-    on_spark = run_screens(spark, "screens", load_profile())
+    on_spark = run_screens(spark, "screens", load_profile(), model=model)
     got = spark.query(f"SELECT {columns} FROM screen_results WHERE run_id = ? ORDER BY ALL", [on_spark.run_id])
-    assert (on_spark.screened, on_spark.insufficient, on_spark.scored) == (
-        on_duckdb.screened, on_duckdb.insufficient, on_duckdb.scored
-    )  # fmt: skip
+    counts = ("screened", "insufficient", "out_of_domain", "scored")
+    assert [getattr(on_spark, name) for name in counts] == [getattr(on_duckdb, name) for name in counts]
     assert on_duckdb.screened > 100 and sum(row[-1] is not None for row in expected) == on_duckdb.screened
+    assert sum(row[-2] is not None for row in expected) == on_duckdb.screened
     assert len(got) == len(expected)
     for want, row in zip(expected, got, strict=True):
         assert _close(list(row), list(want)), (row, want)

@@ -18,24 +18,40 @@ def run_command(
     dataset: Annotated[str, typer.Option("--dataset", "-d")] = "default",
     profile: Annotated[str | None, typer.Option(help="Profile (main currency, exclusions).")] = None,
     minimum_bids: Annotated[int, typer.Option(min=2, help="Bids a tender needs to be screened.")] = 4,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Also a trained model's probability: a file written by `screens train`, or `shipped` for the trees "
+            "trained on the four labelled countries (see docs/screens.md for why they are not the default)."
+        ),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Compute the screens of every tender (and lot) and its calibrated cartel probability → screen_results."""
+    """Compute the screens of every tender (and lot) and its default score → screen_results."""
     from rich.table import Table
 
     from clearsight.flags.profile import ProfileError, load_profile
+    from clearsight.screens.files import load_model
     from clearsight.screens.run import run_screens
 
     try:
         settings = load_profile(profile)
     except ProfileError as error:
         fail(str(error), 2)
+    trained = None
+    if model is not None:
+        from clearsight.screens.classifier import shipped_model_path
+
+        try:
+            trained = load_model(shipped_model_path() if model == "shipped" else Path(model))
+        except (OSError, ValueError) as error:
+            fail(str(error), 2)
     with state.backend(spark=True, what="`screens run`") as backend:
         try:
-            summary = run_screens(backend, dataset, settings, minimum_bids)
+            summary = run_screens(backend, dataset, settings, minimum_bids, trained)
             top = backend.query(
-                "SELECT ocid, lot_id, bids, cartel_probability FROM screen_results WHERE run_id = ? "
-                "AND cartel_probability IS NOT NULL ORDER BY cartel_probability DESC, ocid LIMIT 10",
+                "SELECT ocid, lot_id, bids, cv, spread, score, cartel_probability FROM screen_results "
+                "WHERE run_id = ? AND score IS NOT NULL ORDER BY score DESC, ocid LIMIT 10",
                 [summary.run_id],
             )
         except EngineError as error:
@@ -45,13 +61,14 @@ def run_command(
         return
     console.print(
         f"{summary.run_id}: {summary.screened:,} tenders screened, {summary.insufficient:,} with fewer "
-        f"than {minimum_bids} bids"
+        f"than {minimum_bids} bids, {summary.out_of_domain:,} outside what the screens can judge"
     )
-    table = Table(title="highest cartel probabilities")
-    for column in ("ocid", "lot", "bids", "probability"):
-        table.add_column(column)
-    for ocid, lot, bids, probability in top:
-        table.add_row(ocid, lot or "", str(bids), f"{probability:.2f}")
+    table = Table(title="tenders whose bids are least dispersed (highest score)")
+    for column in ("process", "lot", "bids", "CV", "spread", "score", *(["probability"] if trained else [])):
+        table.add_column(column, justify="left" if column in ("process", "lot") else "right")
+    for ocid, lot, bids, cv, spread, value, probability in top:
+        cells = [ocid, lot or "", str(bids), f"{cv:.3f}", f"{spread:.3f}", f"{value:.2f}"]
+        table.add_row(*cells, *([f"{probability:.2f}"] if trained else []))
     console.print(table)
 
 

@@ -115,9 +115,22 @@ class DuckDBBackend(Backend):
 
     def ensure_tables(self, tables: Sequence[Table]) -> None:
         """Read-only, a missing table is an empty temporary one, so that a reader of an older or partial warehouse
-        sees what a writer would have created."""
+        sees what a writer would have created. A writer adds the canonical columns a table made by an older
+        version lacks (appended, NULL in the rows already stored): columns are only ever added, never changed."""
         if not self.read_only:
             super().ensure_tables(tables)
+            names = [table.name for table in tables]
+            columns: dict[str, set[str]] = {}
+            for table_name, column_name in self.connection.execute(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name IN (SELECT unnest(?))",
+                [names],
+            ).fetchall():
+                columns.setdefault(table_name, set()).add(column_name)
+            for table in tables:
+                for column in table.columns:
+                    if column.name not in columns.get(table.name, {column.name}):
+                        self.execute(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type}")
             return
         present = self._table_names()
         for table in tables:

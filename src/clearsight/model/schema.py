@@ -545,13 +545,18 @@ FLAG_TABLES: tuple[Table, ...] = (FLAG_RUNS, FLAG_RESULTS, RISK_SCORES)
 
 SCREEN_RESULTS = Table(
     "screen_results",
-    "Bid-rigging screens per tender (or lot): statistics of the submitted bids, and the cartel classifier's "
-    "calibrated probability.",
+    "Bid-rigging screens per tender (or lot): statistics of the submitted bids, the default screen score and, "
+    "with a trained model, its calibrated probability.",
     (
         _c("run_id", "VARCHAR", "Screens run."),
         *_PROCESS_KEY,
         _c("lot_id", "VARCHAR", "Lot, or NULL for bids not tied to a lot."),
-        _c("status", "VARCHAR", "screened, or insufficient_data (fewer bids than the minimum)."),
+        _c(
+            "status",
+            "VARCHAR",
+            "screened; insufficient_data (fewer bids than the minimum); out_of_domain (a firm bidding several times, "
+            "or bids more dispersed than 99.5% of the reference tenders): see reason.",
+        ),
         _c("bids", "INTEGER", "Submitted bids with an amount in the main currency."),
         _c("cv", "DOUBLE", "Coefficient of variation."),
         _c("kurtosis", "DOUBLE", "Sample excess kurtosis."),
@@ -561,7 +566,18 @@ SCREEN_RESULTS = Table(
         _c("rd", "DOUBLE", "Relative distance: (second lowest - lowest) / standard deviation of losing bids."),
         _c("altrd", "DOUBLE", "Alternative relative distance: (second lowest - lowest) / mean gap of losing bids."),
         _c("ks", "DOUBLE", "Kolmogorov-Smirnov statistic against the uniform distribution on [lowest, highest]."),
-        _c("cartel_probability", "DOUBLE", "Calibrated probability of bid rigging from the shipped classifier."),
+        _c(
+            "cartel_probability",
+            "DOUBLE",
+            "Calibrated probability of bid rigging from a trained model (`screens run --model`); NULL without one.",
+        ),
+        _c("reason", "VARCHAR", "Why a tender is insufficient_data or out_of_domain."),
+        _c(
+            "score",
+            "DOUBLE",
+            "Default screen score, 0–1: 1 − mean share of reference tenders with lower CV and lower spread "
+            "(docs/screens.md). NULL unless screened.",
+        ),
     ),
     group="screens",
 )

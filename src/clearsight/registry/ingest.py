@@ -238,7 +238,9 @@ class _Rows:
         )
 
 
-def file_batches(path: Path, needed: list[str], batch_rows: int | None = None, encoding: str = "utf-8") -> Iterator[pa.Table]:
+def file_batches(
+    path: Path, needed: list[str], batch_rows: int | None = None, encoding: str = "utf-8"
+) -> Iterator[pa.Table]:
     """The `needed` columns of a CSV or Parquet file (by its suffix), as `csv_batches` gives them."""
     if path.suffix.lower() == ".parquet":
         return _parquet_batches(path, needed, batch_rows or BATCH_ROWS)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pickle
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -182,6 +183,11 @@ def model_card(tables: dict[str, pa.Table]) -> dict[str, Any]:
             "single_screens": singles,
         }
     return {"datasets": card, "features": list(FEATURES), "seed": SEED}
+
+
+def shipped_model_path() -> Path:
+    """The shipped trees' file (with their reference), for `screens run --model shipped`."""
+    return Path(str(resources.files("clearsight.screens").joinpath("model", MODEL_FILE)))
 
 
 def load_shipped() -> Any:

@@ -14,6 +14,7 @@ import pyarrow as pa
 from clearsight.screens.bids import BidMapping, BidReport, read_bids
 from clearsight.screens.score import (
     ECONOMIC_SIGN,
+    MINIMUM_BIDS,
     Reference,
     build_reference,
     judge,
@@ -30,7 +31,8 @@ def read_tenders(
     files: list[Path], mapping: BidMapping, require_label: bool = False
 ) -> tuple[dict[str, pa.Table], list[BidReport]]:
     """Each file's tender screens (keyed by the file's name), and what was read from each."""
-    tables, reports = {}, []
+    tables: dict[str, pa.Table] = {}
+    reports: list[BidReport] = []
     for path in files:
         connection = duckdb.connect()
         try:
@@ -57,9 +59,11 @@ def load_model(path: Path) -> dict[str, Any]:
     return blob
 
 
-def score(table: pa.Table, reference: Reference, model: dict[str, Any] | None = None) -> pa.Table:
+def score(
+    table: pa.Table, reference: Reference, model: dict[str, Any] | None = None, minimum_bids: int = MINIMUM_BIDS
+) -> pa.Table:
     """Judged tenders (status, reason, score), with the trained model's probability when a model is given."""
-    judged = judge(table, reference)
+    judged = judge(table, reference, minimum_bids)
     if model is not None:
         features = _features(judged)
         scored = np.array([value == "scored" for value in judged.column("status").to_pylist()], dtype=bool)

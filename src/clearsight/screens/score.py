@@ -125,10 +125,11 @@ def usable(table: pa.Table) -> np.ndarray:
     """Tenders with enough bids and at most one bid per firm."""
     bids = table.column("bids").to_numpy(zero_copy_only=False)
     busiest = np.array([value or 1 for value in table.column("busiest_bids").to_pylist()])
-    return (bids >= MINIMUM_BIDS) & (busiest <= 1)
+    keep: np.ndarray = (bids >= MINIMUM_BIDS) & (busiest <= 1)
+    return keep
 
 
-def judge(table: pa.Table, reference: Reference) -> pa.Table:
+def judge(table: pa.Table, reference: Reference, minimum_bids: int = MINIMUM_BIDS) -> pa.Table:
     """`table` (tender_screens) with status (scored, insufficient_data, out_of_domain), reason and score."""
     n = table.num_rows
     bids = table.column("bids").to_numpy(zero_copy_only=False).astype(int)
@@ -138,9 +139,10 @@ def judge(table: pa.Table, reference: Reference) -> pa.Table:
         screen: reference.share_below(screen, table.column(screen).to_numpy(zero_copy_only=False).astype(float))
         for screen in DOMAIN_SCREENS
     }
-    status, reason = ["scored"] * n, [None] * n
+    status: list[str] = ["scored"] * n
+    reason: list[str | None] = [None] * n
     for i in range(n):
-        why = None
+        why: str | None = None
         if bids[i] < MINIMUM_BIDS:
             status[i], why = (
                 "insufficient_data",
