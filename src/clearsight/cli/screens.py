@@ -225,3 +225,62 @@ def train_command(
         for name, counts in record["trained_on"].items()
     )
     console.print(f"model written to {out} (record {out.with_suffix('.json')}): trained on {trained}")
+
+
+@screens_app.command("firms")
+def firms_command(
+    path: BidFile,
+    mapping: MappingOption,
+    out: Annotated[Path | None, typer.Option(help="Every firm with its screens and score (.csv/.parquet).")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Firm-level screens of a bid table with bidders (participation, co-bidding, rotating wins) and a score
+    between 0 and 1; with labels in the file, how well they rank the cartel members (ROC AUC)."""
+    from rich.table import Table
+
+    from clearsight.linkage.files import write_table
+    from clearsight.registry.mapping import MappingError
+    from clearsight.screens.bids import load_bid_mapping
+    from clearsight.screens.files import default_reference, read_firms
+    from clearsight.screens.firms import evaluate_firms
+
+    for given in (path, mapping):
+        if not given.exists():
+            fail(f"{given}: no such file", 2)
+    try:
+        firms, report = read_firms(path, load_bid_mapping(mapping), default_reference())
+    except MappingError as error:
+        fail(str(error), 2)
+    errors.print(f"{report.file}: {report.rows:,} rows, {report.loaded:,} bids read, {report.rejected:,} rejected")
+    if out is not None:
+        write_table(firms, out)
+    labelled = any(value is not None for value in firms.column("label").to_pylist())
+    result = {"input": report.to_dict(), "firms": firms.num_rows, "out": str(out) if out else None}
+    if labelled:
+        result["evaluation"] = evaluate_firms(firms)
+    if json_output:
+        print_json(result)
+        return
+    rows = sorted(firms.to_pylist(), key=lambda row: (-(row["score"] or 0), row["firm"]))
+    table = Table(title=f"{firms.num_rows:,} firms: most involved in repeated, rotating co-bidding first")
+    for column in ("firm", "tenders", "co-bidders", "closest rival (tenders)", "rotating rivals", "wins", "score"):
+        table.add_column(column, justify="left" if column == "firm" else "right")
+    for row in rows[:15]:
+        wins = "" if row["win_share"] is None else f"{row['win_share']:.0%}"
+        table.add_row(
+            row["firm"],
+            f"{row['tenders']:,}",
+            f"{row['co_bidders']:,}",
+            f"{row['closest_rival_tenders']:,}",
+            f"{row['rotating_rivals']:,}",
+            wins,
+            f"{row['score']:.2f}",
+        )
+    console.print(table)
+    if labelled and result["evaluation"]["auc"] is not None:
+        evaluation = result["evaluation"]
+        singles = ", ".join(f"{name} {value:.3f}" for name, value in evaluation["baselines"].items())
+        console.print(
+            f"{evaluation['members']:,} of {evaluation['firms']:,} labelled firms are cartel members: "
+            f"firm score ROC AUC {evaluation['auc']:.3f} (each screen alone: {singles})"
+        )

@@ -176,3 +176,19 @@ def train(tables: dict[str, pa.Table], out: Path) -> dict[str, Any]:
 
 def default_reference() -> Reference:
     return shipped_reference()
+
+
+def read_firms(path: Path, mapping: BidMapping, reference: Reference) -> tuple[pa.Table, BidReport]:
+    """The firm screens (firms.py) of one bid table, and what was read from it."""
+    from clearsight.registry.mapping import MappingError
+    from clearsight.screens.firms import firm_screens
+
+    if mapping.bidder is None:
+        raise MappingError(f"{path}: the mapping names no bidder column (bidder: …), which firm screens need")
+    connection = duckdb.connect()
+    try:
+        report = read_bids(connection, path, mapping, path.stem)
+        judged = judge(tender_screens(connection), reference)
+        return firm_screens(connection, judged), report
+    finally:
+        connection.close()
