@@ -94,7 +94,10 @@ def firm_score(table: pa.Table) -> np.ndarray:
         values = table.column(name).to_numpy(zero_copy_only=False).astype(float)
         if not np.isnan(values).all():
             ranks.append(_percentile(values))
-    return np.round(np.nanmean(np.vstack(ranks), axis=0), 6) if ranks else np.full(table.num_rows, np.nan)
+    if not ranks:
+        return np.full(table.num_rows, np.nan)
+    combined: np.ndarray = np.round(np.nanmean(np.vstack(ranks), axis=0), 6)
+    return combined
 
 
 def evaluate_firms(table: pa.Table) -> dict[str, Any]:
