@@ -96,7 +96,7 @@ def firm_score(table: pa.Table) -> np.ndarray:
             ranks.append(_percentile(values))
     if not ranks:
         return np.full(table.num_rows, np.nan)
-    combined: np.ndarray = np.round(np.nanmean(np.vstack(ranks), axis=0), 6)
+    combined = np.asarray(np.round(np.nanmean(np.vstack(ranks), axis=0), 6), dtype=float)
     return combined
 
 
