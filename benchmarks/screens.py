@@ -7,7 +7,7 @@
    `screens run`, `network build` (links + Louvain communities) and the network indicators (`flags run --only
    N002,N003`), each as a ratio to a plain DuckDB aggregate over the same bids measured in the same run (the machine is
    shared and noisy); then recall and precision of the planted cartel processes among the top 1% of tenders ranked by
-   network group score (N003 value), then the classifier's probability.
+   network group score (N003 value), then the default screen score.
 
     python benchmarks/screens.py [--processes 280000] [--skip-classifier]
 
@@ -130,7 +130,7 @@ def scale(processes: int) -> dict[str, object]:
             SELECT subject_id AS ocid, value FROM flag_results
             WHERE indicator = 'N003' AND run_id = (SELECT run_id FROM latest)
         ),
-        classifier AS (SELECT ocid, max(cartel_probability) AS probability FROM screen_results GROUP BY ocid),
+        classifier AS (SELECT ocid, max(score) AS probability FROM screen_results GROUP BY ocid),
         tenders AS (
             SELECT p.ocid, coalesce(n.value, 0) AS network, coalesce(c.probability, 0) AS probability
             FROM processes AS p LEFT JOIN network AS n USING (ocid) LEFT JOIN classifier AS c USING (ocid)
