@@ -202,7 +202,7 @@ def test_a_firm_bidding_twice_in_a_tender_is_out_of_domain_and_older_warehouses_
             "auction",
             "out_of_domain",
             "Alpha bid 2 times: the screens assume one sealed bid per firm (successive bids of an auction are another "
-            "format)",
+            "format; `screens score --lowest-per-firm` takes each firm's lowest)",
             None,
         ),
     ]

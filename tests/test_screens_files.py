@@ -109,7 +109,7 @@ def test_the_default_score_and_what_it_refuses_to_judge(tmp_path: Path) -> None:
         "auction": (
             "out_of_domain",
             "F1 bid 3 times: the screens assume one sealed bid per firm (successive bids of an auction are another "
-            "format)",
+            "format; `screens score --lowest-per-firm` takes each firm's lowest)",
         ),
         "close": ("scored", None),
         "three": ("insufficient_data", "3 bids: the screens need 4"),
@@ -316,3 +316,25 @@ def test_firm_screens_rank_cartel_members_on_the_labelled_countries_with_firm_id
         "Brazil": (272, 65),
     }
     assert all(auc > 0.6 for _, _, auc in found.values()), found
+
+
+def test_auctions_with_successive_bids_are_screened_on_each_firms_lowest_bid(tmp_path: Path) -> None:
+    bids = write(
+        tmp_path / "auction.csv",
+        "Procedure,Firm,Price\nA,F1,100\nA,F1,99\nA,F1,98\nA,F2,97\nA,F3,105\nA,F4,110\n",
+    )
+    mapping = load_bid_mapping(write(tmp_path / "m.yaml", MAPPING[:-26]))
+    as_given, _ = read_tenders([bids], mapping)
+    lowest, _ = read_tenders([bids], mapping, lowest_per_firm=True)
+    judged = judge(as_given["auction"], uniform_reference()).to_pylist()[0]
+    assert (judged["status"], judged["bids"]) == ("out_of_domain", 6)
+    judged = judge(lowest["auction"], uniform_reference()).to_pylist()[0]
+    final = [98, 97, 105, 110]
+    assert (judged["status"], judged["bids"], judged["busiest_bids"]) == ("scored", 4, 1)
+    assert math.isclose(judged["cv"], statistics.stdev(final) / statistics.mean(final), rel_tol=1e-9)
+    with pytest.raises(MappingError, match="needs the mapping to name the bidder"):
+        read_tenders(
+            [bids],
+            load_bid_mapping(write(tmp_path / "n.yaml", "tender: Procedure\namount: Price\n")),
+            lowest_per_firm=True,
+        )

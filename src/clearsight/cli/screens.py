@@ -78,7 +78,19 @@ MappingOption = Annotated[
 BidFile = Annotated[Path, typer.Argument(help="Bids: CSV (with a header row) or Parquet, one row per bid.")]
 
 
-def _read(files: list[Path], mapping_path: Path, require_label: bool = False) -> tuple[Any, list[dict[str, Any]]]:
+LowestPerFirm = Annotated[
+    bool,
+    typer.Option(
+        "--lowest-per-firm",
+        help="Each firm's lowest bid in a tender stands for its bids (auctions with successive bids: its final "
+        "price). Needs `bidder` in the mapping.",
+    ),
+]
+
+
+def _read(
+    files: list[Path], mapping_path: Path, require_label: bool = False, lowest_per_firm: bool = False
+) -> tuple[Any, list[dict[str, Any]]]:
     """Each file's tenders, after reporting what was read and rejected (on stderr)."""
     from clearsight.registry.mapping import MappingError
     from clearsight.screens.bids import load_bid_mapping
@@ -89,7 +101,7 @@ def _read(files: list[Path], mapping_path: Path, require_label: bool = False) ->
             fail(f"{path}: no such file", 2)
     try:
         mapping = load_bid_mapping(mapping_path)
-        tables, reports = read_tenders(files, mapping, require_label)
+        tables, reports = read_tenders(files, mapping, require_label, lowest_per_firm)
     except MappingError as error:
         fail(str(error), 2)
     for report in reports:
@@ -115,6 +127,7 @@ def score_command(
     model: Annotated[
         Path | None, typer.Option(help="Also the probability of a model written by `screens train` (a pickle: yours).")
     ] = None,
+    lowest_per_firm: LowestPerFirm = False,
     json_output: JsonOption = False,
 ) -> None:
     """Screen every tender of a bid table: the default score (bids less dispersed than reference tenders → closer
@@ -125,7 +138,7 @@ def score_command(
     from clearsight.screens.files import default_reference, load_model, score
     from clearsight.screens.score import Reference
 
-    tables, reports = _read([path], mapping)
+    tables, reports = _read([path], mapping, lowest_per_firm=lowest_per_firm)
     trained = None
     if model is not None:
         try:
@@ -170,6 +183,7 @@ def score_command(
 def evaluate_command(
     path: BidFile,
     mapping: MappingOption,
+    lowest_per_firm: LowestPerFirm = False,
     json_output: JsonOption = False,
 ) -> None:
     """How well the default score ranks a labelled bid table's tenders (ROC AUC, PR AUC), beside each single screen
@@ -178,7 +192,7 @@ def evaluate_command(
 
     from clearsight.screens.files import default_reference, evaluate
 
-    tables, reports = _read([path], mapping, require_label=True)
+    tables, reports = _read([path], mapping, require_label=True, lowest_per_firm=lowest_per_firm)
     result = {"input": reports[0], **evaluate(next(iter(tables.values())), default_reference())}
     if json_output:
         print_json(result)
@@ -206,13 +220,14 @@ def train_command(
     files: Annotated[list[Path], typer.Argument(help="Labelled bid tables (CSV or Parquet), any number.")],
     mapping: MappingOption,
     out: Annotated[Path, typer.Option(help="Model file to write (a pickle), with a .json record beside it.")],
+    lowest_per_firm: LowestPerFirm = False,
     json_output: JsonOption = False,
 ) -> None:
     """Train the trees on your own labelled cases (fixed seed: same files, same model); use the model with
     `screens score --model`."""
     from clearsight.screens.files import train
 
-    tables, _ = _read(files, mapping, require_label=True)
+    tables, _ = _read(files, mapping, require_label=True, lowest_per_firm=lowest_per_firm)
     try:
         record = train(tables, out)
     except ValueError as error:

@@ -180,11 +180,13 @@ class SparkBackend(Backend):
         (`RECOVER PARTITIONS`: Spark's catalog does not list the folders itself)."""
         known = self._table_names()
         for table in tables:
+            if table.name in known:
+                continue  # registered by this process with this schema: nothing to create or recover
             sql = to_spark(create_table_sql(table), self.path, table.partition_by)
             Path(self.path, table.name).mkdir(exist_ok=True)  # RECOVER PARTITIONS needs the folder, even empty
             try:
                 self.session.sql(sql).collect()
-                if table.partition_by and table.name not in known:
+                if table.partition_by:
                     self.session.sql(f"ALTER TABLE {table.name} RECOVER PARTITIONS").collect()
             except Exception as error:
                 raise self._wrap_error(error, sql) from error
@@ -204,7 +206,9 @@ class SparkBackend(Backend):
             raise self._wrap_error(error, sql) from error
 
     def _table_names(self) -> set[str]:
-        return {table.name for table in self.session.catalog.listTables(self.database)}
+        # SHOW TABLES reads names only; catalog.listTables also fetches every table's metadata (slow).
+        rows = self.session.sql(f"SHOW TABLES IN {self.database}").collect()
+        return {row["tableName"] for row in rows if not row["isTemporary"]}
 
     def close(self) -> None:
         SparkBackend._open -= 1

@@ -14,6 +14,7 @@ import pyarrow as pa
 from clearsight.screens.bids import BidMapping, BidReport, read_bids
 from clearsight.screens.score import (
     ECONOMIC_SIGN,
+    LOWEST_PER_FIRM,
     MINIMUM_BIDS,
     Reference,
     build_reference,
@@ -28,16 +29,23 @@ SEED = 20221
 
 
 def read_tenders(
-    files: list[Path], mapping: BidMapping, require_label: bool = False
+    files: list[Path], mapping: BidMapping, require_label: bool = False, lowest_per_firm: bool = False
 ) -> tuple[dict[str, pa.Table], list[BidReport]]:
-    """Each file's tender screens (keyed by the file's name), and what was read from each."""
+    """Each file's tender screens (keyed by the file's name), and what was read from each. With `lowest_per_firm`,
+    each firm's lowest bid in a tender (or lot) stands for its bids: its final price in a descending auction."""
+    if lowest_per_firm and mapping.bidder is None:
+        from clearsight.registry.mapping import MappingError
+
+        raise MappingError("--lowest-per-firm needs the mapping to name the bidder column (bidder: …)")
     tables: dict[str, pa.Table] = {}
     reports: list[BidReport] = []
     for path in files:
         connection = duckdb.connect()
         try:
             reports.append(read_bids(connection, path, mapping, path.stem, require_label))
-            tables[_unique(path.stem, tables)] = tender_screens(connection)
+            tables[_unique(path.stem, tables)] = tender_screens(
+                connection, LOWEST_PER_FIRM if lowest_per_firm else "bids"
+            )
         finally:
             connection.close()
     return tables, reports
@@ -101,7 +109,8 @@ def evaluate(table: pa.Table, reference: Reference, folds: int = 5) -> dict[str,
         "unlabelled": int(((status == "scored") & (labels < 0)).sum()),
     }
     if len(set(y.tolist())) < 2:
-        return {**result, "auc": None, "pr_auc": None, "baselines": {}, "reason": "one class only: no ranking to judge"}
+        reason = "no tender scored" if not len(y) else "one class only: no ranking to judge"
+        return {**result, "auc": None, "pr_auc": None, "baselines": {}, "reason": reason}
     values = judged.column("score").to_numpy(zero_copy_only=False).astype(float)[scored]
     features = _features(judged)[scored]
     baselines: dict[str, float | None] = {}

@@ -95,6 +95,14 @@ def shipped_reference() -> Reference:
     return Reference.from_dict(record["reference"])
 
 
+LOWEST_PER_FIRM = """(
+    SELECT source, tender, lot, bidder, min(amount) AS amount, max(winner) AS winner, max(label) AS label
+    FROM bids WHERE bidder IS NOT NULL GROUP BY ALL
+    UNION ALL
+    SELECT source, tender, lot, bidder, amount, winner, label FROM bids WHERE bidder IS NULL
+)"""
+
+
 def tender_screens(connection: duckdb.DuckDBPyConnection, relation: str = "bids") -> pa.Table:
     """One row per (source, tender, lot) of the bids: the firms and how many bids the busiest firm made (NULL
     without bidders), the screens, and the label (1 when any bid is labelled 1, NULL when none is labelled)."""
@@ -152,7 +160,8 @@ def judge(table: pa.Table, reference: Reference, minimum_bids: int = MINIMUM_BID
             status[i] = "out_of_domain"
             why = (
                 f"{firms[i]} bid {busiest[i]} times: the screens assume one sealed bid per firm "
-                "(successive bids of an auction are another format)"
+                "(successive bids of an auction are another format; `screens score --lowest-per-firm` takes each "
+                "firm's lowest)"
             )
         elif max(shares["cv"][i], shares["spread"][i]) > DOMAIN_LEVEL:
             status[i] = "out_of_domain"
