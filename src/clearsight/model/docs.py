@@ -7,6 +7,7 @@ from clearsight.model.schema import (
     CONTRACTING_TABLES,
     FLAG_TABLES,
     NETWORK_TABLES,
+    OWNERSHIP_TABLES,
     REGISTRY_TABLES,
     SCREEN_RESULTS,
     Table,
@@ -57,6 +58,8 @@ def render() -> str:
     parts += [_table_markdown(table) for table in NETWORK_TABLES]
     parts.append("## Registries\n")
     parts += [_table_markdown(table) for table in REGISTRY_TABLES]
+    parts.append("## Beneficial ownership\n")
+    parts += [_table_markdown(table) for table in OWNERSHIP_TABLES]
     return "\n".join(parts)
 
 

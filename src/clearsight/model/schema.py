@@ -726,9 +726,119 @@ REGISTRY_LINKS = Table(
     ),
     group="registry",
 )
+_STATEMENT_KEY = (
+    _c("dataset", "VARCHAR", "Dataset name."),
+    _c("statement_id", "VARCHAR", "BODS statement id (statementId in 0.4, statementID before)."),
+    _c(
+        "record_id",
+        "VARCHAR",
+        "The record the statement describes (0.4 recordId; before 0.4 each statement is its own record, so its id).",
+    ),
+)
+OWNERSHIP_STATEMENTS = Table(
+    "ownership_statements",
+    "Every Beneficial Ownership Data Standard (BODS) statement loaded, of any version: what it is, when it was "
+    "made, what it replaces, and where it was read. One row per statement id (a statement seen again is counted, "
+    "not stored twice).",
+    (
+        *_STATEMENT_KEY,
+        _c(
+            "statement_type",
+            "VARCHAR",
+            "entity, person or relationship (0.2/0.3: entityStatement, personStatement, ownershipOrControlStatement).",
+        ),
+        _c("bods_version", "VARCHAR", "publicationDetails.bodsVersion, else 0.2/0.3 (the shape before 0.4)."),
+        _c("statement_date", "DATE", "statementDate."),
+        _c("publication_date", "DATE", "publicationDetails.publicationDate."),
+        _c("record_status", "VARCHAR", "0.4 recordStatus: new, updated or closed (NULL before 0.4)."),
+        _c("replaces", "VARCHAR[]", "Statement ids this one replaces (replacesStatements, before 0.4)."),
+        _c("declaration_subject", "VARCHAR", "0.4 declarationSubject: the record the declaration is about."),
+        _c("source", "JSON", "source as published."),
+        _c("file", "VARCHAR", "File it was read from."),
+        _c("position", "BIGINT", "Line (JSON Lines) or position in the array (from 1)."),
+        _c("run_id", "VARCHAR", "Ingest run."),
+    ),
+    group="ownership",
+)
+OWNERSHIP_ENTITIES = Table(
+    "ownership_entities",
+    "BODS entity statements: companies, trusts, states, listed companies, with identifiers for joining to OCDS "
+    "parties.",
+    (
+        *_STATEMENT_KEY,
+        _c("name", "VARCHAR", "name."),
+        _c(
+            "entity_type",
+            "VARCHAR",
+            "entityType (0.4 entityType.type): registeredEntity, legalEntity, arrangement, "
+            "anonymousEntity, unknownEntity, state, stateBody.",
+        ),
+        _c("jurisdiction", "VARCHAR", "Jurisdiction code (0.4 jurisdiction, before incorporatedInJurisdiction)."),
+        _c("founding_date", "DATE", "foundingDate."),
+        _c("dissolution_date", "DATE", "dissolutionDate."),
+        _c(
+            "identifier_keys",
+            "VARCHAR[]",
+            "'SCHEME-id' of every identifier with a scheme (e.g. GB-COH-01234567), the scheme in upper case.",
+        ),
+        _c("identifiers", "JSON", "identifiers as published."),
+        _c("addresses", "JSON", "addresses as published."),
+    ),
+    group="ownership",
+)
+OWNERSHIP_PERSONS = Table(
+    "ownership_persons",
+    "BODS person statements, with political exposure.",
+    (
+        *_STATEMENT_KEY,
+        _c("person_type", "VARCHAR", "personType: knownPerson, anonymousPerson, unknownPerson."),
+        _c("name", "VARCHAR", "The first name given: fullName, else given and family names joined."),
+        _c("birth_date", "VARCHAR", "birthDate as published (a year, a year and month, or a date)."),
+        _c("nationalities", "VARCHAR[]", "Nationality codes."),
+        _c(
+            "pep",
+            "BOOLEAN",
+            "Politically exposed: 0.4 politicalExposure.status isPep / isNotPep; before, "
+            "hasPepStatus. NULL when not said.",
+        ),
+        _c("pep_details", "JSON", "politicalExposure.details (0.4) or pepStatusDetails."),
+        _c("identifiers", "JSON", "identifiers as published."),
+        _c("addresses", "JSON", "addresses as published."),
+    ),
+    group="ownership",
+)
+OWNERSHIP_INTERESTS = Table(
+    "ownership_interests",
+    "One row per interest of a BODS relationship (ownership-or-control) statement: who holds what in whom, how "
+    "much, and when. A relationship without interests has one row with interest_position 0.",
+    (
+        *_STATEMENT_KEY,
+        _c("interest_position", "INTEGER", "Position of the interest in the statement (from 1; 0: none given)."),
+        _c("subject", "VARCHAR", "Record id of the entity the interest is in."),
+        _c("interested_party", "VARCHAR", "Record id of the person or entity holding it (NULL when unspecified)."),
+        _c("unspecified_reason", "VARCHAR", "Why the interested party is not given (unspecified reason code)."),
+        _c("interest_type", "VARCHAR", "type: shareholding, votingRights, appointmentOfBoard, … (as published)."),
+        _c("direct_or_indirect", "VARCHAR", "directOrIndirect (0.4): direct, indirect or unknown."),
+        _c("beneficial", "BOOLEAN", "beneficialOwnershipOrControl."),
+        _c("share_exact", "DOUBLE", "share.exact (percent)."),
+        _c("share_minimum", "DOUBLE", "share.minimum (percent)."),
+        _c("share_maximum", "DOUBLE", "share.maximum (percent)."),
+        _c("start_date", "DATE", "startDate."),
+        _c("end_date", "DATE", "endDate."),
+        _c("details", "VARCHAR", "details."),
+    ),
+    group="ownership",
+)
+OWNERSHIP_TABLES: tuple[Table, ...] = (OWNERSHIP_STATEMENTS, OWNERSHIP_ENTITIES, OWNERSHIP_PERSONS, OWNERSHIP_INTERESTS)
 REGISTRY_TABLES: tuple[Table, ...] = (REGISTRY_RECORDS, REGISTRY_REJECTS, REGISTRY_LINK_RUNS, REGISTRY_LINKS)
 ALL_TABLES: tuple[Table, ...] = (
-    CONTRACTING_TABLES + BOOKKEEPING_TABLES + FLAG_TABLES + (SCREEN_RESULTS,) + NETWORK_TABLES + REGISTRY_TABLES
+    CONTRACTING_TABLES
+    + BOOKKEEPING_TABLES
+    + FLAG_TABLES
+    + (SCREEN_RESULTS,)
+    + NETWORK_TABLES
+    + REGISTRY_TABLES
+    + OWNERSHIP_TABLES
 )
 TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in ALL_TABLES}
 

@@ -1,0 +1,1 @@
+"""Beneficial ownership: BODS statements (and, later, entity lists) in the warehouse."""
