@@ -238,3 +238,27 @@ def test_the_command(tmp_path: Path) -> None:
     assert data["rejected"] == 0 and data["statements_read"] == sum(data["stored"].values()) + data["already_stored"]
     missing = CliRunner().invoke(app, ["--db", str(tmp_path / "w.duckdb"), "ingest", "bods", str(tmp_path / "no.json")])
     assert missing.exit_code == 2 and "no.json: no such file" in missing.output
+
+
+def test_r032_on_the_uk_contracts_with_their_owners() -> None:
+    """229 real Contracts Finder releases whose suppliers are the register's companies (by Companies House number):
+    the flag judges every process, and no two tenderers of one process share a beneficial owner there."""
+    from clearsight.flags.profile import load_profile
+    from clearsight.flags.runner import run_flags
+    from clearsight.ingest.pipeline import ingest_ocds
+
+    releases = sorted(shared("ownership", "bluetail", "bluetail", "data", "contracts_finder", "ocds").glob("*/*.json"))
+    assert len(releases) == 229
+    with DuckDBBackend(":memory:") as backend:
+        ingest_ocds(backend, [str(path) for path in releases], "uk")
+        ingest_bods(backend, uk_files(), "uk")
+        summary = run_flags(backend, "uk", load_profile(), only=["R032"])
+        assert summary.counts["R032"] == {"flagged": 0, "clear": 128, "insufficient_data": 101, "not_applicable": 0}
+        reasons = backend.query(
+            "SELECT json_extract_string(evidence, '$.reason'), count(*) FROM flag_results "
+            "WHERE status = 'insufficient_data' GROUP BY 1 ORDER BY 1"
+        )
+        assert reasons == [
+            ("fewer than two of its tenderers have beneficial-ownership data (a BODS entity with the same identifier: "
+             "clearsight ingest bods)", 101),
+        ]  # fmt: skip

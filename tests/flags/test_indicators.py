@@ -24,6 +24,7 @@ from clearsight.ingest.pipeline import ingest_ocds
 from clearsight.linkage.model import LinkOptions
 from clearsight.linkage.registries import link_registries
 from clearsight.network.build import build_network
+from clearsight.ownership.bods import ingest_bods
 from clearsight.registry.ingest import ingest_registry
 from clearsight.registry.mapping import Mapping
 from tests.conftest import REPO, shared
@@ -93,6 +94,13 @@ def run_case(
     if params is not None:
         settings["indicators"][code] = {"params": params}
     ingest_ocds(backend, [str(path)], dataset, compiled=True, workers=1)
+    registries = dict(registries or {})
+    statements = registries.pop("bods", None)
+    if statements:  # beneficial-ownership statements, ingested as a BODS file
+        bods_path = tmp_path / "ownership.json"
+        bods_path.write_text(json.dumps(statements))
+        ownership = ingest_bods(backend, [bods_path], dataset)
+        assert ownership.rejected == 0, ownership.to_dict()
     if registries:
         load_registries(backend, tmp_path, registries, dataset)
     if indicator(code).needs_network:

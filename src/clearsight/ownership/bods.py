@@ -267,6 +267,16 @@ def normalise(statement: Any, path: str = "") -> tuple[str, dict[str, Any], list
     return kind, row, [{**keys, **interest} for interest in _interests(details, details_path, new)]
 
 
+def identifier_key(scheme: str, value: str) -> str:
+    """'SCHEME-id', the scheme in upper case; a Companies House number (GB-COH) in upper case with its leading
+    zeros (eight characters), as the register writes it and publishers often do not. The same rule is written in
+    SQL for OCDS parties (R032)."""
+    scheme, value = scheme.strip().upper(), value.strip()
+    if scheme == "GB-COH":
+        value = value.upper().rjust(8, "0")
+    return f"{scheme}-{value}"
+
+
 def _entity(details: dict[str, Any], path: str, new: bool) -> dict[str, Any]:
     entity_type = details.get("entityType")
     if new:
@@ -282,7 +292,7 @@ def _entity(details: dict[str, Any], path: str, new: bool) -> dict[str, Any]:
         scheme = _text(identifier.get("scheme"), f"{path}/identifiers/{index}/scheme")
         value = _text(identifier.get("id"), f"{path}/identifiers/{index}/id")
         if scheme and value:
-            keys.append(f"{scheme.upper()}-{value}")
+            keys.append(identifier_key(scheme, value))
     return {
         "name": _text(details.get("name"), f"{path}/name"),
         "entity_type": _text(entity_type, f"{path}/entityType"),
