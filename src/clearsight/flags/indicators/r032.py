@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field
 
 from clearsight.flags.base import Indicator, Params
+from clearsight.flags.ownership import owner_chain, party_identifier_key
 
 
 class R032Params(Params):
@@ -16,21 +17,7 @@ class R032Params(Params):
 
 
 def _snippets(params: R032Params) -> dict[str, str]:
-    """The chain of ownership, one hop per SELECT (no recursive SQL: every engine runs it)."""
-    hops = ["SELECT ocid, tenderer, moment, party AS owner, 1 AS depth FROM hop_1"]
-    ctes = [
-        "hop_1 AS (SELECT k.ocid, k.tenderer, k.moment, e.party FROM owned AS k "
-        "JOIN edges AS e ON e.subject = k.record_id AND (e.start_date IS NULL OR e.start_date <= k.moment) "
-        "AND (e.end_date IS NULL OR e.end_date >= k.moment))"
-    ]
-    for depth in range(2, params.max_depth + 1):
-        ctes.append(
-            f"hop_{depth} AS (SELECT h.ocid, h.tenderer, h.moment, e.party FROM hop_{depth - 1} AS h "
-            "JOIN edges AS e ON e.subject = h.party AND (e.start_date IS NULL OR e.start_date <= h.moment) "
-            "AND (e.end_date IS NULL OR e.end_date >= h.moment))"
-        )
-        hops.append(f"SELECT ocid, tenderer, moment, party, {depth} FROM hop_{depth}")
-    return {"hop_ctes": ",\n".join(ctes), "hops": "\nUNION ALL\n".join(hops)}
+    return {**owner_chain("owned", params.max_depth), "party_key": party_identifier_key("p")}
 
 
 INDICATOR = Indicator(

@@ -7,12 +7,8 @@ WITH tenderer_ids AS (
     SELECT ocid, tenderer_id FROM bid_tenderers WHERE dataset = ${dataset} AND tenderer_id IS NOT NULL
 ),
 keyed AS (
-    -- Companies House numbers are eight characters, often published without their leading zeros.
-    SELECT t.ocid, t.tenderer, p.name,
-           upper(trim(p.identifier_scheme)) || '-' || CASE
-               WHEN upper(trim(p.identifier_scheme)) = 'GB-COH' THEN lpad(upper(trim(p.identifier_id)), 8, '0')
-               ELSE trim(p.identifier_id)
-           END AS identifier_key
+    -- The key as the ownership entities' (Companies House numbers with their leading zeros).
+    SELECT t.ocid, t.tenderer, p.name, ${party_key} AS identifier_key
     FROM tenderer_ids AS t
     LEFT JOIN parties AS p ON p.dataset = ${dataset} AND p.ocid = t.ocid AND p.party_id = t.tenderer
         AND p.identifier_scheme IS NOT NULL AND p.identifier_id IS NOT NULL
@@ -27,7 +23,7 @@ dated AS (
     FROM processes WHERE dataset = ${dataset}
 ),
 owned AS (
-    SELECT DISTINCT k.ocid, k.tenderer, d.moment, e.record_id
+    SELECT DISTINCT k.ocid, k.tenderer AS party, d.moment, e.record_id
     FROM keyed AS k JOIN entity_keys AS e ON e.identifier_key = k.identifier_key
     JOIN dated AS d ON d.ocid = k.ocid
 ),
@@ -40,7 +36,7 @@ chains AS (
     ${hops}
 ),
 owners AS (
-    SELECT DISTINCT c.ocid, c.tenderer, c.owner, p.name AS owner_name
+    SELECT DISTINCT c.ocid, c.party AS tenderer, c.owner, p.name AS owner_name
     FROM chains AS c
     JOIN ownership_persons AS p ON p.dataset = ${dataset} AND p.record_id = c.owner
     WHERE coalesce(p.person_type, 'knownPerson') NOT IN ('anonymousPerson', 'unknownPerson')
@@ -62,7 +58,7 @@ per_process AS (
     FROM ${scope} AS p
     LEFT JOIN (SELECT ocid, count(DISTINCT tenderer) AS tenderer_count FROM tenderer_ids GROUP BY ocid) AS t
         ON t.ocid = p.ocid
-    LEFT JOIN (SELECT ocid, count(DISTINCT tenderer) AS with_ownership FROM owned GROUP BY ocid) AS w
+    LEFT JOIN (SELECT ocid, count(DISTINCT party) AS with_ownership FROM owned GROUP BY ocid) AS w
         ON w.ocid = p.ocid
 )
 SELECT

@@ -1,0 +1,41 @@
+"""SQL shared by the indicators that read beneficial ownership (`clearsight ingest bods`): the key that joins an
+OCDS party to an ownership entity, and the chain of owners of a company at a date."""
+
+from __future__ import annotations
+
+
+def party_identifier_key(alias: str) -> str:
+    """'SCHEME-id' of party `alias` (a row of `parties`), as clearsight.ownership.bods.identifier_key writes the
+    entities' keys: the scheme in upper case, Companies House numbers with their leading zeros."""
+    scheme = f"upper(trim({alias}.identifier_scheme))"
+    return (
+        f"{scheme} || '-' || CASE WHEN {scheme} = 'GB-COH' THEN lpad(upper(trim({alias}.identifier_id)), 8, '0') "
+        f"ELSE trim({alias}.identifier_id) END"
+    )
+
+
+def owner_chain(start: str, max_depth: int) -> dict[str, str]:
+    """Snippets `hop_ctes` and `hops` for the owners of the companies in relation `start` (columns ocid, party,
+    moment, record_id: the entity), up to `max_depth` hops, each interest in force at `moment`. The SQL using them
+    defines `edges` (subject, party, start_date, end_date) before `${hop_ctes}` and selects from `(${hops})`,
+    whose rows are (ocid, party, moment, owner, depth). Hops are unrolled, not recursive, so every engine runs
+    them; a cycle of companies ends at `max_depth`."""
+
+    def in_force(edge: str, row: str) -> str:
+        return (
+            f"({edge}.start_date IS NULL OR {edge}.start_date <= {row}.moment) "
+            f"AND ({edge}.end_date IS NULL OR {edge}.end_date >= {row}.moment)"
+        )
+
+    ctes = [
+        f"hop_1 AS (SELECT k.ocid, k.party, k.moment, e.party AS owner FROM {start} AS k "
+        f"JOIN edges AS e ON e.subject = k.record_id AND {in_force('e', 'k')})"
+    ]
+    hops = ["SELECT ocid, party, moment, owner, 1 AS depth FROM hop_1"]
+    for depth in range(2, max_depth + 1):
+        ctes.append(
+            f"hop_{depth} AS (SELECT h.ocid, h.party, h.moment, e.party AS owner FROM hop_{depth - 1} AS h "
+            f"JOIN edges AS e ON e.subject = h.owner AND {in_force('e', 'h')})"
+        )
+        hops.append(f"SELECT ocid, party, moment, owner, {depth} FROM hop_{depth}")
+    return {"hop_ctes": ",\n".join(ctes), "hops": "\nUNION ALL\n".join(hops)}
