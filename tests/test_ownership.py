@@ -240,7 +240,7 @@ def test_the_command(tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "no.json: no such file" in missing.output
 
 
-def test_r032_on_the_uk_contracts_with_their_owners() -> None:
+def test_ownership_indicators_on_the_uk_contracts_with_their_owners() -> None:
     """229 real Contracts Finder releases whose suppliers are the register's companies (by Companies House number):
     the flag judges every process, and no two tenderers of one process share a beneficial owner there."""
     from clearsight.flags.profile import load_profile
@@ -262,3 +262,7 @@ def test_r032_on_the_uk_contracts_with_their_owners() -> None:
             ("fewer than two of its tenderers have beneficial-ownership data (a BODS entity with the same identifier: "
              "clearsight ingest bods)", 101),
         ]  # fmt: skip
+        # C037: the register says nothing of political exposure, so nothing is flagged; the 143 processes judged are
+        # the 143 awards the data's README counts with a supplier joined once numbers are zero-padded.
+        summary = run_flags(backend, "uk", load_profile(), only=["C037"])
+        assert summary.counts["C037"] == {"flagged": 0, "clear": 143, "insufficient_data": 86, "not_applicable": 0}
