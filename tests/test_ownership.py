@@ -266,3 +266,31 @@ def test_ownership_indicators_on_the_uk_contracts_with_their_owners() -> None:
         # the 143 awards the data's README counts with a supplier joined once numbers are zero-padded.
         summary = run_flags(backend, "uk", load_profile(), only=["C037"])
         assert summary.counts["C037"] == {"flagged": 0, "clear": 143, "insufficient_data": 86, "not_applicable": 0}
+
+
+def test_each_files_load_reaches_the_ledger_even_after_a_crash(tmp_path: Path) -> None:
+    """A run killed after its files' transactions but before the ledger had their entries: the next run appends
+    them, then its own."""
+    from clearsight.ledger.store import Ledger
+
+    files = v04_files()[:2]
+    database, ledger = tmp_path / "w.duckdb", tmp_path / "ledger.sqlite"
+    with DuckDBBackend(str(database)) as backend:
+        killed = ingest_bods(backend, files, "o", ledger_log="ownership-bods")  # the ledger never got its entries
+    result = CliRunner().invoke(
+        app, ["--db", str(database), "--ledger", str(ledger), "ingest", "bods", *map(str, files), "-d", "o", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["already_stored"] == killed.read and data["ledger"]["appended"] == 4
+    with Ledger(str(ledger)) as opened:
+        log = opened.log("ownership-bods", create=False)
+        entries = [json.loads(log.entry(index)) for index in range(log.size())]
+    assert [(entry["run_id"], Path(entry["file"]).name) for entry in entries] == [
+        (killed.run_id, files[0].name),
+        (killed.run_id, files[1].name),
+        (data["run_id"], files[0].name),
+        (data["run_id"], files[1].name),
+    ]
+    assert sum(sum(entry["stored"].values()) for entry in entries[:2]) == sum(killed.stored.values())
+    assert all(sum(entry["stored"].values()) == 0 for entry in entries[2:])

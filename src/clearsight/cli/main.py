@@ -355,20 +355,24 @@ def ingest_bods_command(
 
     Every statement is stored once (a statement id seen before in the dataset is counted, not stored again) or
     rejected with file, position, JSON path and reason (`clearsight rejects`). Each file is loaded in one
-    transaction: a re-run after a crash stores what an uninterrupted run stores. See docs/ownership.md.
+    transaction: a re-run after a crash stores what an uninterrupted run stores. Each file's load (its SHA-256 and
+    what it stored) is appended to the ledger's `ownership-bods` log. See docs/ownership.md.
     """
     from clearsight.ownership.bods import StatementError, ingest_bods
 
     for path in paths:
         if not path.is_file():
             fail(f"{path}: no such file", 2)
+    log_name = "ownership-bods"
     with _backend(spark=False, what="`ingest bods`") as backend:
+        recovered = settle_ledger(backend, log_name)  # what a killed run still owed the ledger
         try:
             with console.status(f"reading {len(paths):,} file{'s' if len(paths) != 1 else ''} …", spinner="dots"):
-                summary = ingest_bods(backend, paths, dataset)
+                summary = ingest_bods(backend, paths, dataset, ledger_log=log_name)
         except (EngineError, StatementError) as error:
             fail(str(error))
-    data = summary.to_dict()
+        appended = settle_ledger(backend, log_name)
+    data = {**summary.to_dict(), "ledger": {"file": state.ledger, "log": log_name, "appended": appended + recovered}}
     if json_output:
         print_json(data)
         return
@@ -376,7 +380,8 @@ def ingest_bods_command(
     console.print(
         f"{summary.read:,} statements read from {len(paths):,} file{'s' if len(paths) != 1 else ''}: "
         f"{stored['entity']:,} entities, {stored['person']:,} persons and {stored['relationship']:,} relationships "
-        f"stored, {summary.already_stored:,} already stored, {summary.rejected:,} rejected."
+        f"stored, {summary.already_stored:,} already stored, {summary.rejected:,} rejected; {appended:,} "
+        f"entries appended to the ledger log {log_name}."
     )
     if summary.reasons:
         console.print(

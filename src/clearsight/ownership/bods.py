@@ -405,11 +405,18 @@ def _interests(details: dict[str, Any], path: str, new: bool) -> list[dict[str, 
 DETAIL_TABLE = {"entity": "ownership_entities", "person": "ownership_persons", "relationship": "ownership_interests"}
 
 
-def ingest_bods(backend: Backend, paths: list[Path], dataset: str) -> BodsSummary:
-    """Load BODS files into a dataset; each file in one transaction."""
+def ingest_bods(backend: Backend, paths: list[Path], dataset: str, ledger_log: str | None = None) -> BodsSummary:
+    """Load BODS files into a dataset; each file in one transaction.
+
+    With `ledger_log`, each file's transaction also records the entry the ledger's log is owed for it (the file's
+    SHA-256, the statements it stored and a digest of their ids: `clearsight.engine.pending`); the caller appends
+    the entries and clears the records (a run killed in between leaves them for the next run to append)."""
+    from clearsight.engine import pending
     from clearsight.model import TABLES_BY_NAME
 
     backend.ensure_tables((*OWNERSHIP_TABLES, INGEST_REJECTS))
+    if ledger_log is not None:
+        pending.ensure(backend)  # created before the transactions: DDL stays out of them
     summary = BodsSummary(f"bods-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}", dataset)
     known = {
         row[0] for row in backend.query("SELECT statement_id FROM ownership_statements WHERE dataset = ?", [dataset])
@@ -446,10 +453,36 @@ def ingest_bods(backend: Backend, paths: list[Path], dataset: str) -> BodsSummar
                 _append(backend, TABLES_BY_NAME[table].column_names, table, [{"dataset": dataset, **r} for r in rows])
             _append(backend, INGEST_REJECTS.column_names, "ingest_rejects",
                     [{"run_id": summary.run_id, "dataset": dataset, **reject} for reject in rejects])  # fmt: skip
+            if ledger_log is not None:
+                # Keyed per file, in file order: the ledger receives the entries in the order the files were read.
+                key = f"{summary.run_id}/{len(summary.files):06d}"
+                pending.owe(backend, ledger_log, "bods_file", key, _ledger_entry(summary, path, statements))
         known |= seen_here
         for row in statements:
             summary.stored[row["statement_type"]] += 1
     return summary
+
+
+def _ledger_entry(summary: BodsSummary, path: Path, statements: list[dict[str, Any]]) -> str:
+    """The ledger's record of one file's load: which file (SHA-256), what it stored, and a digest of the statement
+    ids stored (sorted), so that a statement later missing or added can be shown."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    ids = hashlib.sha256("\n".join(sorted(row["statement_id"] for row in statements)).encode()).hexdigest()
+    counts = Counter(row["statement_type"] for row in statements)
+    entry = {
+        "dataset": summary.dataset,
+        "file": str(path),
+        "run_id": summary.run_id,
+        "sha256": digest.hexdigest(),
+        "statement_ids_sha256": ids,
+        "stored": {kind: counts.get(kind, 0) for kind in TYPES},
+    }
+    return orjson.dumps(entry, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def _reject(summary: BodsSummary, path: Path, position: int, where: str, value: Any, reason: str) -> dict[str, Any]:
