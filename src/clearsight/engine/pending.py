@@ -4,8 +4,9 @@ clears the record. A run killed in between leaves the record, and the next comma
 what is missing first (the ledger's `Log.append_missing` leaves out what already reached it), so that every
 warehouse write reaches the ledger exactly once, in order.
 
-A row of `ledger_pending` is either one entry (`entry`) or "the registry versions of run `run_id`" (entry NULL),
-which the registry's own rows give back in the order they were appended. Engines without DELETE (Spark) keep no
+A row of `ledger_pending` is either one entry (`entry`), or "the registry versions of run `run_id`" (entry NULL),
+or "the BODS statements stored by run `run_id`" (entry NULL, entry type `bods_statements`), which the warehouse's
+own rows give back in the order they were stored. Engines without DELETE (Spark) keep no
 such rows: there a crash between the two writes can still leave the ledger short, as it always could.
 """
 
@@ -60,5 +61,10 @@ def entries(backend: Backend, item: Owed) -> list[bytes]:
     """The entries a pending row stands for."""
     if item.entry is not None:
         return [item.entry.encode()]
+    if item.entry_type == "bods_statements":
+        rows = backend.query(
+            "SELECT statement FROM ownership_statements WHERE run_id = ? ORDER BY load_order", [item.run_id]
+        )
+        return [text.encode() for (text,) in rows]
     rows = backend.query("SELECT canonical FROM registry_records WHERE run_id = ? ORDER BY source_line", [item.run_id])
     return [text.encode() for (text,) in rows]

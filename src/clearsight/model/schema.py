@@ -757,6 +757,8 @@ OWNERSHIP_STATEMENTS = Table(
         _c("file", "VARCHAR", "File it was read from."),
         _c("position", "BIGINT", "Line (JSON Lines) or position in the array (from 1)."),
         _c("run_id", "VARCHAR", "Ingest run."),
+        _c("statement", "JSON", "The statement as published (keys sorted, compact): the ledger's entry for it."),
+        _c("load_order", "BIGINT", "Order in which its run stored it (the order of the ledger's entries)."),
     ),
     group="ownership",
 )

@@ -258,6 +258,7 @@ def normalise(statement: Any, path: str = "") -> tuple[str, dict[str, Any], list
         ],
         "declaration_subject": _text(statement.get("declarationSubject"), f"{path}/declarationSubject"),
         "source": _json(statement.get("source")),
+        "statement": orjson.dumps(statement, option=orjson.OPT_SORT_KEYS).decode(),
     }
     keys = {"statement_id": statement_id, "record_id": record_id}
     if kind == "entity":
@@ -408,9 +409,9 @@ DETAIL_TABLE = {"entity": "ownership_entities", "person": "ownership_persons", "
 def ingest_bods(backend: Backend, paths: list[Path], dataset: str, ledger_log: str | None = None) -> BodsSummary:
     """Load BODS files into a dataset; each file in one transaction.
 
-    With `ledger_log`, each file's transaction also records the entry the ledger's log is owed for it (the file's
-    SHA-256, the statements it stored and a digest of their ids: `clearsight.engine.pending`); the caller appends
-    the entries and clears the records (a run killed in between leaves them for the next run to append)."""
+    With `ledger_log`, the first transaction that stores statements also records that the ledger's log is owed
+    every statement the run stores (`clearsight.engine.pending`); the caller appends them (each statement as
+    published, in load order) and clears the record. A run killed in between leaves it for the next run."""
     from clearsight.engine import pending
     from clearsight.model import TABLES_BY_NAME
 
@@ -418,6 +419,7 @@ def ingest_bods(backend: Backend, paths: list[Path], dataset: str, ledger_log: s
     if ledger_log is not None:
         pending.ensure(backend)  # created before the transactions: DDL stays out of them
     summary = BodsSummary(f"bods-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}", dataset)
+    owed, load_order = False, 0
     known = {
         row[0] for row in backend.query("SELECT statement_id FROM ownership_statements WHERE dataset = ?", [dataset])
     }
@@ -442,7 +444,8 @@ def ingest_bods(backend: Backend, paths: list[Path], dataset: str, ledger_log: s
                     summary.already_stored += 1
                     continue
                 seen_here.add(row["statement_id"])
-                statements.append({**row, "file": str(path), "position": position})
+                load_order += 1
+                statements.append({**row, "file": str(path), "position": position, "load_order": load_order})
                 details[kind] += rows
                 summary.versions[row["bods_version"]] += 1
         with backend.transaction():
@@ -453,36 +456,15 @@ def ingest_bods(backend: Backend, paths: list[Path], dataset: str, ledger_log: s
                 _append(backend, TABLES_BY_NAME[table].column_names, table, [{"dataset": dataset, **r} for r in rows])
             _append(backend, INGEST_REJECTS.column_names, "ingest_rejects",
                     [{"run_id": summary.run_id, "dataset": dataset, **reject} for reject in rejects])  # fmt: skip
-            if ledger_log is not None:
-                # Keyed per file, in file order: the ledger receives the entries in the order the files were read.
-                key = f"{summary.run_id}/{len(summary.files):06d}"
-                pending.owe(backend, ledger_log, "bods_file", key, _ledger_entry(summary, path, statements))
+            if ledger_log is not None and statements and not owed:
+                # Owed with the first statements the run stores: at settle time, every statement the run stored
+                # (pending.entries reads them back in load order).
+                pending.owe(backend, ledger_log, "bods_statements", summary.run_id)
+                owed = True
         known |= seen_here
         for row in statements:
             summary.stored[row["statement_type"]] += 1
     return summary
-
-
-def _ledger_entry(summary: BodsSummary, path: Path, statements: list[dict[str, Any]]) -> str:
-    """The ledger's record of one file's load: which file (SHA-256), what it stored, and a digest of the statement
-    ids stored (sorted), so that a statement later missing or added can be shown."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    ids = hashlib.sha256("\n".join(sorted(row["statement_id"] for row in statements)).encode()).hexdigest()
-    counts = Counter(row["statement_type"] for row in statements)
-    entry = {
-        "dataset": summary.dataset,
-        "file": str(path),
-        "run_id": summary.run_id,
-        "sha256": digest.hexdigest(),
-        "statement_ids_sha256": ids,
-        "stored": {kind: counts.get(kind, 0) for kind in TYPES},
-    }
-    return orjson.dumps(entry, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def _reject(summary: BodsSummary, path: Path, position: int, where: str, value: Any, reason: str) -> dict[str, Any]:
