@@ -290,3 +290,14 @@ def test_every_statement_reaches_the_ledger_even_after_a_crash(tmp_path: Path) -
     assert entries == stored and len(stored) == sum(killed.stored.values())
     first = json.loads(files[0].read_text())[0]
     assert json.loads(entries[0]) == first  # the statement as published
+
+
+def test_a_large_array_is_streamed_with_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    files = v04_files()[:4]
+    with DuckDBBackend(":memory:") as backend:
+        ingest_bods(backend, files, "d")
+        expected = _contents(backend)
+    monkeypatch.setattr(bods, "DOCUMENT_IN_MEMORY_LIMIT", 200)  # every file is "large": read one statement at a time
+    with DuckDBBackend(":memory:") as backend:
+        ingest_bods(backend, files, "d")
+        assert _contents(backend) == expected

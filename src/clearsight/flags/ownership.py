@@ -3,6 +3,21 @@ OCDS party to an ownership entity, and the chain of owners of a company at a dat
 
 from __future__ import annotations
 
+from clearsight.flags.base import sql_literal
+
+
+def ownership_context(dataset: str) -> dict[str, str]:
+    """Relations of the run context (`runner.run_context`) read from the dataset's ownership tables:
+    `${entity_keys}`, every identifier key of every entity; `${ownership_edges}`, every interest whose holder is
+    known (subject → party, with the interest's dates)."""
+    d = sql_literal(dataset)
+    return {
+        "entity_keys": "(SELECT DISTINCT record_id, identifier_key FROM (SELECT record_id, unnest(identifier_keys) "
+        f"AS identifier_key FROM ownership_entities WHERE dataset = {d}) AS keys)",
+        "ownership_edges": "(SELECT subject, interested_party AS party, start_date, end_date FROM ownership_interests "
+        f"WHERE dataset = {d} AND interested_party IS NOT NULL)",
+    }
+
 
 def party_identifier_key(alias: str) -> str:
     """'SCHEME-id' of party `alias` (a row of `parties`), as clearsight.ownership.bods.identifier_key writes the

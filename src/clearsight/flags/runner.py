@@ -82,8 +82,12 @@ def run_context(dataset: str, profile: Profile) -> dict[str, str]:
     - `${awards_final}` (ocid, all_final, active_awards), `${sole_winner}` (ocid, winner), `${bid_tenderer}`
       (bids by one tenderer, with tenderer_id), `${second_lowest}` (ocid, winner, winner_amount, lowest_other,
       lowest_other_tenderer);
-    - `${submitted_tenderers}`, `${active_winners}`, `${bid_outcomes}`: see `participation`.
+    - `${submitted_tenderers}`, `${active_winners}`, `${bid_outcomes}`: see `participation`;
+    - `${entity_keys}` (record_id, identifier_key) and `${ownership_edges}` (subject, party, start_date, end_date):
+      see `flags.ownership.ownership_context`.
     """
+    from clearsight.flags.ownership import ownership_context
+
     d = sql_literal(dataset)
     conditions = [f"dataset = {d}"]
     if profile.exclude_cancelled:
@@ -175,6 +179,7 @@ def run_context(dataset: str, profile: Profile) -> dict[str, str]:
         "second_lowest": second_lowest,
         **participation(dataset),
         **registry_context(dataset),
+        **ownership_context(dataset),
     }
 
 

@@ -304,7 +304,7 @@ def document_outcomes(
         # The size on disk is no bound (a compressed file may hold a thousand times more): read at most the limit.
         head += detected.rest.read(max(0, DOCUMENT_IN_MEMORY_LIMIT + 1 - len(head)))
     if len(head) > DOCUMENT_IN_MEMORY_LIMIT or known_size is None or known_size > DOCUMENT_IN_MEMORY_LIMIT:
-        chained = cast(RawIOBase, _Chain(head, detected.rest))
+        chained = cast(RawIOBase, ChainedStream(head, detected.rest))
         yield from _stream_document(cast(IO[bytes], io.BufferedReader(chained)), compiled)
         return
     text = head
@@ -352,7 +352,7 @@ def _broken_document(text: bytes, error: orjson.JSONDecodeError, compiled: bool)
     yield Reject(error.lineno, "", reason, truncate(context.decode("utf-8", "replace")))
 
 
-class _Chain(io.RawIOBase):
+class ChainedStream(io.RawIOBase):
     """Bytes already read followed by the rest of a stream."""
 
     def __init__(self, head: bytes, rest: IO[bytes]) -> None:

@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import ijson
 import orjson
@@ -45,7 +45,7 @@ import pyarrow as pa
 from clearsight.engine import Backend
 from clearsight.engine.base import sql_literal
 from clearsight.ingest.normalise import truncate
-from clearsight.ingest.reader import DOCUMENT_IN_MEMORY_LIMIT, detect
+from clearsight.ingest.reader import DOCUMENT_IN_MEMORY_LIMIT, ChainedStream, detect
 from clearsight.model import INGEST_REJECTS, OWNERSHIP_TABLES
 
 OLD_TYPES = {
@@ -116,7 +116,7 @@ def read_values(stream: IO[bytes], name: str) -> Iterator[tuple[int, str, Any, s
         return
     head = b"".join(detected.first) + detected.rest.read(DOCUMENT_IN_MEMORY_LIMIT + 1)
     if len(head) > DOCUMENT_IN_MEMORY_LIMIT:  # a large array: one statement at a time
-        joined = io.BufferedReader(_Joined(head, detected.rest))
+        joined = io.BufferedReader(cast(io.RawIOBase, ChainedStream(head, detected.rest)))
         try:
             for position, value in enumerate(ijson.items(joined, "item", use_float=True), start=1):
                 yield position, f"/{position - 1}", value, None
@@ -141,26 +141,6 @@ def _items(document: Any) -> Iterator[tuple[int, str, Any, None]]:
         items, base = [document], None
     for position, value in enumerate(items, start=1):
         yield position, "" if base is None else f"{base}/{position - 1}", value, None
-
-
-class _Joined(io.RawIOBase):
-    """Bytes already read, then the rest of the stream."""
-
-    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
-        self.head, self.rest = memoryview(head), rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self.head.nbytes:
-            size = min(len(buffer), self.head.nbytes)
-            buffer[:size] = self.head[:size]
-            self.head = self.head[size:]
-            return size
-        data = self.rest.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
 
 # Normalising --------------------------------------------------------------------------------------------------------

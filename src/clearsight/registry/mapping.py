@@ -52,6 +52,16 @@ class MappingError(ValueError):
     pass
 
 
+def known_encoding(encoding: str) -> str:
+    """The codec's canonical name; ValueError naming examples when Python knows no such encoding."""
+    import codecs
+
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise ValueError(f"unknown encoding {encoding!r} (e.g. utf-8, latin-1, cp1252, utf-16)") from None
+
+
 class Mapping(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -64,12 +74,7 @@ class Mapping(BaseModel):
     @field_validator("encoding")
     @classmethod
     def _known_encoding(cls, encoding: str) -> str:
-        import codecs
-
-        try:
-            return codecs.lookup(encoding).name
-        except LookupError:
-            raise ValueError(f"unknown encoding {encoding!r} (e.g. utf-8, latin-1, cp1252, utf-16)") from None
+        return known_encoding(encoding)
 
     @field_validator("kind")
     @classmethod

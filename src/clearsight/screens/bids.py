@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from clearsight.engine.base import sql_literal
 from clearsight.registry.ingest import LINE, PROBLEM, RAW, file_batches
-from clearsight.registry.mapping import MappingError
+from clearsight.registry.mapping import MappingError, known_encoding
 
 FIELDS = ("tender", "amount", "bidder", "lot", "date", "winner", "estimate", "label")
 FLAGS = ("winner", "label")  # 1 / 0
@@ -58,12 +58,7 @@ class BidMapping(BaseModel):
     @field_validator("encoding")
     @classmethod
     def _known_encoding(cls, encoding: str) -> str:
-        import codecs
-
-        try:
-            return codecs.lookup(encoding).name
-        except LookupError:
-            raise ValueError(f"unknown encoding {encoding!r} (e.g. utf-8, latin-1, cp1252, utf-16)") from None
+        return known_encoding(encoding)
 
     def columns(self) -> dict[str, str]:
         """Field → the file's column, for the fields this mapping gives."""

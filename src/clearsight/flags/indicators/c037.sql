@@ -16,18 +16,12 @@ keyed AS (
     LEFT JOIN parties AS pa ON pa.dataset = ${dataset} AND pa.ocid = w.ocid AND pa.party_id = w.party
         AND pa.identifier_scheme IS NOT NULL AND pa.identifier_id IS NOT NULL
 ),
-entity_keys AS (
-    SELECT DISTINCT record_id, unnest(identifier_keys) AS identifier_key
-    FROM ownership_entities WHERE dataset = ${dataset}
-),
+entity_keys AS (SELECT * FROM ${entity_keys}),
 owned AS (
     SELECT DISTINCT k.ocid, k.party, k.moment, e.record_id
     FROM keyed AS k JOIN entity_keys AS e ON e.identifier_key = k.identifier_key
 ),
-edges AS (
-    SELECT subject, interested_party AS party, start_date, end_date
-    FROM ownership_interests WHERE dataset = ${dataset} AND interested_party IS NOT NULL
-),
+edges AS (SELECT * FROM ${ownership_edges}),
 ${hop_ctes},
 exposed AS (
     SELECT c.ocid, list_sort(list(DISTINCT coalesce(k.name, c.party))) AS suppliers,

@@ -13,11 +13,7 @@ keyed AS (
     LEFT JOIN parties AS p ON p.dataset = ${dataset} AND p.ocid = t.ocid AND p.party_id = t.tenderer
         AND p.identifier_scheme IS NOT NULL AND p.identifier_id IS NOT NULL
 ),
-entity_keys AS (
-    -- identifier_keys are normalised at ingest (clearsight.ownership.bods.identifier_key) as `keyed` does here.
-    SELECT DISTINCT record_id, unnest(identifier_keys) AS identifier_key
-    FROM ownership_entities WHERE dataset = ${dataset}
-),
+entity_keys AS (SELECT * FROM ${entity_keys}),
 dated AS (
     SELECT ocid, CAST(coalesce(tender_period_start, release_date) AS DATE) AS moment
     FROM processes WHERE dataset = ${dataset}
@@ -27,10 +23,7 @@ owned AS (
     FROM keyed AS k JOIN entity_keys AS e ON e.identifier_key = k.identifier_key
     JOIN dated AS d ON d.ocid = k.ocid
 ),
-edges AS (
-    SELECT subject, interested_party AS party, start_date, end_date
-    FROM ownership_interests WHERE dataset = ${dataset} AND interested_party IS NOT NULL
-),
+edges AS (SELECT * FROM ${ownership_edges}),
 ${hop_ctes},
 chains AS (
     ${hops}
