@@ -165,11 +165,16 @@ def test_statements_that_cannot_be_loaded_are_rejected_with_place_and_reason(tmp
         (7, "/foundingDate", "not a date (YYYY-MM-DD)"),
     ]
     assert rejects[5][2] == "31/12/2001"
+    # Loading the file again records no reject twice (and counts them as rejected again).
+    with DuckDBBackend(":memory:") as backend:
+        ingest_bods(backend, [path], "bad")
+        again = ingest_bods(backend, [path], "bad")
+        assert again.rejected == 6 and backend.query_value("SELECT count(*) FROM ingest_rejects") == 6
 
 
 def test_a_file_is_loaded_whole_or_not_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A failure between the statements and their details leaves the file unloaded; the re-run then stores what an
-    uninterrupted run stores."""
+    """A failure between the statements and their details leaves the file (one batch) unloaded; the re-run then
+    stores what an uninterrupted run stores."""
     files = v04_files()[:3]
     with DuckDBBackend(":memory:") as expected_backend:
         ingest_bods(expected_backend, files, "d")
@@ -292,12 +297,13 @@ def test_every_statement_reaches_the_ledger_even_after_a_crash(tmp_path: Path) -
     assert json.loads(entries[0]) == first  # the statement as published
 
 
-def test_a_large_array_is_streamed_with_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_large_array_is_streamed_and_stored_in_batches_with_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
     files = v04_files()[:4]
     with DuckDBBackend(":memory:") as backend:
         ingest_bods(backend, files, "d")
         expected = _contents(backend)
     monkeypatch.setattr(bods, "DOCUMENT_IN_MEMORY_LIMIT", 200)  # every file is "large": read one statement at a time
+    monkeypatch.setattr(bods, "BATCH_STATEMENTS", 2)  # and stored two at a time
     with DuckDBBackend(":memory:") as backend:
         ingest_bods(backend, files, "d")
         assert _contents(backend) == expected

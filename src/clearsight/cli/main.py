@@ -354,9 +354,9 @@ def ingest_bods_command(
     exposure) and ownership-or-control interests with their shares and dates.
 
     Every statement is stored once (a statement id seen before in the dataset is counted, not stored again) or
-    rejected with file, position, JSON path and reason (`clearsight rejects`). Each file is loaded in one
-    transaction: a re-run after a crash stores what an uninterrupted run stores. Each file's load (its SHA-256 and
-    what it stored) is appended to the ledger's `ownership-bods` log. See docs/ownership.md.
+    rejected with file, position, JSON path and reason (`clearsight rejects`). Statements are streamed and stored
+    in batches, each in one transaction: a re-run after a crash stores what an uninterrupted run stores. Every
+    statement stored is appended, as published, to the ledger's `ownership-bods` log. See docs/ownership.md.
     """
     from clearsight.ownership.bods import StatementError, ingest_bods
 

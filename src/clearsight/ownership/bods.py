@@ -21,8 +21,9 @@ The two shapes of the standard map onto one model:
 Which statements are current is a query (`current_statements_sql`), not a flag written at ingest: a statement loaded
 later may replace one loaded earlier.
 
-Each file is loaded in one transaction: a run killed midway leaves the file unloaded, and the re-run stores what an
-uninterrupted run stores. What the standard's JSON Schema would also check (codelists, formats) is not validated here;
+Statements are stored in batches (BATCH_STATEMENTS, never two files in one), each in one transaction: a run killed
+midway leaves whole batches, and the re-run, finding their statements stored, stores what an uninterrupted run
+stores. What the standard's JSON Schema would also check (codelists, formats) is not validated here;
 the fields clearsight uses are, and a wrong one rejects its statement with the path.
 """
 
@@ -387,78 +388,114 @@ DETAIL_TABLE = {"entity": "ownership_entities", "person": "ownership_persons", "
 
 
 def ingest_bods(backend: Backend, paths: list[Path], dataset: str, ledger_log: str | None = None) -> BodsSummary:
-    """Load BODS files into a dataset; each file in one transaction.
+    """Load BODS files into a dataset, streaming: each batch of BATCH_STATEMENTS statements (at most one file's)
+    in one transaction.
 
     With `ledger_log`, the first transaction that stores statements also records that the ledger's log is owed
     every statement the run stores (`clearsight.engine.pending`); the caller appends them (each statement as
     published, in load order) and clears the record. A run killed in between leaves it for the next run."""
     from clearsight.engine import pending
-    from clearsight.model import TABLES_BY_NAME
 
     backend.ensure_tables((*OWNERSHIP_TABLES, INGEST_REJECTS))
     if ledger_log is not None:
         pending.ensure(backend)  # created before the transactions: DDL stays out of them
     summary = BodsSummary(f"bods-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}", dataset)
-    owed, load_order = False, 0
     known = {
         row[0] for row in backend.query("SELECT statement_id FROM ownership_statements WHERE dataset = ?", [dataset])
     }
+    state = {"owed": False, "load_order": 0}
     for path in paths:
         summary.files.append(str(path))
-        statements: list[dict[str, Any]] = []
-        details: dict[str, list[dict[str, Any]]] = {kind: [] for kind in TYPES}
-        rejects: list[dict[str, Any]] = []
-        seen_here: set[str] = set()
+        # A reject already recorded for this place of this file (by an earlier or killed run) is not recorded again.
+        recorded = {
+            tuple(row)
+            for row in backend.query(
+                "SELECT line, path, reason FROM ingest_rejects WHERE dataset = ? AND file = ?", [dataset, str(path)]
+            )
+        }
+        batch = _Batch()
         with open(path, "rb") as stream:
             for position, where, value, problem in read_values(stream, str(path)):
                 summary.read += 1
                 if problem is not None:
-                    rejects.append(_reject(summary, path, position, where, value, problem))
+                    batch.reject(summary, recorded, path, position, where, value, problem)
                     continue
                 try:
                     kind, row, rows = normalise(value, where)
                 except StatementError as error:
-                    rejects.append(_reject(summary, path, position, error.path, error.value, error.reason))
+                    batch.reject(summary, recorded, path, position, error.path, error.value, error.reason)
                     continue
-                if row["statement_id"] in known or row["statement_id"] in seen_here:
+                if row["statement_id"] in known:
                     summary.already_stored += 1
                     continue
-                seen_here.add(row["statement_id"])
-                load_order += 1
-                statements.append({**row, "file": str(path), "position": position, "load_order": load_order})
-                details[kind] += rows
+                known.add(row["statement_id"])
+                state["load_order"] += 1
+                batch.statements.append(
+                    {**row, "file": str(path), "position": position, "load_order": state["load_order"]}
+                )
+                batch.details[kind] += rows
                 summary.versions[row["bods_version"]] += 1
-        with backend.transaction():
-            _append(backend, TABLES_BY_NAME["ownership_statements"].column_names, "ownership_statements",
-                    [{"dataset": dataset, "run_id": summary.run_id, **row} for row in statements])  # fmt: skip
-            for kind, rows in details.items():
-                table = DETAIL_TABLE[kind]
-                _append(backend, TABLES_BY_NAME[table].column_names, table, [{"dataset": dataset, **r} for r in rows])
-            _append(backend, INGEST_REJECTS.column_names, "ingest_rejects",
-                    [{"run_id": summary.run_id, "dataset": dataset, **reject} for reject in rejects])  # fmt: skip
-            if ledger_log is not None and statements and not owed:
-                # Owed with the first statements the run stores: at settle time, every statement the run stored
-                # (pending.entries reads them back in load order).
-                pending.owe(backend, ledger_log, "bods_statements", summary.run_id)
-                owed = True
-        known |= seen_here
-        for row in statements:
-            summary.stored[row["statement_type"]] += 1
+                if len(batch.statements) >= BATCH_STATEMENTS:
+                    _store(backend, summary, batch, ledger_log, state)
+                    batch = _Batch()
+        _store(backend, summary, batch, ledger_log, state)
     return summary
 
 
-def _reject(summary: BodsSummary, path: Path, position: int, where: str, value: Any, reason: str) -> dict[str, Any]:
-    summary.rejected += 1
-    summary.reasons[reason] += 1
-    shown = value if isinstance(value, str) or value is None else orjson.dumps(value).decode()
-    return {
-        "file": str(path),
-        "line": position,
-        "ocid": None,
-        "path": where,
-        "value": None if shown is None else truncate(shown),
-        "reason": reason,
-    }
+BATCH_STATEMENTS = 10_000  # statements held in memory, and stored in one transaction
+
+
+@dataclass
+class _Batch:
+    statements: list[dict[str, Any]] = field(default_factory=list)
+    details: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {kind: [] for kind in TYPES})
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+
+    def reject(
+        self, summary: BodsSummary, recorded: set[tuple[Any, ...]], path: Path, position: int, where: str,
+        value: Any, reason: str,
+    ) -> None:  # fmt: skip
+        summary.rejected += 1
+        summary.reasons[reason] += 1
+        if (position, where, reason) in recorded:
+            return
+        shown = value if isinstance(value, str) or value is None else orjson.dumps(value).decode()
+        self.rejects.append(
+            {
+                "file": str(path),
+                "line": position,
+                "ocid": None,
+                "path": where,
+                "value": None if shown is None else truncate(shown),
+                "reason": reason,
+            }
+        )
+
+
+def _store(
+    backend: Backend, summary: BodsSummary, batch: _Batch, ledger_log: str | None, state: dict[str, Any]
+) -> None:
+    """One batch in one transaction: its statements, their details, its rejects and (the first time the run stores
+    statements) the record that the ledger is owed the run's statements."""
+    from clearsight.engine import pending
+    from clearsight.model import TABLES_BY_NAME
+
+    dataset = summary.dataset
+    with backend.transaction():
+        _append(backend, TABLES_BY_NAME["ownership_statements"].column_names, "ownership_statements",
+                [{"dataset": dataset, "run_id": summary.run_id, **row} for row in batch.statements])  # fmt: skip
+        for kind, rows in batch.details.items():
+            table = DETAIL_TABLE[kind]
+            _append(backend, TABLES_BY_NAME[table].column_names, table, [{"dataset": dataset, **r} for r in rows])
+        _append(backend, INGEST_REJECTS.column_names, "ingest_rejects",
+                [{"run_id": summary.run_id, "dataset": dataset, **reject} for reject in batch.rejects])  # fmt: skip
+        if ledger_log is not None and batch.statements and not state["owed"]:
+            # Owed with the first statements the run stores: at settle time, every statement the run stored
+            # (pending.entries reads them back in load order).
+            pending.owe(backend, ledger_log, "bods_statements", summary.run_id)
+            state["owed"] = True
+    for row in batch.statements:
+        summary.stored[row["statement_type"]] += 1
 
 
 def _append(backend: Backend, columns: list[str], table: str, rows: list[dict[str, Any]]) -> None:
