@@ -379,9 +379,10 @@ def ingest_bods_command(
     stored = data["stored"]
     console.print(
         f"{summary.read:,} statements read from {len(paths):,} file{'s' if len(paths) != 1 else ''}: "
-        f"{stored['entity']:,} entities, {stored['person']:,} persons and {stored['relationship']:,} relationships "
-        f"stored, {summary.already_stored:,} already stored, {summary.rejected:,} rejected; {appended:,} "
-        f"entries appended to the ledger log {log_name}."
+        f"{_counted(stored['entity'], 'entity', 'entities')}, {_counted(stored['person'], 'person', 'persons')} and "
+        f"{_counted(stored['relationship'], 'relationship', 'relationships')} stored, "
+        f"{summary.already_stored:,} already stored, {summary.rejected:,} rejected; "
+        f"{_counted(appended, 'entry', 'entries')} appended to the ledger log {log_name}."
     )
     if summary.reasons:
         console.print(
@@ -389,6 +390,10 @@ def ingest_bods_command(
             + ", ".join(f"{reason} ({count})" for reason, count in sorted(summary.reasons.items()))
         )
         console.print(f"  details: clearsight rejects --run {summary.run_id}")
+
+
+def _counted(count: int, one: str, many: str) -> str:
+    return f"{count:,} {one if count == 1 else many}"
 
 
 INGEST_RUNS_LOG = "ingest-runs"
