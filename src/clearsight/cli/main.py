@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -336,12 +337,7 @@ def ingest_registry_command(
         f"{summary.rows:,} rows of {path}: {summary.new_versions:,} new versions, {summary.unchanged:,} unchanged, "
         f"{summary.rejected_rows:,} rejected; {appended:,} entries appended to the ledger log {log_name}."
     )
-    if summary.reasons:
-        console.print(
-            "[yellow]rejects by reason:[/] "
-            + ", ".join(f"{reason} ({count})" for reason, count in sorted(summary.reasons.items()))
-        )
-        console.print(f"  details: clearsight rejects --run {summary.run_id}")
+    _print_reject_reasons(summary.reasons, summary.run_id)
 
 
 @ingest_app.command("bods")
@@ -384,12 +380,17 @@ def ingest_bods_command(
         f"{summary.already_stored:,} already stored, {summary.rejected:,} rejected; "
         f"{_counted(appended, 'entry', 'entries')} appended to the ledger log {log_name}."
     )
-    if summary.reasons:
+    _print_reject_reasons(summary.reasons, summary.run_id)
+
+
+def _print_reject_reasons(reasons: Mapping[str, int], run_id: str) -> None:
+    """Rejects counted by reason, and the command that lists them."""
+    if reasons:
         console.print(
             "[yellow]rejects by reason:[/] "
-            + ", ".join(f"{reason} ({count})" for reason, count in sorted(summary.reasons.items()))
+            + ", ".join(f"{reason} ({count})" for reason, count in sorted(reasons.items()))
         )
-        console.print(f"  details: clearsight rejects --run {summary.run_id}")
+        console.print(f"  details: clearsight rejects --run {run_id}")
 
 
 def _counted(count: int, one: str, many: str) -> str:
