@@ -3,7 +3,29 @@ OCDS party to an ownership entity, and the chain of owners of a company at a dat
 
 from __future__ import annotations
 
-from clearsight.flags.base import sql_literal
+from collections.abc import Callable
+
+from pydantic import Field
+
+from clearsight.flags.base import Params, sql_literal
+
+
+class OwnershipParams(Params):
+    """The parameter of every indicator that follows owners from a company."""
+
+    max_depth: int = Field(
+        3, ge=1, le=6, description="Ownership hops followed from a company up to a person (1: direct owners only)."
+    )
+
+
+def ownership_snippets(party_alias: str) -> Callable[[OwnershipParams], dict[str, str]]:
+    """Snippets of an ownership indicator: the owner chain from relation `owned` (see `owner_chain`), and
+    `${party_key}`, the identifier key of the party row aliased `party_alias`."""
+
+    def snippets(params: OwnershipParams) -> dict[str, str]:
+        return {**owner_chain("owned", params.max_depth), "party_key": party_identifier_key(party_alias)}
+
+    return snippets
 
 
 def ownership_context(dataset: str) -> dict[str, str]:

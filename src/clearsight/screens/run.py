@@ -98,7 +98,6 @@ def run_screens(
         (ocid, lot): (firm, count) for ocid, lot, firm, count in backend.query(repeated_bidders_sql(dataset, profile))
     }
     keys = list(zip(rows.column("ocid").to_pylist(), rows.column("lot_id").to_pylist(), strict=True))
-    nothing = pa.nulls(rows.num_rows, pa.string())
     tenders = pa.table(
         {
             "source": pa.array([dataset] * rows.num_rows, pa.string()),
@@ -124,7 +123,7 @@ def run_screens(
             "status": status,
             **{name: rows.column(name) for name in SCREEN_COLUMNS},
             "cartel_probability": probability,
-            "reason": judged.column("reason") if judged.num_rows else nothing,
+            "reason": judged.column("reason"),
             "score": judged.column("score"),
         }
     )

@@ -4,21 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
-
-from clearsight.flags.base import Indicator, Params
-from clearsight.flags.ownership import owner_chain, party_identifier_key
-
-
-class R032Params(Params):
-    max_depth: int = Field(
-        3, ge=1, le=6, description="Ownership hops followed from a tenderer up to a person (1: direct owners only)."
-    )
-
-
-def _snippets(params: R032Params) -> dict[str, str]:
-    return {**owner_chain("owned", params.max_depth), "party_key": party_identifier_key("p")}
-
+from clearsight.flags.base import Indicator
+from clearsight.flags.ownership import OwnershipParams, ownership_snippets
 
 INDICATOR = Indicator(
     code="R032",
@@ -29,8 +16,8 @@ INDICATOR = Indicator(
         "Open Contracting Partnership, Red Flags in Public Procurement (2024), R032; beneficial ownership as in "
         "the Beneficial Ownership Data Standard (Open Ownership)."
     ),
-    params=R032Params,
-    snippets=_snippets,
+    params=OwnershipParams,
+    snippets=ownership_snippets("p"),
     sql_path=Path(__file__).with_suffix(".sql"),
     explanations={
         "process": "{tenderers_sharing} of its tenderers ({names}) have a beneficial owner in common: {owners}.",
