@@ -21,6 +21,7 @@ encoding: latin-1         # of a CSV file; default UTF-8 (a UTF-16 file is recog
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
@@ -105,14 +106,32 @@ class Mapping(BaseModel):
         return self
 
 
-def load_mapping(path: Path, kind: str | None = None) -> Mapping:
-    """Read and validate a mapping file; errors name the file and what is wrong."""
+def read_yaml_mapping(path: Path, shape: str) -> dict[str, Any]:
+    """A YAML file's top-level mapping; MappingError naming the file when it cannot be read or is not one (`shape`
+    says what it should hold)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise MappingError(f"{path}: cannot be read: {error}") from error
     if not isinstance(data, dict):
-        raise MappingError(f"{path}: a mapping file is a YAML mapping with kind and columns")
+        raise MappingError(f"{path}: {shape}")
+    return data
+
+
+def validation_problems(path: Path, error: ValidationError, unknown_key: str | None = None) -> MappingError:
+    """One MappingError naming the file and each field at fault (`unknown_key` replaces pydantic's message for a
+    key the mapping does not know)."""
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in item['loc']) or 'mapping'}: "
+        + (unknown_key if unknown_key and item["type"] == "extra_forbidden" else item["msg"])
+        for item in error.errors()
+    )
+    return MappingError(f"{path}: {problems}")
+
+
+def load_mapping(path: Path, kind: str | None = None) -> Mapping:
+    """Read and validate a mapping file; errors name the file and what is wrong."""
+    data = read_yaml_mapping(path, "a mapping file is a YAML mapping with kind and columns")
     if kind is None:
         data.setdefault("kind", "people")
     else:
@@ -122,7 +141,4 @@ def load_mapping(path: Path, kind: str | None = None) -> Mapping:
     try:
         return Mapping(**data)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc']) or 'mapping'}: {item['msg']}" for item in error.errors()
-        )
-        raise MappingError(f"{path}: {problems}") from error
+        raise validation_problems(path, error) from error

@@ -25,12 +25,11 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from clearsight.engine.base import sql_literal
 from clearsight.registry.ingest import LINE, PROBLEM, RAW, file_batches
-from clearsight.registry.mapping import MappingError, known_encoding
+from clearsight.registry.mapping import MappingError, known_encoding, read_yaml_mapping, validation_problems
 
 FIELDS = ("tender", "amount", "bidder", "lot", "date", "winner", "estimate", "label")
 FLAGS = ("winner", "label")  # 1 / 0
@@ -67,25 +66,11 @@ class BidMapping(BaseModel):
 
 def load_bid_mapping(path: Path) -> BidMapping:
     """Read and validate a bid mapping; errors name the file and what is wrong."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise MappingError(f"{path}: cannot be read: {error}") from error
-    if not isinstance(data, dict):
-        raise MappingError(f"{path}: a bid mapping is a YAML mapping of fields to columns (tender: …, amount: …)")
+    data = read_yaml_mapping(path, "a bid mapping is a YAML mapping of fields to columns (tender: …, amount: …)")
     try:
         return BidMapping(**data)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc']) or 'mapping'}: "
-            + (
-                "not a field of a bid (fields: " + ", ".join(FIELDS) + ")"
-                if item["type"] == "extra_forbidden"
-                else item["msg"]
-            )
-            for item in error.errors()
-        )
-        raise MappingError(f"{path}: {problems}") from error
+        raise validation_problems(path, error, f"not a field of a bid (fields: {', '.join(FIELDS)})") from error
 
 
 @dataclass
